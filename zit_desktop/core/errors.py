@@ -1,0 +1,53 @@
+"""Expected failures, sorted by blame (qutebrowser style).
+
+An :class:`AppError` is an expected condition with a user message that says what to do; anything
+else that escapes is a bug and goes to the crash handler.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorKind(str, Enum):
+    BAD_INPUT = "bad-input"
+    MODEL_MISSING = "model-missing"
+    MODEL_INVALID = "model-invalid"
+    MODEL_CORRUPT = "model-corrupt"
+    OUT_OF_MEMORY = "out-of-memory"
+    NUMERICAL = "numerical-overflow"
+    DISK_FULL = "disk-full"
+    UNWRITABLE = "unwritable"
+    DATABASE = "database"
+    INTERNAL = "internal"
+
+
+class AppError(Exception):
+    def __init__(self, kind: ErrorKind, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def classify_os_error(exc: OSError, what: str) -> AppError:
+    """Turn an OSError from writing ``what`` into an AppError with advice."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return AppError(
+            ErrorKind.DISK_FULL,
+            f"The disk is full, so {what} could not be written. Free some space and try again.",
+            repr(exc),
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.ENOENT, errno.EISDIR):
+        return AppError(
+            ErrorKind.UNWRITABLE,
+            f"{what[:1].upper()}{what[1:]} could not be written ({exc.strerror}). "
+            "Choose a folder you can write to, or check its permissions.",
+            repr(exc),
+        )
+    return AppError(ErrorKind.UNWRITABLE, f"Writing {what} failed: {exc.strerror or exc}.", repr(exc))

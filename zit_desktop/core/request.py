@@ -1,0 +1,153 @@
+"""The generation request: everything that affects the image, frozen and JSON-serialisable.
+
+What the history stores and what "reuse" restores. Validation lives here too, so the CLI, the
+window and the engine all give the same messages.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from .presets import DEFAULT_GUIDANCE, DEFAULT_MODEL, DEFAULT_STEPS, get_preset
+
+MIN_SIDE, MAX_SIDE, SIDE_MULTIPLE = 256, 2048, 16
+MIN_STEPS, MAX_STEPS = 1, 100
+MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 20.0
+MAX_SEED = 2**32 - 1
+RANDOM_SEED = -1
+MIN_COUNT, MAX_COUNT = 1, 16
+
+
+class RequestError(ValueError):
+    """Bad input. ``str(err)`` is a message for the user that says what to do."""
+
+    def __init__(self, message: str, field_name: str | None = None) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    negative_prompt: str = ""
+    width: int = 768
+    height: int = 768
+    steps: int = DEFAULT_STEPS
+    guidance: float = DEFAULT_GUIDANCE
+    seed: int = RANDOM_SEED
+    count: int = 1
+    model: str = DEFAULT_MODEL
+    preset: str | None = "768x768"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    # ---- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationRequest:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if "prompt" not in kwargs:
+            raise RequestError("The stored request has no prompt.", "prompt")
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerationRequest:
+        return cls.from_dict(json.loads(text))
+
+    # ---- derived ---------------------------------------------------------------------------
+    def with_preset(self, name: str) -> GenerationRequest:
+        p = get_preset(name)
+        return replace(self, width=p.width, height=p.height, preset=p.name)
+
+    def resolved(self) -> GenerationRequest:
+        """The same request with a random seed (-1) replaced by a concrete one."""
+        if self.seed != RANDOM_SEED:
+            return self
+        return replace(self, seed=secrets.randbelow(MAX_SEED - MAX_COUNT))
+
+    def seeds(self) -> list[int]:
+        """Seeds of the images of this request: seed, seed+1, ... (wrapping at 2^32)."""
+        if self.seed == RANDOM_SEED:
+            raise RequestError("Resolve the random seed before asking for seeds.", "seed")
+        return [(self.seed + i) % (MAX_SEED + 1) for i in range(self.count)]
+
+    def single(self, index: int) -> GenerationRequest:
+        """The one-image request for image ``index`` of this batch."""
+        return replace(self, seed=self.seeds()[index], count=1)
+
+    @property
+    def uses_cfg(self) -> bool:
+        return self.guidance > 0
+
+
+def nearest_valid_side(value: int) -> int:
+    v = int(round(value / SIDE_MULTIPLE)) * SIDE_MULTIPLE
+    return max(MIN_SIDE, min(MAX_SIDE, v))
+
+
+def validate(req: GenerationRequest) -> list[str]:
+    """Raise :class:`RequestError` for bad input; return warnings (strings) for dubious input."""
+    if not isinstance(req.prompt, str) or not req.prompt.strip():
+        raise RequestError("The prompt is empty. Describe the image you want, e.g. “一只橘色的猫”.", "prompt")
+    for name in ("width", "height"):
+        value = getattr(req, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RequestError(f"The {name} must be a whole number of pixels.", name)
+        if value % SIDE_MULTIPLE or not MIN_SIDE <= value <= MAX_SIDE:
+            suggestion = nearest_valid_side(value)
+            raise RequestError(
+                f"The {name} {value} is not allowed: it must be a multiple of {SIDE_MULTIPLE} between "
+                f"{MIN_SIDE} and {MAX_SIDE}. Try {suggestion}.",
+                name,
+            )
+    if not isinstance(req.steps, int) or not MIN_STEPS <= req.steps <= MAX_STEPS:
+        raise RequestError(
+            f"Steps must be between {MIN_STEPS} and {MAX_STEPS} (Z-Image-Turbo is made for {DEFAULT_STEPS}).",
+            "steps",
+        )
+    if not isinstance(req.guidance, (int, float)) or not MIN_GUIDANCE <= float(req.guidance) <= MAX_GUIDANCE:
+        raise RequestError(
+            f"Guidance must be between {MIN_GUIDANCE:g} and {MAX_GUIDANCE:g} (Z-Image-Turbo is made for 0).",
+            "guidance",
+        )
+    if not isinstance(req.seed, int) or not (req.seed == RANDOM_SEED or 0 <= req.seed <= MAX_SEED):
+        raise RequestError(f"The seed must be -1 (random) or a whole number from 0 to {MAX_SEED}.", "seed")
+    if not isinstance(req.count, int) or not MIN_COUNT <= req.count <= MAX_COUNT:
+        raise RequestError(f"Count must be between {MIN_COUNT} and {MAX_COUNT} images.", "count")
+    if not isinstance(req.model, str) or not req.model.strip():
+        raise RequestError("No model is set. Choose the Z-Image-Turbo folder or Hub id.", "model")
+    if req.preset is not None:
+        try:
+            preset = get_preset(req.preset)
+        except ValueError as exc:
+            raise RequestError(str(exc), "preset") from None
+        if (preset.width, preset.height) != (req.width, req.height):
+            raise RequestError(
+                f"The size {req.width}×{req.height} does not match preset {req.preset} "
+                f"({preset.width}×{preset.height}).",
+                "preset",
+            )
+    warnings: list[str] = []
+    if req.negative_prompt.strip() and not req.uses_cfg:
+        warnings.append(
+            "The negative prompt has no effect while guidance is 0 (Turbo's setting). "
+            "Raise guidance above 0 to use it; that doubles the work per step."
+        )
+    return warnings
+
+
+def prompt_token_warning(token_count: int, limit: int) -> str | None:
+    if token_count > limit:
+        return (
+            f"The prompt is {token_count} tokens long; only the first {limit} are used. "
+            "Shorten it to keep the end of it."
+        )
+    return None

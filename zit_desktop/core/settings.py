@@ -1,0 +1,108 @@
+"""User settings: a small JSON file with a schema version and ordered migrators.
+
+Written atomically; a corrupt file is moved aside and defaults are used, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+LOW_VRAM_MODES = ("auto", "gpu", "model-offload", "group-offload", "sequential")
+
+
+@dataclass
+class Settings:
+    model: str = "Tongyi-MAI/Z-Image-Turbo"
+    low_vram: str = "auto"  # "auto" or a forced rung name
+    fp8: bool = False
+    vae_tiling: str = "auto"  # "auto", "on", "off"
+    text_encoder_on_cpu: bool = False
+    embedding_disk_cache: bool = True
+    language: str = "system"  # "system", "en", "zh_CN"
+    last_request: dict[str, Any] = field(default_factory=dict)
+    window: dict[str, Any] = field(default_factory=dict)
+    named_presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    first_run_done: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["schema_version"] = SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        known = {f.name for f in fields(cls)}
+        s = cls(**{k: v for k, v in data.items() if k in known})
+        if s.low_vram not in LOW_VRAM_MODES:
+            s.low_vram = "auto"
+        if s.vae_tiling not in ("auto", "on", "off"):
+            s.vae_tiling = "auto"
+        return s
+
+
+# Ordered migrators: MIGRATORS[n] turns a schema-n dict into a schema-(n+1) dict.
+MIGRATORS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    version = int(data.get("schema_version", 1))
+    while version < SCHEMA_VERSION:
+        data = MIGRATORS[version](data)
+        version += 1
+    return data
+
+
+def load_settings(path: Path) -> Settings:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        log.warning("cannot read settings %s: %s; using defaults", path, exc)
+        return Settings()
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("settings are not a JSON object")
+        if int(data.get("schema_version", 1)) > SCHEMA_VERSION:
+            log.warning("settings %s come from a newer version; using defaults, file kept", path)
+            return Settings()
+        return Settings.from_dict(_migrate(data))
+    except (ValueError, TypeError) as exc:
+        aside = path.with_suffix(".corrupt.json")
+        log.warning("settings %s unreadable (%s); moved to %s, using defaults", path, exc, aside)
+        try:
+            os.replace(path, aside)
+        except OSError:
+            pass
+        return Settings()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    atomic_write_text(path, json.dumps(settings.to_dict(), ensure_ascii=False, indent=2) + "\n")
