@@ -99,3 +99,19 @@ class Cancelled:
 
 Event = Union[Loading, JobStarted, Step, Preview, Notice, Finished, Failed, Cancelled]
 EventCallback = Callable[[Event], None]
+
+
+class CancelToken:
+    """Thread-safe cancel flag checked by the engine at every step."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
