@@ -1,0 +1,142 @@
+"""Load a ZImagePipeline from a local folder or the local Hugging Face cache, with clear errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import AppError, ErrorKind
+from ..events import EventCallback, Loading
+
+log = logging.getLogger(__name__)
+
+PIPELINE_CLASS = "ZImagePipeline"
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+DOWNLOAD_HINT = (
+    "Download it first (about 33 GB) with the app's model setup, or in a terminal: "
+    "`hf download Tongyi-MAI/Z-Image-Turbo`, or choose a folder that already holds it."
+)
+
+
+def compute_dtype(device: torch.device) -> torch.dtype:
+    """bf16 on CUDA cards that support it; fp32 otherwise (fp16 overflows to black images)."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def looks_like_repo_id(ref: str) -> bool:
+    return bool(_REPO_ID.match(ref)) and not Path(ref).expanduser().exists()
+
+
+def resolve_model_dir(ref: str) -> Path:
+    """The local folder for ``ref`` (a folder path, or a Hub id already in the local HF cache)."""
+    if looks_like_repo_id(ref):
+        from huggingface_hub import snapshot_download
+
+        try:
+            return Path(snapshot_download(ref, local_files_only=True))
+        except Exception as exc:  # LocalEntryNotFoundError, cache errors
+            raise AppError(
+                ErrorKind.MODEL_MISSING,
+                f"The model {ref} is not downloaded yet. {DOWNLOAD_HINT}",
+                repr(exc),
+            ) from exc
+    folder = Path(ref).expanduser()
+    if not folder.exists():
+        raise AppError(
+            ErrorKind.MODEL_MISSING,
+            f"The model folder {folder} does not exist. Choose the folder that holds the model's "
+            f"model_index.json. {DOWNLOAD_HINT}",
+        )
+    if not folder.is_dir():
+        raise AppError(
+            ErrorKind.MODEL_INVALID,
+            f"{folder} is a file, not a model folder. Choose the folder that holds model_index.json "
+            "(single-file checkpoints are not supported yet).",
+        )
+    return folder
+
+
+def check_model_dir(folder: Path) -> dict[str, Any]:
+    index_path = folder / "model_index.json"
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AppError(
+            ErrorKind.MODEL_INVALID,
+            f"{folder} is not a diffusers model folder (no model_index.json). Choose the Z-Image-Turbo "
+            "folder itself, the one that holds model_index.json, transformer/ and vae/.",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise AppError(
+            ErrorKind.MODEL_CORRUPT,
+            f"The model's model_index.json in {folder} is unreadable. Download the model again.",
+            repr(exc),
+        ) from exc
+    cls = index.get("_class_name") if isinstance(index, dict) else None
+    if cls != PIPELINE_CLASS:
+        raise AppError(
+            ErrorKind.MODEL_INVALID,
+            f"{folder} holds a {cls or 'unknown'} model, not Z-Image ({PIPELINE_CLASS}). "
+            "Choose a Z-Image-Turbo folder.",
+        )
+    missing = [c for c in ("transformer", "vae", "text_encoder", "tokenizer", "scheduler") if not (folder / c).is_dir()]
+    if missing:
+        raise AppError(
+            ErrorKind.MODEL_CORRUPT,
+            f"The model in {folder} is incomplete (missing {', '.join(missing)}). "
+            "Resume or repeat the download.",
+        )
+    return index
+
+
+def load_pipeline(ref: str, dtype: torch.dtype, emit: EventCallback) -> Any:
+    emit(Loading("resolve", f"Finding model {ref}"))
+    folder = resolve_model_dir(ref)
+    check_model_dir(folder)
+    emit(Loading("load", f"Loading model from {folder}"))
+    from diffusers import ZImagePipeline
+    from diffusers.utils import logging as dlogging
+    from transformers.utils import logging as tlogging
+
+    dlogging.disable_progress_bar()
+    tlogging.disable_progress_bar()
+    try:
+        pipe = ZImagePipeline.from_pretrained(str(folder), dtype=dtype, local_files_only=True)
+    except (OSError, ValueError, RuntimeError, KeyError, EnvironmentError) as exc:
+        text = str(exc)
+        if isinstance(exc, OSError) and getattr(exc, "errno", None) is not None and exc.errno != 0:
+            kind = ErrorKind.MODEL_MISSING
+        else:
+            kind = ErrorKind.MODEL_CORRUPT
+        raise AppError(
+            kind,
+            f"The model files in {folder} could not be loaded ({_short(text)}). They may be incomplete "
+            "or corrupt: resume or repeat the download, or choose another folder.",
+            repr(exc),
+        ) from exc
+    pipe.set_progress_bar_config(disable=True)
+    emit(Loading("ready", "Model ready"))
+    log.info("loaded %s (%s) from %s", ref, dtype, folder)
+    return pipe
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def model_size_on_disk(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for f in files:
+            if f.endswith((".safetensors", ".bin")):
+                total += (Path(root) / f).stat().st_size
+    return total

@@ -1,0 +1,365 @@
+"""The generation engine: loads ZImagePipeline once, runs requests, emits typed events.
+
+Phases per image: encode the prompt (cached per batch), denoise to latents (``output_type="latent"``
+with a per-step callback for progress, preview and cancel), decode with the VAE exactly as the
+pipeline does, then write the PNG atomically. The result is pixel-identical to a direct
+``ZImagePipeline(...)`` call with the same arguments and seed.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import platform
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# Before torch is imported: limit fragmentation over long sessions (unless the user chose).
+os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
+
+import torch  # noqa: E402
+
+from ... import __version__  # noqa: E402
+from ..errors import AppError, ErrorKind  # noqa: E402
+from ..events import (  # noqa: E402
+    CancelToken,
+    Cancelled,
+    Event,
+    EventCallback,
+    Failed,
+    Finished,
+    ImageResult,
+    JobStarted,
+    Loading,
+    Notice,
+    Preview,
+    Step,
+)
+from ..paths import AppPaths  # noqa: E402
+from ..presets import MAX_SEQUENCE_LENGTH  # noqa: E402
+from ..request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
+from ..settings import Settings  # noqa: E402
+from . import loader  # noqa: E402
+from .preview import latents_to_rgb  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+class _CancelledError(Exception):
+    """Raised from the step callback to abort the pipeline with no decode."""
+
+
+def is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+class Engine:
+    """Runs generation requests one at a time. Not thread-safe: one worker thread owns it."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings | None = None,
+        device: str | None = None,
+        preview_every: int = 1,
+    ) -> None:
+        self.paths = paths
+        self.settings = settings or Settings()
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.dtype = loader.compute_dtype(self.device)
+        self.preview_every = max(1, preview_every)
+        self._pipe: Any = None
+        self._model_ref: str | None = None
+        self._strategy: str | None = None
+        self._embed_cache: dict[tuple[Any, ...], tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
+
+    # ------------------------------------------------------------------ model lifecycle
+    @property
+    def loaded_model(self) -> str | None:
+        return self._model_ref
+
+    @property
+    def pipeline(self) -> Any:
+        return self._pipe
+
+    def load(self, model: str, emit: EventCallback) -> Any:
+        """Load (or reuse) the pipeline for ``model``. Raises AppError for missing/broken models."""
+        if self._pipe is not None and self._model_ref == model:
+            return self._pipe
+        self.unload()
+        self._pipe = loader.load_pipeline(model, self.dtype, emit)
+        self._model_ref = model
+        self._strategy = None
+        return self._pipe
+
+    def unload(self) -> None:
+        self._pipe = None
+        self._model_ref = None
+        self._strategy = None
+        self._embed_cache.clear()
+        self.free_memory()
+
+    def free_memory(self) -> None:
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------ strategy
+    # STRATEGY HOOK: the planner chooses the rung; strategies.apply() puts the pipeline on it.
+    def choose_strategy(self, request: GenerationRequest) -> str:
+        if self.device.type != "cuda":
+            return "cpu"
+        forced = self.settings.low_vram
+        return forced if forced != "auto" else "gpu"
+
+    def apply_strategy(self, pipe: Any, strategy: str) -> None:
+        # STRATEGY HOOK: replaced by strategies.apply() for the offload rungs.
+        if strategy == self._strategy:
+            return
+        if strategy in ("gpu", "cpu"):
+            pipe.to(self.device)
+        elif strategy == "model-offload":
+            pipe.enable_model_cpu_offload(device=self.device)
+        else:
+            pipe.enable_sequential_cpu_offload(device=self.device)
+        self._strategy = strategy
+
+    # ------------------------------------------------------------------ running
+    def environment(self, strategy: str) -> dict[str, Any]:
+        import diffusers
+        import transformers
+
+        env: dict[str, Any] = {
+            "app": __version__,
+            "diffusers": diffusers.__version__,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "os": platform.platform(terse=True),
+            "device": self.device.type,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "strategy": strategy,
+        }
+        if self.device.type == "cuda":
+            env["gpu"] = torch.cuda.get_device_name(self.device)
+        return env
+
+    def run(
+        self,
+        request: GenerationRequest,
+        on_event: EventCallback,
+        cancel: CancelToken | None = None,
+        job_id: str | None = None,
+    ) -> Finished | Failed | Cancelled:
+        """Run a whole request (``count`` images). Never raises for expected failures."""
+        job_id = job_id or uuid.uuid4().hex[:12]
+        cancel = cancel or CancelToken()
+        done: list[ImageResult] = []
+        t_job = time.perf_counter()
+
+        def final(event: Finished | Failed | Cancelled) -> Finished | Failed | Cancelled:
+            on_event(event)
+            return event
+
+        try:
+            for warning in validate(request):
+                on_event(Notice(job_id, "warning", warning))
+            request = request.resolved()
+            if cancel.cancelled:
+                return final(Cancelled(job_id))
+            t_load = time.perf_counter()
+            pipe = self.load(request.model, on_event)
+            load_s = time.perf_counter() - t_load
+            for index in range(request.count):
+                if cancel.cancelled:
+                    return final(Cancelled(job_id, tuple(done)))
+                single = request.single(index)
+                result = self._run_one(pipe, single, index, request.count, job_id, on_event, cancel)
+                if index == 0 and load_s > 0.05:
+                    result.timings["load"] = round(load_s, 4)
+                done.append(result)
+            total = time.perf_counter() - t_job
+            return final(Finished(job_id, tuple(done), {"total": round(total, 4), "load": round(load_s, 4)}))
+        except _CancelledError:
+            self.free_memory()
+            return final(Cancelled(job_id, tuple(done)))
+        except RequestError as exc:
+            return final(Failed(job_id, ErrorKind.BAD_INPUT.value, str(exc), "", tuple(done)))
+        except AppError as exc:
+            self.free_memory()
+            return final(Failed(job_id, exc.kind.value, exc.message, exc.detail, tuple(done)))
+        except Exception as exc:  # a bug: report it as a failure with the traceback, keep the worker
+            log.exception("internal error while generating")
+            self.free_memory()
+            import traceback
+
+            return final(
+                Failed(
+                    job_id,
+                    ErrorKind.INTERNAL.value,
+                    "Something went wrong inside ZIT Desktop. The details are in the log file; "
+                    "please report them.",
+                    "".join(traceback.format_exception(exc)),
+                    tuple(done),
+                )
+            )
+
+    def _run_one(
+        self,
+        pipe: Any,
+        req: GenerationRequest,
+        index: int,
+        total: int,
+        job_id: str,
+        emit: EventCallback,
+        cancel: CancelToken,
+    ) -> ImageResult:
+        strategy = self.choose_strategy(req)
+        retries = 0
+        # STRATEGY HOOK: OOM recovery steps down the ladder here (see strategies / planner).
+        self.apply_strategy(pipe, strategy)
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        emit(JobStarted(job_id, index, total, req.seed, strategy))
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        pos, neg = self.encode(pipe, req, job_id, emit)
+        timings["encode"] = time.perf_counter() - t0
+        if cancel.cancelled:
+            raise _CancelledError
+        t1 = time.perf_counter()
+        latents = self.denoise(pipe, req, pos, neg, index, job_id, emit, cancel)
+        timings["denoise"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        image = self.decode(pipe, latents)
+        timings["decode"] = time.perf_counter() - t2
+        if cancel.cancelled:
+            raise _CancelledError
+        peak = int(torch.cuda.max_memory_reserved(self.device)) if self.device.type == "cuda" else None
+        environment = self.environment(strategy)
+        info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak}
+        t3 = time.perf_counter()
+        path = self.save(image, req, environment, info)
+        timings["save"] = time.perf_counter() - t3
+        timings["total"] = time.perf_counter() - t0
+        return ImageResult(
+            index=index,
+            seed=req.seed,
+            path=str(path),
+            width=req.width,
+            height=req.height,
+            timings={k: round(v, 4) for k, v in timings.items()},
+            strategy=strategy,
+            oom_retries=retries,
+            peak_vram_bytes=peak,
+            request=req.to_dict(),
+            environment=environment,
+        )
+
+    # ------------------------------------------------------------------ phases
+    def count_prompt_tokens(self, pipe: Any, prompt: str) -> int:
+        templated = pipe.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}],
+            tokenize=False,
+            add_generation_prompt=True,
+            enable_thinking=True,
+        )
+        return len(pipe.tokenizer(templated, truncation=False).input_ids)
+
+    def encode(
+        self, pipe: Any, req: GenerationRequest, job_id: str, emit: EventCallback
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        key = (self._model_ref, req.prompt, req.negative_prompt if req.uses_cfg else None, req.uses_cfg)
+        cached = self._embed_cache.get(key)
+        if cached is not None:
+            return cached
+        for text in (req.prompt, req.negative_prompt if req.uses_cfg else ""):
+            if text:
+                warning = prompt_token_warning(self.count_prompt_tokens(pipe, text), MAX_SEQUENCE_LENGTH)
+                if warning:
+                    emit(Notice(job_id, "prompt-truncated", warning))
+        with torch.no_grad():
+            pos, neg = pipe.encode_prompt(
+                prompt=req.prompt,
+                device=pipe._execution_device,
+                do_classifier_free_guidance=req.uses_cfg,
+                negative_prompt=req.negative_prompt if req.uses_cfg else None,
+                max_sequence_length=MAX_SEQUENCE_LENGTH,
+            )
+        self._embed_cache.clear()  # one prompt at a time; the LRU cache replaces this
+        self._embed_cache[key] = (pos, neg)
+        return pos, neg
+
+    def denoise(
+        self,
+        pipe: Any,
+        req: GenerationRequest,
+        pos: list[torch.Tensor],
+        neg: list[torch.Tensor],
+        index: int,
+        job_id: str,
+        emit: EventCallback,
+        cancel: CancelToken,
+    ) -> torch.Tensor:
+        start = time.perf_counter()
+        steps = req.steps
+
+        def on_step(_pipe: Any, i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            done = i + 1
+            elapsed = time.perf_counter() - start
+            eta = elapsed / done * (steps - done)
+            emit(Step(job_id, index, done, steps, elapsed, eta))
+            if cancel.cancelled:
+                raise _CancelledError
+            if done < steps and done % self.preview_every == 0:
+                w, h, rgb = latents_to_rgb(kwargs["latents"])
+                emit(Preview(job_id, index, done, w, h, rgb))
+            return {}
+
+        generator = torch.Generator("cpu").manual_seed(req.seed)
+        out = pipe(
+            prompt_embeds=pos,
+            negative_prompt_embeds=neg,
+            height=req.height,
+            width=req.width,
+            num_inference_steps=req.steps,
+            guidance_scale=float(req.guidance),
+            generator=generator,
+            output_type="latent",
+            callback_on_step_end=on_step,
+            callback_on_step_end_tensor_inputs=["latents"],
+            max_sequence_length=MAX_SEQUENCE_LENGTH,
+        )
+        latents: torch.Tensor = out.images
+        return latents
+
+    def decode(self, pipe: Any, latents: torch.Tensor) -> Any:
+        """Decode exactly as ZImagePipeline does (scaling + shift, VAE, postprocess to PIL)."""
+        vae = pipe.vae
+        with torch.no_grad():
+            lat = latents.to(device=vae.device, dtype=vae.dtype)
+            lat = (lat / vae.config.scaling_factor) + vae.config.shift_factor
+            image = vae.decode(lat, return_dict=False)[0]
+            pil = pipe.image_processor.postprocess(image, output_type="pil")[0]
+        pipe.maybe_free_model_hooks()
+        return pil
+
+    def save(self, image: Any, req: GenerationRequest, environment: dict[str, Any], info: dict[str, Any]) -> Path:
+        from ..pngmeta import png_text_chunks, unique_output_path, write_png_atomic
+
+        path = unique_output_path(self.paths.outputs, datetime.now(), req.seed)
+        return write_png_atomic(image, path, png_text_chunks(req, environment, info))
+
+
+def emit_to_list(events: list[Event]) -> EventCallback:
+    """A callback that appends events to ``events`` (handy for tests and scripts)."""
+    return events.append
+
+
+__all__ = ["Engine", "emit_to_list", "is_oom"]
