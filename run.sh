@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# ZIT Desktop launcher and set-up.
+#   ./run.sh            set up (first time only) and open the app
+#   ./run.sh test       set up, then run the whole test suite
+#   ./run.sh ARGS...    set up, then run `zit-desktop ARGS...` (e.g. ./run.sh generate --prompt "一只猫")
+# Set-up creates .venv next to this script, picks the torch build (CUDA when an NVIDIA driver is
+# present, CPU otherwise) and installs the app. Running again installs nothing unless the
+# dependencies changed.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+VENV="$HERE/.venv"
+TORCH_VERSION="${ZIT_TORCH_VERSION:-2.13.0}"
+
+say() { printf '[zit-desktop] %s\n' "$*" >&2; }
+die() { printf '[zit-desktop] error: %s\n' "$*" >&2; exit 1; }
+
+find_python() {
+    local cand
+    for cand in "${ZIT_PYTHON:-}" python3.13 python3.12 python3.11 python3 python; do
+        [ -n "$cand" ] || continue
+        command -v "$cand" >/dev/null 2>&1 || continue
+        if "$cand" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+            echo "$cand"; return 0
+        fi
+    done
+    return 1
+}
+
+torch_flavour() {
+    if [ -n "${ZIT_TORCH_FLAVOUR:-}" ]; then echo "$ZIT_TORCH_FLAVOUR"; return; fi
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then echo cuda; else echo cpu; fi
+}
+
+setup() {
+    local py flavour stamp want
+    if [ ! -x "$VENV/bin/python" ]; then
+        py="$(find_python)" || die "Python 3.11 or newer is needed. Install it (e.g. 'sudo apt install python3 python3-venv') and run again."
+        say "creating $VENV with $py"
+        "$py" -m venv "$VENV" || die "could not create the virtual environment (on Debian/Ubuntu: sudo apt install python3-venv)."
+    fi
+    flavour="$(torch_flavour)"
+    want="$( (cat pyproject.toml; echo "torch=$TORCH_VERSION flavour=$flavour") | sha256sum | cut -d' ' -f1)"
+    stamp="$VENV/.zit-deps"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    say "installing dependencies (torch $TORCH_VERSION, $flavour build); the first time takes a while"
+    local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+    if [ "$flavour" = cuda ]; then
+        # PyPI's Linux torch wheels are the CUDA builds.
+        "${pip[@]}" "torch==$TORCH_VERSION" || die "installing torch failed; check your internet connection and run again."
+    else
+        # CPU build. Set ZIT_TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu for the small CPU wheel.
+        if [ -n "${ZIT_TORCH_INDEX_URL:-}" ]; then
+            "${pip[@]}" --index-url "$ZIT_TORCH_INDEX_URL" "torch==$TORCH_VERSION" || die "installing torch failed."
+        else
+            "${pip[@]}" "torch==$TORCH_VERSION" || die "installing torch failed; check your internet connection and run again."
+        fi
+    fi
+    "${pip[@]}" -e ".[test]" || die "installing ZIT Desktop's dependencies failed; check your internet connection and run again."
+    echo "$want" > "$stamp"
+}
+
+setup
+case "${1:-}" in
+    test)
+        shift
+        export QT_QPA_PLATFORM=offscreen
+        exec "$VENV/bin/python" -m pytest -q "$@"
+        ;;
+    "")
+        exec "$VENV/bin/python" -m zit_desktop gui
+        ;;
+    *)
+        exec "$VENV/bin/python" -m zit_desktop "$@"
+        ;;
+esac
