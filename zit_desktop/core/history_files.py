@@ -1,0 +1,129 @@
+"""File work for the history store: thumbnails, reading our PNG metadata, moving files safely.
+
+Qt-free (Pillow only), so thumbnails can be made on any thread and in the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_SIDE = 256  # longest side, pixels
+THUMBNAIL_QUALITY = 85
+METADATA_KEY = "zit-desktop"
+
+
+def thumbnail_name(image_path: str | os.PathLike[str]) -> str:
+    """A stable file name for the thumbnail of ``image_path`` (two-level fan-out avoided: 10k is fine)."""
+    digest = hashlib.sha1(os.fsencode(os.path.abspath(image_path))).hexdigest()[:20]
+    return f"{digest}.jpg"
+
+
+def make_thumbnail(
+    image_path: str | os.PathLike[str], thumbnails_dir: Path, side: int = THUMBNAIL_SIDE
+) -> str | None:
+    """Write a JPEG thumbnail of ``image_path`` into ``thumbnails_dir``; return its file name.
+
+    Returns None (and logs) when the image can't be read: the history row is kept without one and
+    the gallery draws a placeholder.
+    """
+    from PIL import Image
+
+    name = thumbnail_name(image_path)
+    dest = thumbnails_dir / name
+    try:
+        thumbnails_dir.mkdir(parents=True, exist_ok=True)
+        with Image.open(image_path) as im:
+            im.draft("RGB", (side, side))  # cheap downscale for JPEG sources; no-op for PNG
+            im.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            rgb = im.convert("RGB")
+        tmp = dest.with_name(f".{name}.{os.getpid()}.tmp")
+        rgb.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
+        os.replace(tmp, dest)
+    except (OSError, ValueError) as exc:  # missing, unreadable, truncated, disk full
+        log.warning("no thumbnail for %s: %s", image_path, exc)
+        return None
+    return name
+
+
+@dataclass(frozen=True)
+class PngRecord:
+    """What an image file says about how it was made (our own metadata only)."""
+
+    request: dict[str, Any]
+    environment: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def read_our_metadata(path: Path) -> PngRecord | None:
+    """The ``zit-desktop`` metadata of a PNG, or None if it is not ours or can't be read."""
+    try:
+        from .params import read_params  # reads chunks without decoding pixels
+    except ImportError:  # pragma: no cover - params.py is written in parallel
+        raw = _raw_chunk(path)
+    else:
+        try:
+            parsed = read_params(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is just "not ours"
+            log.info("skipping %s: %s", path, exc)
+            return None
+        if parsed.source != METADATA_KEY:
+            return None
+        raw = _json(parsed.raw.get(METADATA_KEY))
+    if raw is None or not isinstance(raw.get("request"), dict) or "prompt" not in raw["request"]:
+        return None
+    return PngRecord(raw["request"], _dict_or_empty(raw.get("environment")), _dict_or_empty(raw.get("info")))
+
+
+def _raw_chunk(path: Path) -> dict[str, Any] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            text = getattr(im, "text", {}).get(METADATA_KEY)
+    except (OSError, ValueError, SyntaxError) as exc:
+        log.info("skipping unreadable %s: %s", path, exc)
+        return None
+    return _json(text)
+
+
+def _json(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _dict_or_empty(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def free_name(target: Path) -> Path:
+    """``target`` itself if free, else ``stem (2).ext``, ``stem (3).ext``, ..."""
+    if not target.exists():
+        return target
+    n = 2
+    while True:
+        candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
+        if not candidate.exists():
+            return candidate
+        n += 1
+
+
+def move_file(src: Path, dest: Path) -> Path:
+    """Move ``src`` to ``dest`` (or a free name next to it), across file systems; return where."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = free_name(dest)
+    shutil.move(os.fspath(src), os.fspath(dest))
+    return dest
