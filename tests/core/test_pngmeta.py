@@ -18,7 +18,9 @@ from zit_desktop.core.params import read_params, request_from_params
 from zit_desktop.core.pngmeta import (
     a1111_parameters,
     output_filename,
+    is_temp_name,
     parse_a1111_parameters,
+    remove_stale_temp_files,
     png_text_chunks,
     unique_output_path,
     write_png_atomic,
@@ -280,3 +282,16 @@ def test_unique_output_path_skips_taken_names(tmp_path: Path) -> None:
     second.touch()
     assert unique_output_path(tmp_path, created, 7).name == "20261126-103012_s7_3.png"
     assert unique_output_path(tmp_path / "new", created, 8).name == "20261126-103012_s8.png"
+
+
+def test_stale_temp_files_are_cleaned(tmp_path: Path) -> None:
+    old = tmp_path / ".x.png.1a2b3c4d.tmp"
+    fresh = tmp_path / ".y.png.5e6f7a8b.tmp"
+    keep = tmp_path / "20261126-103012_s7.png"
+    for p in (old, fresh, keep):
+        p.write_bytes(b"x")
+    os.utime(old, (1_000_000, 1_000_000))
+    assert is_temp_name(old.name) and not is_temp_name(keep.name)
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert _leftovers(tmp_path) == sorted([fresh.name, keep.name])
+    assert remove_stale_temp_files(tmp_path / "missing") == 0

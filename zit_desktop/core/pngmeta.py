@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,29 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def is_temp_name(name: str) -> bool:
+    """True for our in-progress files; folder scans (gallery, rebuild) must skip them."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def remove_stale_temp_files(folder: Path, older_than_s: float = 3600.0) -> int:
+    """Delete temp files a killed process left behind in ``folder``; returns how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    cutoff = time.time() - older_than_s
+    for entry in entries:
+        try:
+            if is_temp_name(entry.name) and entry.is_file() and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def write_png_atomic(
