@@ -1,0 +1,229 @@
+"""``zit-desktop history ...``: the image history in a terminal.
+
+    history list [--limit N] [--offset N] [--favorites] [--preset NAME] [--json]
+    history search TEXT [--limit N] [--json]
+    history show ID [--json]
+    history rerun ID [--seed S] [--model M] [--json]
+
+With ``--json`` every image is one JSON object on its own line (the same objects as
+:meth:`HistoryRow.to_json_dict`); ``rerun`` prints the new image's object. Expected failures print
+a message on stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from typing import Any, Callable
+
+from .core import paths as paths_mod
+from .core.errors import AppError
+from .core.history import HistoryFilter, HistoryRow, HistoryStore
+from .core.presets import PRESETS_BY_NAME
+from .core.request import MAX_SEED, RANDOM_SEED, RequestError, validate
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_history_commands(subparsers: Any) -> None:
+    """Register ``history`` and its sub-commands on the main parser's subparsers."""
+    hist = subparsers.add_parser("history", help="list, search, show and re-run images of the history")
+    hist.set_defaults(handler=_usage(hist))
+    sub = hist.add_subparsers(dest="history_command", metavar="ACTION")
+
+    ls = sub.add_parser("list", help="the newest images")
+    ls.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
+    ls.add_argument("--offset", type=_non_negative, default=0, help="skip the newest N")
+    ls.add_argument("--favorites", action="store_true", help="favourites only")
+    ls.add_argument("--preset", choices=list(PRESETS_BY_NAME), help="one size preset only")
+    ls.add_argument("--json", action="store_true", help="one JSON object per image")
+    ls.set_defaults(handler=cmd_history_list)
+
+    se = sub.add_parser("search", help="images whose prompt contains every word of TEXT (Chinese too)")
+    se.add_argument("text", metavar="TEXT")
+    se.add_argument("--limit", type=_positive, default=50, help="how many (default 50)")
+    se.add_argument("--json", action="store_true", help="one JSON object per image")
+    se.set_defaults(handler=cmd_history_search)
+
+    sh = sub.add_parser("show", help="everything the history knows about one image")
+    sh.add_argument("id", type=int, metavar="ID")
+    sh.add_argument("--json", action="store_true", help="print it as a JSON object")
+    sh.set_defaults(handler=cmd_history_show)
+
+    rr = sub.add_parser("rerun", help="generate an image again from its stored parameters")
+    rr.add_argument("id", type=int, metavar="ID")
+    rr.add_argument("--seed", type=int, help="another seed (-1: random); default: the same image again")
+    rr.add_argument("--model", help="model folder or Hub id, if the stored one moved")
+    rr.add_argument("--json", action="store_true", help="print the new image as a JSON object")
+    rr.set_defaults(handler=cmd_history_rerun)
+
+
+def _usage(parser: argparse.ArgumentParser) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+
+    return handler
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _open_store(args: argparse.Namespace) -> HistoryStore | None:
+    app = paths_mod.app_paths(getattr(args, "data_dir", None))
+    try:
+        store = HistoryStore.for_paths(app)
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if store.recovered is not None:
+        print(f"note: {store.recovered.message}", file=sys.stderr)
+    return store
+
+
+def _print_rows(rows: list[HistoryRow], as_json: bool) -> None:
+    for row in rows:
+        if as_json:
+            print(json.dumps(row.to_json_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(_one_line(row), flush=True)
+
+
+def _one_line(row: HistoryRow) -> str:
+    flags = ("★" if row.favorite else " ") + ("!" if row.missing else " ")
+    prompt = " ".join(row.prompt.split())
+    if len(prompt) > 60:
+        prompt = prompt[:59] + "…"
+    size = f"{row.width}x{row.height}"
+    return f"{row.id:>6} {flags} {row.created_iso[:16].replace('T', ' ')}  seed {row.seed:<10} {size:>9}  {prompt}"
+
+
+def _run_query(args: argparse.Namespace, query: Callable[[HistoryStore], list[HistoryRow]]) -> int:
+    store = _open_store(args)
+    if store is None:
+        return EXIT_FAILED
+    try:
+        rows = query(store)
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    _print_rows(rows, args.json)
+    if not rows and not args.json:
+        print("no images", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_history_list(args: argparse.Namespace) -> int:
+    filters = HistoryFilter(favorites_only=args.favorites, preset=args.preset)
+    return _run_query(args, lambda s: s.page(args.offset, args.limit, filters))
+
+
+def cmd_history_search(args: argparse.Namespace) -> int:
+    return _run_query(args, lambda s: s.search(args.text, args.limit))
+
+
+def _get_row(store: HistoryStore, image_id: int) -> HistoryRow | None:
+    row = store.get(image_id)
+    if row is None:
+        print(f"error: there is no image {image_id} in the history. `zit-desktop history list` shows the ids.",
+              file=sys.stderr)
+    return row
+
+
+def cmd_history_show(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    if store is None:
+        return EXIT_FAILED
+    try:
+        row = _get_row(store, args.id)
+    finally:
+        store.close()
+    if row is None:
+        return EXIT_FAILED
+    data = row.to_json_dict()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False), flush=True)
+        return EXIT_OK
+    for key in ("id", "created_at", "prompt", "negative_prompt", "seed", "width", "height", "preset", "steps",
+                "guidance", "model", "strategy", "oom_retries", "peak_vram_bytes", "timings", "path",
+                "thumbnail", "favorite", "parent_id", "missing", "trashed"):
+        value = data[key]
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+        print(f"{key:>16}: {value}")
+    if row.missing:
+        print(f"note: the image file is missing: {row.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_history_rerun(args: argparse.Namespace) -> int:
+    """Generate the stored request again (same seed unless ``--seed``); record it as a child."""
+    store = _open_store(args)
+    if store is None:
+        return EXIT_FAILED
+    try:
+        return _rerun(args, store)
+    finally:
+        store.close()
+
+
+def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
+    row = _get_row(store, args.id)
+    if row is None:
+        return EXIT_FAILED
+    try:
+        request = row.request()
+        if args.seed is not None:
+            if args.seed != RANDOM_SEED and not 0 <= args.seed <= MAX_SEED:
+                raise RequestError(f"The seed must be -1 (random) or a whole number from 0 to {MAX_SEED}.")
+            request = replace(request, seed=args.seed)
+        if args.model:
+            request = replace(request, model=args.model)
+        request = replace(request, count=1)
+        for warning in validate(request):
+            print(f"note: {warning}", file=sys.stderr)
+    except RequestError as exc:
+        print(f"error: the stored request of image {row.id} can't be used: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from .cli import TerminalProgress
+    from .core.engine import Engine
+    from .core.events import CancelToken, Finished
+    from .core.settings import load_settings
+
+    app = paths_mod.app_paths(getattr(args, "data_dir", None)).ensure()
+    print("Loading the engine (torch, diffusers)…", file=sys.stderr)
+    engine = Engine(app, load_settings(app.settings_file))
+    result = engine.run(request, TerminalProgress(sys.stderr), CancelToken())
+    if not isinstance(result, Finished):  # failed and cancelled jobs create no rows
+        message = getattr(result, "message", "cancelled")
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        new_ids = store.add_results(result.images, parent_id=row.id)
+    except AppError as exc:
+        print(f"error: the image was saved but not recorded in the history: {exc}", file=sys.stderr)
+        for im in result.images:
+            print(im.path, flush=True)
+        return EXIT_FAILED
+    for new_id in new_ids:
+        new = store.get(new_id)
+        assert new is not None
+        print(json.dumps(new.to_json_dict(), ensure_ascii=False) if args.json else new.path, flush=True)
+    return EXIT_OK
