@@ -1,0 +1,242 @@
+"""Fast window tests with a fake engine (no torch): controls, validation, queue, errors, persistence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QPlainTextEdit, QWidget
+
+from tests.ui.conftest import FakeEngine
+from zit_desktop.core.events import Failed, Finished
+from zit_desktop.core.request import GenerationRequest
+
+OBJECT_NAMES = [
+    "promptEdit", "negativePromptEdit", "widthSpin", "heightSpin", "stepsSpin", "guidanceSpin", "seedSpin",
+    "countSpin", "generateButton", "cancelButton", "preset512", "preset768", "preset1024", "presetLandscape",
+    "presetPortrait", "vramGauge", "progressBar", "imageView",
+]  # fmt: skip
+
+
+def find(window: Any, name: str) -> Any:
+    widget = window.findChild(QWidget, name)
+    assert widget is not None, name
+    return widget
+
+
+def test_stable_object_names_and_accessible_names(make_window: Any, fake_engine: FakeEngine) -> None:
+    w = make_window(engine=fake_engine)
+    for name in OBJECT_NAMES:
+        assert find(w, name).accessibleName(), f"{name} has no accessible name"
+    controls = [c for c in w.findChildren(QWidget)
+                if isinstance(c, (QAbstractButton, QAbstractSpinBox, QPlainTextEdit)) and c.isVisible()]
+    unnamed = [c.objectName() or type(c).__name__ for c in controls
+               if not (c.accessibleName() or (isinstance(c, QAbstractButton) and c.text()))]
+    assert not unnamed
+
+
+def next_tab_stop(widget: QWidget) -> QWidget:
+    nxt = widget.nextInFocusChain()
+    while not (nxt.focusPolicy() & Qt.FocusPolicy.TabFocus and nxt.isVisible() and nxt.isEnabled()
+               and not isinstance(nxt.parent(), QAbstractSpinBox)):
+        nxt = nxt.nextInFocusChain()
+    return nxt
+
+
+def test_tab_order_follows_the_panel(make_window: Any, fake_engine: FakeEngine) -> None:
+    w = make_window(engine=fake_engine)
+    order = ["promptEdit", "negativePromptEdit", "preset512", "preset768", "preset1024", "presetLandscape",
+             "presetPortrait", "widthSpin", "heightSpin", "stepsSpin", "guidanceSpin", "seedSpin"]
+    for a, b in zip(order, order[1:]):
+        assert next_tab_stop(find(w, a)).objectName() == b, a
+    assert next_tab_stop(find(w, "countSpin")) is find(w, "generateButton")
+
+
+def test_empty_prompt_shows_inline_message_and_changes_nothing(
+    make_window: Any, fake_engine: FakeEngine, qtbot: Any, data_dir: Path
+) -> None:
+    w = make_window(engine=fake_engine)
+    settings_file = data_dir / "settings.json"
+    before = settings_file.read_text() if settings_file.exists() else None
+    qtbot.mouseClick(find(w, "generateButton"), Qt.MouseButton.LeftButton)
+    message = find(w, "inputMessage")
+    assert message.isVisible() and "prompt" in message.text().lower()
+    assert w.controller.current is None and not w.controller.pending
+    assert fake_engine.calls == []
+    assert (settings_file.read_text() if settings_file.exists() else None) == before
+    qtbot.keyClicks(find(w, "promptEdit"), "a cat")
+    assert not message.isVisible()
+
+
+def test_presets_set_size_and_custom_size_unchecks_them(make_window: Any, fake_engine: FakeEngine,
+                                                        qtbot: Any) -> None:
+    w = make_window(engine=fake_engine)
+    width, height = find(w, "widthSpin"), find(w, "heightSpin")
+    assert width.singleStep() == 16 and height.singleStep() == 16
+    qtbot.mouseClick(find(w, "presetLandscape"), Qt.MouseButton.LeftButton)
+    assert (width.value(), height.value()) == (1024, 576)
+    assert find(w, "presetLandscape").isChecked()
+    width.setValue(800)
+    assert not any(find(w, n).isChecked() for n in OBJECT_NAMES if n.startswith("preset"))
+    assert w.params.request("m").preset is None
+    width.setValue(512)
+    height.setValue(512)
+    assert find(w, "preset512").isChecked()
+    assert "unknown" in find(w, "preset1024").toolTip().lower() or "cpu" in find(w, "preset1024").toolTip().lower()
+
+
+def test_negative_prompt_marked_inactive_at_guidance_zero(make_window: Any, fake_engine: FakeEngine) -> None:
+    w = make_window(engine=fake_engine)
+    note = find(w, "negativeNote")
+    find(w, "guidanceSpin").setValue(0.0)
+    assert note.isVisible() and "no effect" in note.text().lower()
+    find(w, "guidanceSpin").setValue(2.0)
+    assert not note.isVisible()
+
+
+def test_seed_lock_dice_and_random(make_window: Any, fake_engine: FakeEngine) -> None:
+    w = make_window(engine=fake_engine)
+    p = w.params
+    assert p.request("m").seed == -1
+    p.dice.click()
+    assert p.lock.isChecked() and p.request("m").seed >= 0
+    p.lock.setChecked(False)
+    assert p.request("m").seed == -1
+    find(w, "seedSpin").setValue(3_000_000_000)  # past the 32-bit signed range: still exact
+    assert p.lock.isChecked() and p.request("m").seed == 3_000_000_000
+
+
+def test_generate_with_fake_engine_shows_image_and_status(make_window: Any, fake_engine: FakeEngine,
+                                                          qtbot: Any) -> None:
+    w = make_window(engine=fake_engine)
+    qtbot.keyClicks(find(w, "promptEdit"), "orange cat ")
+    find(w, "promptEdit").insertPlainText("一只橘色的猫")  # QTest types ASCII only
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=10_000) as blocker:
+        qtbot.keyClick(find(w, "promptEdit"), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert isinstance(blocker.args[1], Finished)
+    assert w.image_view.image is not None and not w.image_view.is_preview
+    assert Path(w.image_view.path or "").exists()
+    assert "strategy cpu" in w.status_label.text()
+    assert fake_engine.calls[0].prompt == "orange cat 一只橘色的猫"
+
+
+def test_queue_runs_jobs_in_order(make_window: Any, data_dir: Path, qtbot: Any) -> None:
+    engine = FakeEngine(data_dir / "outputs", step_delay=0.03)
+    w = make_window(engine=engine)
+    finished: list[str] = []
+    w.controller.jobFinished.connect(lambda job_id, _r: finished.append(job_id))
+    jobs = []
+    for prompt in ("first", "second", "third"):
+        w.params.prompt.setPlainText(prompt)
+        jobs.append(w.generate())
+    assert w.queue_list.count() == 3 and "2" in w.queue_label.text()
+    qtbot.waitUntil(lambda: len(finished) == 3, timeout=15_000)
+    assert finished == [j.job_id for j in jobs]
+    assert [r.prompt for r in engine.calls] == ["first", "second", "third"]
+    assert w.queue_list.count() == 0
+
+
+def test_cancel_clears_queue(make_window: Any, data_dir: Path, qtbot: Any) -> None:
+    engine = FakeEngine(data_dir / "outputs", step_delay=0.05)
+    w = make_window(engine=engine)
+    w.params.prompt.setPlainText("x")
+    w.generate()
+    w.generate()
+    qtbot.waitUntil(lambda: w.controller.current is not None and bool(engine.calls), timeout=5000)
+    with qtbot.waitSignal(w.controller.idle, timeout=10_000):
+        qtbot.keyClick(w, Qt.Key.Key_Escape)
+    assert len(engine.calls) == 1 and not list((data_dir / "outputs").glob("*.png"))
+
+
+def test_engine_failure_is_inline_and_worker_survives(make_window: Any, data_dir: Path, qtbot: Any) -> None:
+    engine = FakeEngine(data_dir / "outputs", fail_kind="model-missing")
+    w = make_window(engine=engine)
+    w.params.prompt.setPlainText("x")
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=10_000) as blocker:
+        w.generate()
+    assert isinstance(blocker.args[1], Failed)
+    assert w.notice.isVisible() and w.notice.level == "error" and "Choose another" in w.notice.text()
+    engine.fail_kind = None
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=10_000) as blocker:
+        w.generate()
+    assert isinstance(blocker.args[1], Finished)
+
+
+def test_engine_that_cannot_start_fails_cleanly(make_window: Any, qtbot: Any) -> None:
+    class Broken:
+        def run(self, *args: Any) -> Any:
+            raise RuntimeError("boom")
+
+    w = make_window(engine=Broken())
+    w.params.prompt.setPlainText("x")
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=10_000) as blocker:
+        w.generate()
+    assert isinstance(blocker.args[1], Failed) and blocker.args[1].kind == "internal"
+
+
+def test_parameters_language_and_geometry_persist(make_window: Any, fake_engine: FakeEngine,
+                                                  data_dir: Path) -> None:
+    w = make_window(engine=fake_engine)
+    w.apply_request(GenerationRequest(prompt="山水画", width=1024, height=576, steps=6, guidance=1.5,
+                                      seed=42, count=2, preset="landscape"), lock_seed=True)
+    w.resize(960, 560)
+    w.close()
+    saved = json.loads((data_dir / "settings.json").read_text(encoding="utf-8"))
+    assert saved["last_request"]["prompt"] == "山水画" and saved["window"]["geometry"]
+    w2 = make_window(engine=FakeEngine(data_dir / "outputs"))
+    r = w2.params.request("m")
+    assert (r.prompt, r.width, r.height, r.steps, r.guidance, r.count, r.preset) == (
+        "山水画", 1024, 576, 6, 1.5, 2, "landscape")
+    assert find(w2, "presetLandscape").isChecked()
+    assert w2.size().height() == 560  # the offscreen screen is 800 px wide: width gets clamped
+
+
+def test_reuse_hook_and_shortcut(make_window: Any, fake_engine: FakeEngine, qtbot: Any) -> None:
+    w = make_window(engine=fake_engine)
+    w.params.prompt.setPlainText("reuse me")
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=10_000):
+        w.generate()
+    seed = w.last_results[-1].seed
+    w.params.prompt.setPlainText("something else")
+    w.params.lock.setChecked(False)
+    w.reuse_action.trigger()
+    assert w.params.prompt.toPlainText() == "reuse me"
+    assert w.params.request("m").seed == seed and w.params.lock.isChecked()
+    assert w.reuse_action.shortcut().toString() == "Ctrl+R"
+
+
+def test_gallery_widget_is_embedded(make_window: Any, fake_engine: FakeEngine) -> None:
+    w = make_window(engine=fake_engine)
+    gallery = QWidget()
+    gallery.setObjectName("galleryView")
+    w.set_gallery_widget(gallery)
+    assert w.findChild(QWidget, "galleryView") is gallery and w.gallery_dock.isVisible()
+
+
+def test_vram_gauge_states(make_window: Any, fake_engine: FakeEngine) -> None:
+    from zit_desktop.core.vram import simulated_cuda_device
+
+    w = make_window(engine=fake_engine)
+    g = w.gauge
+    g.set_info(None)
+    assert "unknown" in g.text.lower()
+    g.set_info(simulated_cuda_device(8.0, free_gib=6.0, process_bytes=1024**3))
+    assert "2.0 / 8.0" in g.text and "1.0" in g.text
+    g.set_predicted(5 * 1024**3)
+    assert "5.0 GB" in g.text
+    g.grab()  # paints zones and markers without error
+    from zit_desktop.core.vram import DeviceInfo
+
+    g.set_info(DeviceInfo(kind="cpu", name="CPU", reason="no driver"))
+    assert "CPU mode" in g.text
+
+
+@pytest.mark.parametrize("kind", ["oom-retry", "sysmem-fallback"])
+def test_notices_are_non_modal(make_window: Any, fake_engine: FakeEngine, kind: str) -> None:
+    w = make_window(engine=fake_engine)
+    w.on_notice("j", kind, "Out of memory at 1024x1024, retried with group offload")
+    assert w.notice.isVisible() and w.notice.level == "warning" and "1024x1024" in w.notice.text()
+    assert w.isEnabled() and not w.notice.isModal() if hasattr(w.notice, "isModal") else True

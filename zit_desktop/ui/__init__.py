@@ -1,0 +1,1 @@
+"""PySide6 user interface. The only package (with ``zit_desktop.app``) that imports Qt."""

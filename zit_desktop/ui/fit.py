@@ -1,0 +1,117 @@
+"""Adapter between the window and the memory planner (``zit_desktop.core.planner``).
+
+The window asks: does each size preset fit this card (and with what predicted peak), which preset to
+select on first run, and what peak the current settings predict (the gauge's marker). The planner
+needs the model's profile (component sizes read from its files); :meth:`FitAdvisor.load_profile`
+reads it once, on the VRAM-probe thread. Without a planner, a readable model or an NVIDIA GPU the
+answers are "unknown" (or "cpu"): never a made-up number.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.presets import PRESETS
+
+log = logging.getLogger(__name__)
+
+FITS, OFFLOAD, TOO_BIG, UNKNOWN, CPU = "fits", "offload", "too-big", "unknown", "cpu"
+
+
+@dataclass(frozen=True)
+class PresetFit:
+    status: str = UNKNOWN  # fits / offload / too-big / unknown / cpu
+    peak_bytes: int | None = None
+    strategy: str | None = None
+
+
+def _planner() -> Any:
+    try:
+        from ..core import planner
+    except ImportError:
+        return None
+    return planner
+
+
+def load_model_profile(model_ref: str) -> Any:
+    """The planner's ModelProfile for a model folder or a Hub id in the local cache; None if unreadable."""
+    planner = _planner()
+    if planner is None or not model_ref:
+        return None
+    folder = Path(model_ref).expanduser()
+    try:
+        if not folder.is_dir():
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(model_ref, local_files_only=True))
+        return planner.profile_from_model_dir(folder)
+    except Exception as exc:  # noqa: BLE001 - not downloaded, broken files: the fit is unknown
+        log.info("no model profile for %s (%s): preset fits are unknown", model_ref, exc)
+        return None
+
+
+class FitAdvisor:
+    """Planner answers for the window. ``profile`` is set once from the probe thread."""
+
+    def __init__(self, settings: Any = None, cache_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self.profile: Any = None
+        self._planner = _planner()
+        self._calibration: Any = None
+        self._peaks: Any = None
+        if self._planner is not None and cache_dir is not None:
+            try:
+                self._calibration = self._planner.Calibration.load(self._planner.calibration_path(cache_dir))
+                self._peaks = self._planner.PeakLog(self._planner.peak_log_path(cache_dir))
+            except Exception:  # noqa: BLE001 - learning is best effort
+                log.exception("cannot read the planner's calibration")
+
+    @property
+    def ready(self) -> bool:
+        return self._planner is not None and self.profile is not None
+
+    def _options(self, guidance: float = 0.0) -> Any:
+        return self._planner.options_from_settings(self.settings, cfg=guidance > 0)
+
+    def preset_fits(self, device: Any) -> dict[str, PresetFit]:
+        if device is not None and getattr(device, "kind", "") == "cpu":
+            return {p.name: PresetFit(CPU, None, "cpu") for p in PRESETS}
+        out = {p.name: PresetFit() for p in PRESETS}
+        if not self.ready or device is None:
+            return out
+        try:
+            fits = self._planner.preset_fits(self.profile, device, self._options(), self._calibration, self._peaks)
+        except Exception:  # noqa: BLE001 - a planner bug must not break the window
+            log.exception("planner.preset_fits failed")
+            return out
+        for f in fits:
+            status = f.verdict if f.verdict in (FITS, OFFLOAD, TOO_BIG) else UNKNOWN
+            out[f.preset] = PresetFit(status, int(f.predicted_peak_bytes) or None, f.rung)
+        return out
+
+    def recommended(self, device: Any) -> str | None:
+        if not self.ready or device is None or getattr(device, "kind", "") != "cuda":
+            return None
+        try:
+            name = self._planner.recommend_preset(
+                self.profile, device, self._options(), self._calibration, self._peaks
+            ).preset
+        except Exception:  # noqa: BLE001
+            log.exception("planner.recommend_preset failed")
+            return None
+        return name if isinstance(name, str) else None
+
+    def predicted_peak(self, device: Any, width: int, height: int, count: int = 1, guidance: float = 0.0) -> int | None:
+        if not self.ready or device is None or getattr(device, "kind", "") != "cuda":
+            return None
+        try:
+            p = self._planner.plan(self.profile, device, width, height, count, self._options(guidance),
+                                   self._calibration, self._peaks)
+        except Exception:  # noqa: BLE001
+            log.exception("planner.plan failed")
+            return None
+        return int(p.predicted_peak_bytes) or None

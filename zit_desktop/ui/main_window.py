@@ -1,0 +1,426 @@
+"""The main window: parameters on the left; VRAM gauge, image, progress and messages on the right.
+
+All worker traffic arrives through :class:`JobController` signals, delivered to slots of this window
+on the GUI thread. Engine messages are English; the window puts a translated headline in front.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.events import Cancelled, Failed, Finished, ImageResult
+from ..core.paths import AppPaths
+from ..core.request import GenerationRequest, RequestError, validate
+from ..core.settings import Settings, save_settings
+from . import texts
+from .fit import FitAdvisor
+from .i18n import Translations
+from .vram_monitor import VramMonitor
+from .widgets.image_view import ImageView
+from .widgets.notice_bar import NoticeBar
+from .widgets.params_panel import ParamsPanel
+from .widgets.progress_panel import ProgressPanel
+from .widgets.vram_gauge import VramGauge
+from .worker import Job, JobController
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    imageRecorded = Signal(int)  # history row id, for the gallery to refresh
+    imageShown = Signal(str)  # path of the finished image now in the view
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings,
+        controller: JobController,
+        monitor: VramMonitor,
+        translations: Translations | None = None,
+        advisor: FitAdvisor | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.paths, self.settings, self.controller, self.monitor = paths, settings, controller, monitor
+        self.translations = translations
+        self.advisor = advisor or FitAdvisor(settings, paths.cache)
+        self.last_results: list[ImageResult] = []
+        self.reuse_parent: int | None = None
+        self._sizes: dict[str, tuple[int, int]] = {}  # job id -> final image size, for the preview frame
+        self._first_run_pending = not settings.first_run_done and not settings.last_request
+        self._closed = False
+        self._build()
+        self._connect()
+        self.retranslate()
+        self._restore()
+        monitor.start()
+
+    # ------------------------------------------------------------------ construction
+    def _build(self) -> None:
+        self.params = ParamsPanel(self)
+        self.generate_button = QPushButton(self)
+        self.generate_button.setObjectName("generateButton")
+        self.generate_button.setDefault(True)
+        self.cancel_button = QPushButton(self)
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setEnabled(False)
+        self.queue_label = QLabel(self)
+        self.queue_list = QListWidget(self)
+        self.queue_list.setObjectName("queueList")
+        self.queue_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 4 + 8)
+        self.queue_label.setBuddy(self.queue_list)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+        left = QWidget(self)
+        lbox = QVBoxLayout(left)
+        lbox.addWidget(self.params)
+        lbox.addLayout(buttons)
+        lbox.addWidget(self.queue_label)
+        lbox.addWidget(self.queue_list)
+        lbox.addStretch(1)
+        self.gauge = VramGauge(self)
+        self.image_view = ImageView(self)
+        self.progress = ProgressPanel(self)
+        self.notice = NoticeBar(self)
+        right = QWidget(self)
+        rbox = QVBoxLayout(right)
+        rbox.addWidget(self.gauge)
+        rbox.addWidget(self.image_view, 1)
+        rbox.addWidget(self.progress)
+        rbox.addWidget(self.notice)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+        self.gallery_dock = QDockWidget(self)
+        self.gallery_dock.setObjectName("galleryDock")
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.gallery_dock)
+        self.gallery_dock.hide()
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("lastJobStatus")
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._build_menus()
+        order = [self.params.count, self.generate_button, self.cancel_button, self.queue_list,
+                 self.gauge, self.image_view]
+        for a, b in zip(order, order[1:]):
+            QWidget.setTabOrder(a, b)
+
+    def _build_menus(self) -> None:
+        self.file_menu = self.menuBar().addMenu("")
+        self.open_outputs_action = self.file_menu.addAction("")
+        self.open_log_action = self.file_menu.addAction("")
+        self.file_menu.addSeparator()
+        self.quit_action = self.file_menu.addAction("")
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.job_menu = self.menuBar().addMenu("")
+        self.generate_action = QAction(self)
+        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.cancel_action = QAction(self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.reuse_action = QAction(self)
+        self.reuse_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reuse_action.setEnabled(False)
+        for action in (self.generate_action, self.cancel_action, self.reuse_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.job_menu.addAction(action)
+        self.settings_menu = self.menuBar().addMenu("")
+        self.language_menu = self.settings_menu.addMenu("")
+        self.language_group = QActionGroup(self)
+        self.language_actions: dict[str, QAction] = {}
+        for code in ("system", "en", "zh_CN"):
+            action = self.language_menu.addAction("")
+            action.setCheckable(True)
+            action.setData(code)
+            self.language_group.addAction(action)
+            self.language_actions[code] = action
+        self.view_menu = self.menuBar().addMenu("")
+        self.view_menu.addAction(self.gallery_dock.toggleViewAction())
+
+    def _connect(self) -> None:
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.generate_action.triggered.connect(self.generate)
+        self.cancel_action.triggered.connect(self.cancel)
+        self.reuse_action.triggered.connect(self.reuse_last)
+        self.params.submitRequested.connect(self.generate)
+        self.params.sizeChanged.connect(self._update_prediction)
+        self.open_outputs_action.triggered.connect(self.open_outputs)
+        self.open_log_action.triggered.connect(self.open_log)
+        self.quit_action.triggered.connect(self.close)
+        self.language_group.triggered.connect(self._on_language_action)
+        c = self.controller
+        c.loading.connect(self.on_loading)
+        c.jobStarted.connect(self.on_job_started)
+        c.step.connect(self.on_step)
+        c.preview.connect(self.on_preview)
+        c.notice.connect(self.on_notice)
+        c.imageReady.connect(self.on_image_ready)
+        c.imageRecorded.connect(self.imageRecorded)
+        c.jobFinished.connect(self.on_job_finished)
+        c.queueChanged.connect(self.refresh_queue)
+        self.monitor.sampled.connect(self.on_vram_sample)
+        self.monitor.profileLoaded.connect(self.on_profile_loaded)
+
+    # ------------------------------------------------------------------ language
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("ZIT Desktop — Z-Image-Turbo"))
+        self.generate_button.setText(self.tr("Generate"))
+        self.generate_button.setToolTip(self.tr("Generate (Ctrl+Enter). While a job runs, this adds to the queue."))
+        self.generate_button.setAccessibleName(self.tr("Generate"))
+        self.cancel_button.setText(self.tr("Cancel"))
+        self.cancel_button.setToolTip(self.tr("Cancel the running job and clear the queue (Esc)"))
+        self.cancel_button.setAccessibleName(self.tr("Cancel"))
+        self.queue_list.setAccessibleName(self.tr("Queue"))
+        self.file_menu.setTitle(self.tr("&File"))
+        self.open_outputs_action.setText(self.tr("Open the output folder"))
+        self.open_log_action.setText(self.tr("Open the log file"))
+        self.quit_action.setText(self.tr("&Quit"))
+        self.job_menu.setTitle(self.tr("&Generate"))
+        self.generate_action.setText(self.tr("Generate"))
+        self.cancel_action.setText(self.tr("Cancel"))
+        self.reuse_action.setText(self.tr("Reuse the last image's parameters and seed"))
+        self.settings_menu.setTitle(self.tr("&Settings"))
+        self.language_menu.setTitle(self.tr("Language"))
+        self.language_actions["system"].setText(self.tr("Follow the system"))
+        self.language_actions["en"].setText("English")
+        self.language_actions["zh_CN"].setText("简体中文")
+        self.view_menu.setTitle(self.tr("&View"))
+        self.gallery_dock.setWindowTitle(self.tr("History"))
+        self.gallery_dock.toggleViewAction().setText(self.tr("History"))
+        self.refresh_queue()
+        self._update_status()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    @Slot(QAction)
+    def _on_language_action(self, action: QAction) -> None:
+        self.set_language(str(action.data()))
+
+    def set_language(self, code: str) -> None:
+        """Switch language live (every widget retranslates itself) and remember it."""
+        self.settings.language = code
+        self.language_actions[code].setChecked(True)
+        if self.translations is not None:
+            self.translations.apply(code)
+        self.save_settings()
+
+    # ------------------------------------------------------------------ actions
+    @Slot()
+    def generate(self) -> Job | None:
+        request = self.params.request(self.settings.model)
+        try:
+            for warning in validate(request):
+                log.info("request warning: %s", warning)
+        except RequestError as exc:
+            self.params.show_message(texts.request_error(exc), exc.field_name)
+            return None
+        self.params.clear_message()
+        job = self.controller.submit(request, parent_id=self.reuse_parent)
+        self.reuse_parent = None
+        self._sizes[job.job_id] = (request.width, request.height)
+        self.settings.last_request = request.to_dict()
+        self.save_settings()
+        return job
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.controller.busy or self.controller.pending:
+            self.progress.busy(self.tr("Cancelling…"))
+        self.controller.cancel_all()
+
+    @Slot()
+    def reuse_last(self) -> None:
+        if self.last_results:
+            self.apply_request(GenerationRequest.from_dict(self.last_results[-1].request), lock_seed=True)
+
+    def apply_request(self, request: GenerationRequest, lock_seed: bool, parent_id: int | None = None) -> None:
+        """The reuse hook (gallery, PNG drop): fill the panel; ``parent_id`` links the next image to it."""
+        self.params.apply_request(request, lock_seed)
+        self.reuse_parent = parent_id
+
+    def set_gallery_widget(self, widget: QWidget) -> None:
+        """Embed the history gallery (``galleryView``) in the bottom dock."""
+        self.gallery_dock.setWidget(widget)
+        self.gallery_dock.show()
+
+    def open_outputs(self) -> None:
+        self.paths.outputs.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.outputs)))
+
+    def open_log(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_file)))
+
+    # ------------------------------------------------------------------ worker slots
+    @Slot()
+    def refresh_queue(self) -> None:
+        self.queue_list.clear()
+        jobs = ([self.controller.current] if self.controller.current else []) + self.controller.pending
+        for i, job in enumerate(jobs):
+            state = self.tr("running") if i == 0 and self.controller.current else self.tr("waiting")
+            r = job.request
+            self.queue_list.addItem(f"{state} · {r.width}×{r.height} ×{r.count} · {r.prompt[:40]}")
+        self.queue_label.setText(self.tr("Queue ({0} waiting)").format(len(self.controller.pending)))
+        self.cancel_button.setEnabled(bool(jobs))
+
+    @Slot(str, str)
+    def on_loading(self, phase: str, message: str) -> None:
+        self.progress.busy(texts.loading_phase(phase, message))
+
+    @Slot(str, int, int, object, str)
+    def on_job_started(self, job_id: str, index: int, total: int, seed: int, strategy: str) -> None:
+        if index == 0:
+            if self.notice.level != "error":
+                self.notice.dismiss()
+            self.gauge.begin_job()
+        self.params.show_used_seed(seed)
+        self.progress.busy(self.tr("Image {0}/{1}: encoding the prompt…").format(index + 1, total))
+
+    @Slot(str, int, int, int, float, float)
+    def on_step(self, job_id: str, index: int, step: int, steps: int, elapsed: float, eta: float) -> None:
+        total = self.controller.current.request.count if self.controller.current else 1
+        self.progress.step(index, total, step, steps, elapsed, eta)
+
+    @Slot(str, int, int, QImage)
+    def on_preview(self, job_id: str, index: int, step: int, image: QImage) -> None:
+        self.image_view.show_preview(image, step, self._sizes.get(job_id))
+
+    @Slot(str, str, str)
+    def on_notice(self, job_id: str, kind: str, message: str) -> None:
+        text, level = texts.notice(kind, message)
+        if text:
+            self.notice.show_message(text, level)
+
+    @Slot(str, object, QImage)
+    def on_image_ready(self, job_id: str, result: Any, image: QImage) -> None:
+        if not image.isNull():
+            self.image_view.show_image(image, result.path)
+            self.imageShown.emit(result.path)
+        self.last_results.append(result)
+        self.last_results = self.last_results[-50:]
+        self.reuse_action.setEnabled(True)
+
+    @Slot(str, object)
+    def on_job_finished(self, job_id: str, result: Any) -> None:
+        self._sizes.pop(job_id, None)
+        peaks = [im.peak_vram_bytes for im in getattr(result, "images", ()) if im.peak_vram_bytes]
+        self.gauge.end_job(max(peaks) if peaks else None)
+        if isinstance(result, Finished):
+            self.progress.idle(self.tr("Done: {0} image(s)").format(len(result.images)))
+        elif isinstance(result, Cancelled):
+            self.progress.idle(self.tr("Cancelled"))
+            if self.image_view.is_preview:
+                self.image_view.clear()
+        elif isinstance(result, Failed):
+            self.progress.idle(self.tr("Failed"))
+            self.notice.show_message(texts.failure(result.kind, result.message), "error")
+            if result.kind == "internal":
+                from . import earlyinit
+
+                earlyinit.report_bug(result.message, result.detail)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        if not self.last_results:
+            self.status_label.setText(self.tr("No image yet"))
+            return
+        im = self.last_results[-1]
+        peak = f"{im.peak_vram_bytes / 1024**3:.1f} GB" if im.peak_vram_bytes else self.tr("n/a (CPU)")
+        self.status_label.setText(
+            self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
+                float(im.timings.get("total", 0.0)), im.strategy, peak
+            )
+        )
+
+    # ------------------------------------------------------------------ VRAM
+    @Slot(object)
+    def on_vram_sample(self, info: Any) -> None:
+        self.gauge.set_info(info)
+        if self.controller.busy:
+            return  # our own job fills the card: fits are judged when idle
+        self.params.presets.set_fits(self.advisor.preset_fits(info))
+        self._update_prediction()
+        if self._first_run_pending and (self.advisor.ready or getattr(info, "kind", "") != "cuda"):
+            self._first_run_pending = False
+            recommended = self.advisor.recommended(info)
+            if recommended:
+                self.params.choose_preset(recommended)
+            self.settings.first_run_done = True
+
+    @Slot(object)
+    def on_profile_loaded(self, profile: object) -> None:
+        self.advisor.profile = profile
+        if self.monitor.last is not None:
+            self.on_vram_sample(self.monitor.last)
+
+    def _update_prediction(self, *_: int) -> None:
+        p = self.params
+        self.gauge.set_predicted(self.advisor.predicted_peak(
+            self.monitor.last, p.width_spin.value(), p.height_spin.value(), p.count.value(), p.guidance.value()
+        ))
+
+    # ------------------------------------------------------------------ persistence
+    def _restore(self) -> None:
+        code = self.settings.language if self.settings.language in self.language_actions else "system"
+        self.language_actions[code].setChecked(True)
+        if self.settings.last_request:
+            try:
+                self.params.apply_request(GenerationRequest.from_dict(self.settings.last_request), lock_seed=False)
+            except (RequestError, TypeError, ValueError):
+                log.warning("the saved parameters are unreadable; using defaults")
+        geometry = self.settings.window.get("geometry")
+        if isinstance(geometry, str) and geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        else:
+            self.resize(1180, 780)
+        state = self.settings.window.get("state")
+        if isinstance(state, str) and state:
+            self.restoreState(QByteArray.fromBase64(state.encode("ascii")))
+
+    def save_settings(self) -> None:
+        self.settings.window = {
+            "geometry": bytes(self.saveGeometry().toBase64().data()).decode("ascii"),
+            "state": bytes(self.saveState().toBase64().data()).decode("ascii"),
+        }
+        request = self.params.request(self.settings.model)
+        self.settings.last_request = request.to_dict()
+        try:
+            save_settings(self.paths.settings_file, self.settings)
+        except OSError as exc:
+            log.warning("cannot save settings: %s", exc)
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Save, cancel the running job, wait for the worker and probe threads. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.save_settings()
+        self.hide()
+        self.controller.shutdown()
+        self.monitor.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

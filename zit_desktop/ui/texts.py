@@ -1,0 +1,85 @@
+"""Translated texts for what the engine reports in English (failure kinds, loading phases, notices).
+
+The engine's own message (what happened, what to do) stays as detail under a translated headline.
+Every string is a literal inside ``QCoreApplication.translate("Messages", ...)`` so lupdate finds it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication
+
+from ..core.request import MAX_SIDE, MIN_SIDE, RequestError
+
+
+def failure(kind: str, message: str) -> str:
+    heads = {
+        "bad-input": QCoreApplication.translate("Messages", "The parameters are not valid."),
+        "model-missing": QCoreApplication.translate("Messages", "The model is not downloaded yet."),
+        "model-invalid": QCoreApplication.translate("Messages", "That folder is not a Z-Image-Turbo model."),
+        "model-corrupt": QCoreApplication.translate(
+            "Messages", "The model files are damaged. Download the model again."
+        ),
+        "out-of-memory": QCoreApplication.translate(
+            "Messages", "Out of GPU memory, even with the leanest strategy. Try a smaller size preset."
+        ),
+        "numerical-overflow": QCoreApplication.translate(
+            "Messages", "Numerical overflow (the image would be black). Nothing was saved."
+        ),
+        "disk-full": QCoreApplication.translate("Messages", "The disk is full. Free some space and try again."),
+        "unwritable": QCoreApplication.translate(
+            "Messages", "The output folder cannot be written. Check its permissions."
+        ),
+        "database": QCoreApplication.translate("Messages", "The history database has a problem."),
+        "internal": QCoreApplication.translate(
+            "Messages", "Internal error (a bug). The details are in the log file; please report them."
+        ),
+    }
+    head = heads.get(kind, QCoreApplication.translate("Messages", "The job failed."))
+    return f"{head}\n{message}" if message else head
+
+
+def loading_phase(phase: str, message: str) -> str:
+    phases = {
+        "engine": QCoreApplication.translate("Messages", "Starting the engine (torch, diffusers)…"),
+        "resolve": QCoreApplication.translate("Messages", "Finding the model…"),
+        "load": QCoreApplication.translate("Messages", "Loading the model (the first time takes longest)…"),
+        "ready": QCoreApplication.translate("Messages", "Model ready"),
+    }
+    return phases.get(phase, message or phase)
+
+
+def notice(kind: str, message: str) -> tuple[str, str]:
+    """(text, level) for a Notice event; an empty text means nothing to show."""
+    if kind == "oom-retry":
+        head = QCoreApplication.translate("Messages", "Out of memory: retried with a leaner memory strategy.")
+        return f"{head}\n{message}", "warning"
+    if kind == "prompt-truncated":
+        head = QCoreApplication.translate("Messages", "The prompt is too long: only its beginning is used.")
+        return f"{head}\n{message}", "warning"
+    if kind == "sysmem-fallback":
+        head = QCoreApplication.translate(
+            "Messages", "The GPU driver is spilling into system memory, which makes generation very slow."
+        )
+        return f"{head}\n{message}", "warning"
+    if kind == "history":
+        head = QCoreApplication.translate("Messages", "The image was saved but not recorded in the history.")
+        return f"{head}\n{message}", "warning"
+    if kind == "warning" and "negative prompt has no effect" in message:
+        return "", "info"  # the panel already marks the negative prompt as inactive
+    return message, "info"
+
+
+def request_error(exc: RequestError) -> str:
+    field = exc.field_name
+    if field == "prompt":
+        return QCoreApplication.translate(
+            "Messages", "The prompt is empty. Describe the image you want, e.g. “一只橘色的猫”."
+        )
+    if field in ("width", "height"):
+        return QCoreApplication.translate(
+            "Messages", "Width and height must be multiples of 16 between {0} and {1}."
+        ).format(MIN_SIDE, MAX_SIDE)
+    if field == "model":
+        return QCoreApplication.translate("Messages", "No model is set. Choose the Z-Image-Turbo folder.")
+    return str(exc)
+

@@ -1,0 +1,115 @@
+"""Polls the VRAM probe twice a second on a small thread of its own, so a slow driver never blocks the UI.
+
+A ``QTimer`` on the GUI thread asks; the probe answers on the probe thread; the answer comes back as a
+queued signal. A sample still in flight skips the next tick instead of piling up. Without the probe
+module the monitor reports ``None`` ("unknown") and never invents numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from .worker import start_thread
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 500  # 2 Hz
+
+
+class _Prober(QObject):
+    sampled = Signal(object)  # DeviceInfo | None
+    profileLoaded = Signal(object)  # the planner's ModelProfile, or None
+
+    def __init__(self, model_ref: str | None) -> None:
+        super().__init__()
+        self._probe: Any = None
+        self._missing = False
+        self._model_ref = model_ref
+
+    @Slot()
+    def sample(self) -> None:
+        if self._model_ref is not None:  # once: reads config files and safetensors headers
+            from .fit import load_model_profile
+
+            ref, self._model_ref = self._model_ref, None
+            self.profileLoaded.emit(load_model_profile(ref))
+        info: Any = None
+        if not self._missing:
+            try:
+                if self._probe is None:
+                    from ..core.vram import default_probe
+
+                    self._probe = default_probe()
+                info = self._probe.sample()
+            except ImportError:
+                self._missing = True
+                log.info("VRAM probe module not present: the gauge shows 'unknown'")
+            except Exception:  # noqa: BLE001 - telemetry must never take the app down
+                log.exception("VRAM probe failed")
+        self.sampled.emit(info)
+
+    @Slot()
+    def stop(self) -> None:
+        QThread.currentThread().quit()
+
+
+class VramMonitor(QObject):
+    sampled = Signal(object)  # DeviceInfo | None, on the GUI thread
+    profileLoaded = Signal(object)  # ModelProfile | None, on the GUI thread
+
+    _ask = Signal()
+    _stop = Signal()
+
+    def __init__(
+        self, model_ref: str | None = None, interval_ms: int = POLL_MS, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.last: Any = None
+        self._in_flight = False
+        self._stopped = False
+        self._thread = QThread()
+        self._thread.setObjectName("vram-probe")
+        self._prober = _Prober(model_ref)
+        self._prober.moveToThread(self._thread)
+        self._ask.connect(self._prober.sample)
+        self._stop.connect(self._prober.stop)
+        self._prober.sampled.connect(self._on_sampled)
+        self._prober.profileLoaded.connect(self._on_profile)
+        self._thread.finished.connect(self._prober.deleteLater)
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(500, interval_ms))  # never faster than 2 Hz
+        self._timer.timeout.connect(self.poll)
+        start_thread(self._thread)
+
+    def start(self) -> None:
+        if not self._stopped:
+            self.poll()
+            self._timer.start()
+
+    @Slot()
+    def poll(self) -> None:
+        if self._in_flight or self._stopped:
+            return
+        self._in_flight = True
+        self._ask.emit()
+
+    @Slot(object)
+    def _on_sampled(self, info: object) -> None:
+        self._in_flight = False
+        self.last = info
+        self.sampled.emit(info)
+
+    @Slot(object)
+    def _on_profile(self, profile: object) -> None:
+        self.profileLoaded.emit(profile)
+
+    def shutdown(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._timer.stop()
+        self._stop.emit()
+        self._thread.wait()

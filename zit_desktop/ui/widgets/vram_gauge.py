@@ -1,0 +1,139 @@
+"""The live VRAM gauge: used / total, this app's share, the job's peak, zones and a predicted-peak marker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+GIB = 1024**3
+ZONES = ((0.70, QColor("#cfe8cf")), (0.90, QColor("#f3e2b3")), (1.00, QColor("#f2c4c4")))
+USED, APP, PEAK, PREDICTED = QColor("#7a8794"), QColor("#2e7dd7"), QColor("#c0392b"), QColor("#6a1b9a")
+
+
+def gib(value: int | None) -> str:
+    return "—" if value is None else f"{value / GIB:.1f}"
+
+
+class VramGauge(QWidget):
+    """Paints the last :class:`DeviceInfo` (``None`` = unknown). Updated by the window's monitor."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("vramGauge")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.info: Any = None
+        self.sampled_once = False
+        self.job_peak: int | None = None
+        self.predicted: int | None = None
+        self.text = ""
+        self._refresh()
+
+    def sizeHint(self) -> QSize:
+        return QSize(360, self.fontMetrics().height() * 2 + 14)
+
+    # ------------------------------------------------------------------ state
+    def set_info(self, info: Any) -> None:
+        self.info = info
+        self.sampled_once = True
+        if self.job_peak is not None and info is not None and getattr(info, "kind", "") == "cuda":
+            self.job_peak = max(self.job_peak, int(info.used_bytes))
+        self._refresh()
+
+    def begin_job(self) -> None:
+        used = int(self.info.used_bytes) if self.is_cuda else 0
+        self.job_peak = used
+        self._refresh()
+
+    def end_job(self, measured_peak: int | None = None) -> None:
+        if measured_peak is not None and self.job_peak is not None:
+            self.job_peak = max(self.job_peak, measured_peak)
+        self._refresh()
+
+    def set_predicted(self, peak_bytes: int | None) -> None:
+        self.predicted = peak_bytes
+        self._refresh()
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.info is not None and getattr(self.info, "kind", "") == "cuda" and self.info.total_bytes > 0
+
+    # ------------------------------------------------------------------ text
+    def _refresh(self) -> None:
+        info = self.info
+        if not self.sampled_once:
+            text = self.tr("VRAM: checking…")
+            tip = ""
+        elif info is None:
+            text = self.tr("VRAM: unknown")
+            tip = self.tr("The VRAM probe is not available.")
+        elif not self.is_cuda:
+            text = self.tr("CPU mode: no NVIDIA GPU")
+            tip = self.tr("Images are made on the CPU, which is much slower. Reason: {0}").format(
+                getattr(info, "reason", "") or "—"
+            )
+        else:
+            text = self.tr("VRAM {0} / {1} GB · this app {2} GB · job peak {3} GB · predicted {4}").format(
+                gib(info.used_bytes),
+                gib(info.total_bytes),
+                gib(info.process_bytes) if info.process_bytes else self.tr("unknown"),
+                gib(self.job_peak),
+                f"{gib(self.predicted)} GB" if self.predicted else self.tr("unknown"),
+            )
+            tip = f"{info.name}"
+        self.text = text
+        self.setToolTip(tip or text)
+        self.setAccessibleName(self.tr("VRAM gauge"))
+        self.setAccessibleDescription(text)
+        self.update()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self._refresh()
+        super().changeEvent(event)
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fm = self.fontMetrics()
+        bar = QRectF(1, fm.height() + 6, self.width() - 2, self.height() - fm.height() - 8)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(QRectF(2, 0, self.width() - 4, fm.height() + 4), Qt.AlignmentFlag.AlignLeft, self.text)
+        if not self.is_cuda:
+            p.fillRect(bar, QColor("#e4e4e4"))
+            p.end()
+            return
+        total = float(self.info.total_bytes)
+
+        def x_of(value: float) -> float:
+            return bar.left() + bar.width() * max(0.0, min(1.0, value / total))
+
+        start = 0.0
+        for edge, colour in ZONES:
+            p.fillRect(QRectF(x_of(start * total), bar.top(), x_of(edge * total) - x_of(start * total),
+                              bar.height()), colour)
+            start = edge
+        used = float(self.info.used_bytes)
+        p.fillRect(QRectF(bar.left(), bar.top() + 2, x_of(used) - bar.left(), bar.height() - 4), USED)
+        app = float(self.info.process_bytes or 0)
+        if app:
+            p.fillRect(QRectF(bar.left(), bar.top() + 2, x_of(app) - bar.left(), bar.height() - 4), APP)
+        if self.job_peak:
+            p.setPen(QPen(PEAK, 2))
+            x = x_of(self.job_peak)
+            p.drawLine(QPointF(x, bar.top()), QPointF(x, bar.bottom()))
+        if self.predicted:
+            x = x_of(self.predicted)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(PREDICTED)
+            p.drawPolygon(QPolygonF([QPointF(x - 5, bar.top() - 5), QPointF(x + 5, bar.top() - 5),
+                                     QPointF(x, bar.top() + 3)]))
+        p.setPen(QPen(QColor("#888888"), 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(bar)
+        p.end()
