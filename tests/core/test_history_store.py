@@ -267,3 +267,24 @@ def test_transaction_rolls_back_on_error(store: HistoryStore, paths: AppPaths) -
             store.add_result(make_result(paths.outputs, "inside", seed=1))  # nested: joins
             raise RuntimeError("boom")
     assert store.count() == 0
+
+
+def test_trash_survives_a_failed_move(store: HistoryStore, paths: AppPaths,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are marked before files move: a move that fails (or a crash) still restores cleanly."""
+    import zit_desktop.core.history_trash as history_trash
+
+    rid = store.add_result(make_result(paths.outputs, "stuck", seed=1))
+    original = store.get(rid).path  # type: ignore[union-attr]
+
+    def refuse(src: Path, dest: Path) -> Path:
+        raise PermissionError(13, "Permission denied", str(src))
+
+    monkeypatch.setattr(history_trash, "move_file", refuse)
+    token = store.trash([rid])
+    monkeypatch.undo()
+    row = store.get(rid)
+    assert row is not None and row.trashed and row.missing and Path(original).exists()
+    assert store.restore(token) == [rid]
+    row = store.get(rid)
+    assert row is not None and row.path == original and not row.trashed and not row.missing

@@ -18,7 +18,6 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,12 +26,20 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import AppError, ErrorKind
 from .events import ImageResult
-from .history_files import PngRecord, free_name, make_thumbnail, move_file, read_our_metadata
+from .history_files import (
+    canonical_request,
+    created_at_of,
+    free_name,
+    make_thumbnail,
+    read_our_metadata,
+    result_from_record,
+)
+from .history_presets import PresetsMixin
 from .history_rows import ROW_COLUMNS, HistoryFilter, HistoryRow, NamedPreset
 from .history_schema import SCHEMA_VERSION, migrate, user_version
+from .history_trash import TrashMixin
 from .paths import AppPaths
 from .presets import DEFAULT_GUIDANCE, DEFAULT_STEPS
-from .request import GenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +99,7 @@ def _app_error(exc: sqlite3.Error, db_path: Path, doing: str) -> AppError:
     return AppError(ErrorKind.DATABASE, f"The history database failed while {doing}: {exc}.", repr(exc))
 
 
-class HistoryStore:
+class HistoryStore(TrashMixin, PresetsMixin):
     """The image history in ``db_path``. Safe to use from several threads at once.
 
     ``thumbnails_dir``, ``trash_dir`` and ``outputs_dir`` default to the :class:`AppPaths` layout
@@ -388,7 +395,7 @@ class HistoryStore:
         moved_rows: dict[str, int] = {}
         for rid, path, req in self._query("SELECT id, path, request_json FROM images"):
             if not os.path.exists(path):
-                moved_rows.setdefault(_canonical(req), int(rid))
+                moved_rows.setdefault(canonical_request(req), int(rid))
         skip_dirs = {os.path.abspath(self.trash_dir), os.path.abspath(self.thumbnails_dir)}
         added = 0
         batch: list[dict[str, Any]] = []
@@ -399,12 +406,12 @@ class HistoryStore:
             record = read_our_metadata(png)
             if record is None:
                 continue
-            key = _canonical(json.dumps(record.request))
+            key = canonical_request(json.dumps(record.request))
             if key in moved_rows:
                 self._relink(moved_rows.pop(key), path)
                 added += 1
                 continue
-            batch.append(self._values(_result_from_record(record, path), None, _created_at(record, png)))
+            batch.append(self._values(result_from_record(record, path), None, created_at_of(record, png)))
             known.add(os.path.normcase(path))
             if len(batch) >= _IMPORT_BATCH:
                 added += self._insert_many(batch)
@@ -424,170 +431,3 @@ class HistoryStore:
         with self.transaction() as conn:
             conn.execute("UPDATE images SET path = ?, thumbnail = coalesce(?, thumbnail), missing = 0 "
                          "WHERE id = ?", (path, name, image_id))
-
-    # ------------------------------------------------------------------ trash
-    def trash(self, ids: Iterable[int]) -> str:
-        """Move the images' files into the trash folder and hide them; return an undo token.
-
-        The rows are marked first and the files moved after the commit, so a crash in between
-        leaves the file where it was and :meth:`restore` still puts everything back.
-        """
-        token = uuid.uuid4().hex
-        wanted = sorted({int(i) for i in ids})
-        moves: list[tuple[Path, Path]] = []
-        now = time.time()
-        with self.transaction() as conn:
-            for rid in wanted:
-                row = conn.execute("SELECT path FROM images WHERE id = ? AND trashed_at IS NULL",
-                                   (rid,)).fetchone()
-                if row is None:
-                    continue
-                src = Path(row[0])
-                dest = free_name(self.trash_dir / f"{rid}-{src.name}")
-                conn.execute("UPDATE images SET trashed_at = ?, trash_token = ?, original_path = path, "
-                             "path = ? WHERE id = ?", (now, token, os.fspath(dest), rid))
-                moves.append((src, dest))
-        for src, dest in moves:
-            if src.exists():
-                try:
-                    move_file(src, dest)
-                except OSError as exc:  # the row still knows the original path: restore works
-                    log.warning("could not move %s to the trash: %s", src, exc)
-        return token
-
-    def restore(self, token: str) -> list[int]:
-        """Undo one :meth:`trash` call: files back in place (or a free name next to it)."""
-        rows = self._query("SELECT id, path, original_path FROM images WHERE trash_token = ?", (token,))
-        restored: list[int] = []
-        for rid, path, original in rows:
-            target = Path(original)
-            if Path(path).exists():
-                target = move_file(Path(path), target)
-            with self.transaction() as conn:
-                conn.execute("UPDATE images SET path = ?, original_path = NULL, trashed_at = NULL, "
-                             "trash_token = NULL WHERE id = ?", (os.fspath(target), rid))
-            restored.append(int(rid))
-        return restored
-
-    def purge_trash(self, older_than: float | None = None) -> int:
-        """Delete trashed images for good (files in the trash folder, thumbnails, rows)."""
-        sql = "SELECT id, path, thumbnail FROM images WHERE trashed_at IS NOT NULL"
-        params: list[Any] = []
-        if older_than is not None:
-            sql += " AND trashed_at < ?"
-            params.append(older_than)
-        rows = self._query(sql, params)
-        with self.transaction() as conn:
-            conn.executemany("DELETE FROM images WHERE id = ?", [(r[0],) for r in rows])
-        trash_root = os.path.abspath(self.trash_dir) + os.sep
-        for _rid, path, thumb in rows:
-            doomed = [path] if os.path.abspath(path).startswith(trash_root) else []  # never outside
-            if thumb:
-                doomed.append(os.fspath(self.thumbnails_dir / thumb))
-            for p in doomed:
-                try:
-                    os.unlink(p)
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    log.warning("could not delete %s: %s", p, exc)
-        return len(rows)
-
-    # ------------------------------------------------------------------ named parameter presets
-    def save_preset(self, name: str, request: GenerationRequest | dict[str, Any]) -> NamedPreset:
-        """Create or overwrite the preset ``name`` (names are case-insensitive)."""
-        name = _preset_name(name)
-        data = request.to_dict() if isinstance(request, GenerationRequest) else dict(request)
-        now = time.time()
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO presets (name, request_json, created_at, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET request_json = excluded.request_json, "
-                "updated_at = excluded.updated_at, name = excluded.name",
-                (name, json.dumps(data, ensure_ascii=False, sort_keys=True), now, now))
-        preset = self.get_preset(name)
-        assert preset is not None
-        return preset
-
-    def get_preset(self, name: str) -> NamedPreset | None:
-        rows = self._query("SELECT id, name, request_json, created_at, updated_at FROM presets "
-                           "WHERE name = ?", (name.strip(),))
-        return _preset(rows[0]) if rows else None
-
-    def list_presets(self) -> list[NamedPreset]:
-        return [_preset(r) for r in self._query(
-            "SELECT id, name, request_json, created_at, updated_at FROM presets ORDER BY name COLLATE NOCASE")]
-
-    def rename_preset(self, old: str, new: str) -> NamedPreset:
-        new = _preset_name(new)
-        with self.transaction() as conn:
-            clash = conn.execute("SELECT id FROM presets WHERE name = ?", (new,)).fetchone()
-            current = conn.execute("SELECT id FROM presets WHERE name = ?", (old.strip(),)).fetchone()
-            if current is None:
-                raise AppError(ErrorKind.BAD_INPUT, f"There is no preset named “{old}”.")
-            if clash is not None and clash[0] != current[0]:
-                raise AppError(ErrorKind.BAD_INPUT, f"A preset named “{new}” already exists. Pick another "
-                               "name or delete that one first.")
-            conn.execute("UPDATE presets SET name = ?, updated_at = ? WHERE id = ?", (new, time.time(),
-                                                                                       current[0]))
-        preset = self.get_preset(new)
-        assert preset is not None
-        return preset
-
-    def delete_preset(self, name: str) -> bool:
-        with self.transaction() as conn:
-            return conn.execute("DELETE FROM presets WHERE name = ?", (name.strip(),)).rowcount > 0
-
-
-def _preset_name(name: str) -> str:
-    name = " ".join(str(name).split())
-    if not name or len(name) > 80:
-        raise AppError(ErrorKind.BAD_INPUT, "A preset needs a name of 1 to 80 characters.")
-    return name
-
-
-def _preset(row: Any) -> NamedPreset:
-    rid, name, req, created, updated = tuple(row)
-    data = json.loads(req)
-    return NamedPreset(int(rid), name, data if isinstance(data, dict) else {}, float(created), float(updated))
-
-
-def _canonical(request_json: str) -> str:
-    try:
-        return json.dumps(json.loads(request_json), sort_keys=True, ensure_ascii=False, default=str)
-    except ValueError:
-        return request_json
-
-
-def _created_at(record: PngRecord, png: Path) -> float:
-    value = record.info.get("created_at")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value).timestamp()
-        except ValueError:
-            pass
-    try:
-        return png.stat().st_mtime
-    except OSError:
-        return time.time()
-
-
-def _result_from_record(record: PngRecord, path: str) -> ImageResult:
-    req, info = record.request, record.info
-    timings = info.get("timings")
-    peak = info.get("peak_vram_bytes")
-    return ImageResult(
-        index=int(info.get("index", 0) or 0),
-        seed=int(req.get("seed", -1)),
-        path=path,
-        width=int(req.get("width", 0)),
-        height=int(req.get("height", 0)),
-        timings=dict(timings) if isinstance(timings, dict) else {},
-        strategy=str(info.get("strategy") or ""),
-        oom_retries=int(info.get("oom_retries", 0) or 0),
-        peak_vram_bytes=int(peak) if isinstance(peak, int) else None,
-        request=dict(req),
-        environment=dict(record.environment),
-    )

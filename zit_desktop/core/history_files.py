@@ -10,9 +10,13 @@ import json
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from .events import ImageResult
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +131,44 @@ def move_file(src: Path, dest: Path) -> Path:
     dest = free_name(dest)
     shutil.move(os.fspath(src), os.fspath(dest))
     return dest
+
+
+def canonical_request(request_json: str) -> str:
+    try:
+        return json.dumps(json.loads(request_json), sort_keys=True, ensure_ascii=False, default=str)
+    except ValueError:
+        return request_json
+
+
+def created_at_of(record: PngRecord, png: Path) -> float:
+    value = record.info.get("created_at")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            pass
+    try:
+        return png.stat().st_mtime
+    except OSError:
+        return time.time()
+
+
+def result_from_record(record: PngRecord, path: str) -> ImageResult:
+    req, info = record.request, record.info
+    timings = info.get("timings")
+    peak = info.get("peak_vram_bytes")
+    return ImageResult(
+        index=int(info.get("index", 0) or 0),
+        seed=int(req.get("seed", -1)),
+        path=path,
+        width=int(req.get("width", 0)),
+        height=int(req.get("height", 0)),
+        timings=dict(timings) if isinstance(timings, dict) else {},
+        strategy=str(info.get("strategy") or ""),
+        oom_retries=int(info.get("oom_retries", 0) or 0),
+        peak_vram_bytes=int(peak) if isinstance(peak, int) else None,
+        request=dict(req),
+        environment=dict(record.environment),
+    )

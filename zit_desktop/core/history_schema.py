@@ -62,7 +62,8 @@ END;
 INSERT INTO images_fts(images_fts) VALUES ('rebuild');
 """
 
-# v3: trash with undo (while trashed, ``path`` is the file's place in the trash folder), files gone behind our back, and the user's named parameter presets.
+# v3: trash with undo (while trashed, ``path`` is the file's place in the trash folder), files gone
+# behind our back, and the user's named parameter presets.
 _V3 = """
 ALTER TABLE images ADD COLUMN trashed_at REAL;       -- NULL: not in the trash
 ALTER TABLE images ADD COLUMN original_path TEXT;    -- where the file was before the trash
