@@ -170,7 +170,10 @@ def image_json(im: Any) -> dict[str, Any]:
 def cmd_generate(args: argparse.Namespace) -> int:
     from .core.settings import load_settings
 
+    from .core.pngmeta import remove_stale_temp_files
+
     app = paths_mod.app_paths(args.data_dir).ensure()
+    remove_stale_temp_files(app.outputs)
     settings = load_settings(app.settings_file)
     if args.low_vram:
         settings.low_vram = args.low_vram

@@ -30,7 +30,6 @@ class Settings:
     language: str = "system"  # "system", "en", "zh_CN"
     last_request: dict[str, Any] = field(default_factory=dict)
     window: dict[str, Any] = field(default_factory=dict)
-    named_presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     first_run_done: bool = False
 
     def to_dict(self) -> dict[str, Any]:
