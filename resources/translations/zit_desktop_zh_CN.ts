@@ -1,0 +1,835 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>CrashReporter</name>
+    <message>
+        <source>ZIT Desktop: internal error</source>
+        <translation>ZIT Desktop：内部错误</translation>
+    </message>
+    <message>
+        <source>Something went wrong inside ZIT Desktop (a bug, not something you did). You can keep working; if it happens again, please report it with the log file:
+{0}</source>
+        <translation>ZIT Desktop 内部出错了（这是程序缺陷，不是您的操作问题）。您可以继续使用；如果再次发生，请附上日志文件报告问题：
+{0}</translation>
+    </message>
+    <message>
+        <source>Internal error</source>
+        <translation>内部错误</translation>
+    </message>
+    <message>
+        <source>ZIT Desktop closed unexpectedly</source>
+        <translation>ZIT Desktop 意外关闭</translation>
+    </message>
+    <message>
+        <source>ZIT Desktop closed unexpectedly last time. The crash report was saved to:
+{0}</source>
+        <translation>ZIT Desktop 上次意外关闭。崩溃报告已保存到：
+{0}</translation>
+    </message>
+</context>
+<context>
+    <name>DetailsPane</name>
+    <message>
+        <source>Prompt</source>
+        <translation>提示词</translation>
+    </message>
+    <message>
+        <source>Negative prompt</source>
+        <translation>反向提示词</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>种子</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>尺寸</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <source>Guidance</source>
+        <translation>引导系数</translation>
+    </message>
+    <message>
+        <source>Memory strategy</source>
+        <translation>显存策略</translation>
+    </message>
+    <message>
+        <source>Out-of-memory retries</source>
+        <translation>显存不足重试次数</translation>
+    </message>
+    <message>
+        <source>Timings</source>
+        <translation>耗时</translation>
+    </message>
+    <message>
+        <source>Peak VRAM</source>
+        <translation>显存峰值</translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation>创建时间</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Selected image</source>
+        <translation>选中的图片</translation>
+    </message>
+    <message>
+        <source>File missing</source>
+        <translation>文件丢失</translation>
+    </message>
+    <message>
+        <source>Select an image to see how it was made.</source>
+        <translation>选择一张图片，查看它的生成参数。</translation>
+    </message>
+    <message>
+        <source>Image details</source>
+        <translation>图片详情</translation>
+    </message>
+    <message>
+        <source>File missing: it was deleted or moved. If you moved it, use “Rebuild from folder…” to find it again.</source>
+        <translation>文件丢失：已被删除或移动。如果是您移动的，请用“从文件夹重建…”重新找到它。</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source> (off: negative prompt unused)</source>
+        <translation>（关闭：反向提示词不生效）</translation>
+    </message>
+    <message>
+        <source>encode</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <source>denoise</source>
+        <translation>去噪</translation>
+    </message>
+    <message>
+        <source>decode</source>
+        <translation>解码</translation>
+    </message>
+    <message>
+        <source>save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>total</source>
+        <translation>合计</translation>
+    </message>
+    <message>
+        <source>No image</source>
+        <translation>没有图片</translation>
+    </message>
+</context>
+<context>
+    <name>FilterBar</name>
+    <message>
+        <source>Search prompts (中文 or English)…</source>
+        <translation>搜索提示词（中文或英文）…</translation>
+    </message>
+    <message>
+        <source>Search prompts</source>
+        <translation>搜索提示词</translation>
+    </message>
+    <message>
+        <source>★ Favourites</source>
+        <translation>★ 收藏</translation>
+    </message>
+    <message>
+        <source>Show only favourites</source>
+        <translation>只显示收藏</translation>
+    </message>
+    <message>
+        <source>Size preset filter</source>
+        <translation>尺寸预设筛选</translation>
+    </message>
+    <message>
+        <source>Show one size preset only</source>
+        <translation>只显示一种尺寸预设</translation>
+    </message>
+    <message>
+        <source>Date filter</source>
+        <translation>日期筛选</translation>
+    </message>
+    <message>
+        <source>Show images made in this period</source>
+        <translation>显示这段时间内生成的图片</translation>
+    </message>
+    <message>
+        <source>More…</source>
+        <translation>更多…</translation>
+    </message>
+    <message>
+        <source>More gallery actions</source>
+        <translation>更多图库操作</translation>
+    </message>
+    <message>
+        <source>Rebuild from folder…</source>
+        <translation>从文件夹重建…</translation>
+    </message>
+    <message>
+        <source>Number of images</source>
+        <translation>图片数量</translation>
+    </message>
+    <message>
+        <source>All time</source>
+        <translation>全部时间</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>今天</translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation>最近 7 天</translation>
+    </message>
+    <message>
+        <source>Last 30 days</source>
+        <translation>最近 30 天</translation>
+    </message>
+    <message>
+        <source>All sizes</source>
+        <translation>全部尺寸</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s)</source>
+        <translation>
+            <numerusform>%n 张图片</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>GalleryModel</name>
+    <message>
+        <source>Seed %1 · %2×%3</source>
+        <translation>种子 %1 · %2×%3</translation>
+    </message>
+    <message>
+        <source>★ Favourite</source>
+        <translation>★ 收藏</translation>
+    </message>
+    <message>
+        <source>File missing: %1</source>
+        <translation>文件丢失：%1</translation>
+    </message>
+</context>
+<context>
+    <name>GalleryPanel</name>
+    <message>
+        <source>Reuse seed</source>
+        <translation>复用种子</translation>
+    </message>
+    <message>
+        <source>Reuse all parameters</source>
+        <translation>复用全部参数</translation>
+    </message>
+    <message>
+        <source>Open image</source>
+        <translation>打开图片</translation>
+    </message>
+    <message>
+        <source>Show in folder</source>
+        <translation>在文件夹中显示</translation>
+    </message>
+    <message>
+        <source>Copy prompt</source>
+        <translation>复制提示词</translation>
+    </message>
+    <message>
+        <source>Favourite</source>
+        <translation>收藏</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Undo delete</source>
+        <translation>撤销删除</translation>
+    </message>
+    <message>
+        <source>Image gallery</source>
+        <translation>图库</translation>
+    </message>
+    <message>
+        <source>Generated images, newest first. Right-click or use the shortcuts to reuse, open or delete them.</source>
+        <translation>已生成的图片，最新的在前。右键或使用快捷键可复用、打开或删除。</translation>
+    </message>
+    <message>
+        <source>Gallery</source>
+        <translation>图库</translation>
+    </message>
+    <message>
+        <source>The file is missing: %1</source>
+        <translation>文件丢失：%1</translation>
+    </message>
+    <message>
+        <source>The folder is missing: %1</source>
+        <translation>文件夹丢失：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s) moved to the trash.</source>
+        <translation>
+            <numerusform>已将 %n 张图片移到回收站。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s) restored.</source>
+        <translation>
+            <numerusform>已恢复 %n 张图片。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Remove from favourites</source>
+        <translation>取消收藏</translation>
+    </message>
+    <message>
+        <source>Add to favourites</source>
+        <translation>加入收藏</translation>
+    </message>
+    <message>
+        <source>Rebuild history from folder</source>
+        <translation>从文件夹重建历史记录</translation>
+    </message>
+    <message>
+        <source>Importing images from %1…</source>
+        <translation>正在从 %1 导入图片…</translation>
+    </message>
+    <message>
+        <source>Rebuild failed: %1</source>
+        <translation>重建失败：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Imported %n image(s) from the folder.</source>
+        <translation>
+            <numerusform>已从文件夹导入 %n 张图片。</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ImageView</name>
+    <message>
+        <source>Your image appears here</source>
+        <translation>生成的图片会显示在这里</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>图片</translation>
+    </message>
+    <message>
+        <source>Live preview, step {0}</source>
+        <translation>实时预览，第 {0} 步</translation>
+    </message>
+    <message>
+        <source>Finished image: {0}</source>
+        <translation>已完成的图片：{0}</translation>
+    </message>
+    <message>
+        <source>Preview · step {0}</source>
+        <translation>预览 · 第 {0} 步</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>ZIT Desktop — Z-Image-Turbo</source>
+        <translation>ZIT Desktop — Z-Image-Turbo 本地生图</translation>
+    </message>
+    <message>
+        <source>Generate</source>
+        <translation>生成</translation>
+    </message>
+    <message>
+        <source>Generate (Ctrl+Enter). While a job runs, this adds to the queue.</source>
+        <translation>生成（Ctrl+Enter）。有任务在运行时，会加入队列。</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Cancel the running job and clear the queue (Esc)</source>
+        <translation>取消正在运行的任务并清空队列（Esc）</translation>
+    </message>
+    <message>
+        <source>Queue</source>
+        <translation>队列</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Open the output folder</source>
+        <translation>打开输出文件夹</translation>
+    </message>
+    <message>
+        <source>Open the log file</source>
+        <translation>打开日志文件</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Generate</source>
+        <translation>生成(&amp;G)</translation>
+    </message>
+    <message>
+        <source>Reuse the last image&apos;s parameters and seed</source>
+        <translation>复用上一张图片的参数和种子</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>设置(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Follow the system</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>历史记录</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>Queue ({0} waiting)</source>
+        <translation>队列（{0} 个等待中）</translation>
+    </message>
+    <message>
+        <source>Image {0}/{1}: encoding the prompt…</source>
+        <translation>第 {0}/{1} 张：正在编码提示词…</translation>
+    </message>
+    <message>
+        <source>Done: {0} image(s)</source>
+        <translation>完成：{0} 张图片</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>No image yet</source>
+        <translation>还没有图片</translation>
+    </message>
+    <message>
+        <source>n/a (CPU)</source>
+        <translation>无（CPU）</translation>
+    </message>
+    <message>
+        <source>Last image: {0:.1f} s · strategy {1} · peak VRAM {2}</source>
+        <translation>上一张：{0:.1f} 秒 · 策略 {1} · 显存峰值 {2}</translation>
+    </message>
+</context>
+<context>
+    <name>Messages</name>
+    <message>
+        <source>The parameters are not valid.</source>
+        <translation>参数无效。</translation>
+    </message>
+    <message>
+        <source>The model is not downloaded yet.</source>
+        <translation>模型尚未下载。</translation>
+    </message>
+    <message>
+        <source>That folder is not a Z-Image-Turbo model.</source>
+        <translation>该文件夹不是 Z-Image-Turbo 模型。</translation>
+    </message>
+    <message>
+        <source>The model files are damaged. Download the model again.</source>
+        <translation>模型文件已损坏，请重新下载模型。</translation>
+    </message>
+    <message>
+        <source>Out of GPU memory, even with the leanest strategy. Try a smaller size preset.</source>
+        <translation>即使用最省显存的策略，显存仍然不足。请改用更小的尺寸预设。</translation>
+    </message>
+    <message>
+        <source>Numerical overflow (the image would be black). Nothing was saved.</source>
+        <translation>数值溢出（图片会是全黑的），未保存任何文件。</translation>
+    </message>
+    <message>
+        <source>The disk is full. Free some space and try again.</source>
+        <translation>磁盘已满。请清理出一些空间后重试。</translation>
+    </message>
+    <message>
+        <source>The output folder cannot be written. Check its permissions.</source>
+        <translation>无法写入输出文件夹，请检查权限。</translation>
+    </message>
+    <message>
+        <source>The history database has a problem.</source>
+        <translation>历史记录数据库出现问题。</translation>
+    </message>
+    <message>
+        <source>Internal error (a bug). The details are in the log file; please report them.</source>
+        <translation>内部错误（程序缺陷）。详情在日志文件中，请报告给我们。</translation>
+    </message>
+    <message>
+        <source>The job failed.</source>
+        <translation>任务失败。</translation>
+    </message>
+    <message>
+        <source>Starting the engine (torch, diffusers)…</source>
+        <translation>正在启动引擎（torch、diffusers）…</translation>
+    </message>
+    <message>
+        <source>Finding the model…</source>
+        <translation>正在查找模型…</translation>
+    </message>
+    <message>
+        <source>Loading the model (the first time takes longest)…</source>
+        <translation>正在加载模型（第一次最慢）…</translation>
+    </message>
+    <message>
+        <source>Model ready</source>
+        <translation>模型已就绪</translation>
+    </message>
+    <message>
+        <source>Out of memory: retried with a leaner memory strategy.</source>
+        <translation>显存不足：已改用更省显存的策略重试。</translation>
+    </message>
+    <message>
+        <source>The prompt is too long: only its beginning is used.</source>
+        <translation>提示词过长：只使用开头部分。</translation>
+    </message>
+    <message>
+        <source>The GPU driver is spilling into system memory, which makes generation very slow.</source>
+        <translation>显卡驱动正在借用系统内存，生成会非常慢。</translation>
+    </message>
+    <message>
+        <source>The image was saved but not recorded in the history.</source>
+        <translation>图片已保存，但没有记入历史记录。</translation>
+    </message>
+    <message>
+        <source>The prompt is empty. Describe the image you want, e.g. “一只橘色的猫”.</source>
+        <translation>提示词为空。请描述您想要的图片，例如“一只橘色的猫”。</translation>
+    </message>
+    <message>
+        <source>Width and height must be multiples of 16 between {0} and {1}.</source>
+        <translation>宽度和高度必须是 16 的倍数，范围 {0} 到 {1}。</translation>
+    </message>
+    <message>
+        <source>No model is set. Choose the Z-Image-Turbo folder.</source>
+        <translation>没有设置模型。请选择 Z-Image-Turbo 模型文件夹。</translation>
+    </message>
+</context>
+<context>
+    <name>NoticeBar</name>
+    <message>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <source>Put the deleted images back (Ctrl+Z)</source>
+        <translation>恢复删除的图片（Ctrl+Z）</translation>
+    </message>
+    <message>
+        <source>Undo delete</source>
+        <translation>撤销删除</translation>
+    </message>
+    <message>
+        <source>Close notice</source>
+        <translation>关闭提示</translation>
+    </message>
+    <message>
+        <source>Gallery notice</source>
+        <translation>图库提示</translation>
+    </message>
+    <message>
+        <source>Dismiss message</source>
+        <translation>关闭消息</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+</context>
+<context>
+    <name>ParamsPanel</name>
+    <message>
+        <source>&amp;Prompt</source>
+        <translation>提示词(&amp;P)</translation>
+    </message>
+    <message>
+        <source>&amp;Negative prompt</source>
+        <translation>反向提示词(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>尺寸</translation>
+    </message>
+    <message>
+        <source>S&amp;teps</source>
+        <translation>步数(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;Guidance</source>
+        <translation>引导系数(&amp;G)</translation>
+    </message>
+    <message>
+        <source>S&amp;eed</source>
+        <translation>种子(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Count</source>
+        <translation>数量(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Describe the image, e.g. 一只橘色的猫在窗台上晒太阳 (Ctrl+Enter to generate)</source>
+        <translation>描述画面，例如：一只橘色的猫在窗台上晒太阳（Ctrl+Enter 生成）</translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation>提示词</translation>
+    </message>
+    <message>
+        <source>Negative prompt</source>
+        <translation>反向提示词</translation>
+    </message>
+    <message>
+        <source>Width in pixels</source>
+        <translation>宽度（像素）</translation>
+    </message>
+    <message>
+        <source>Height in pixels</source>
+        <translation>高度（像素）</translation>
+    </message>
+    <message>
+        <source>Width: a multiple of 16 between 256 and 2048</source>
+        <translation>宽度：256 到 2048 之间 16 的倍数</translation>
+    </message>
+    <message>
+        <source>Height: a multiple of 16 between 256 and 2048</source>
+        <translation>高度：256 到 2048 之间 16 的倍数</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <source>Denoising steps. Z-Image-Turbo is made for 8.</source>
+        <translation>去噪步数。Z-Image-Turbo 的推荐值是 8。</translation>
+    </message>
+    <message>
+        <source>Guidance</source>
+        <translation>引导系数</translation>
+    </message>
+    <message>
+        <source>Guidance scale. Turbo is made for 0; above 0 doubles the work per step.</source>
+        <translation>引导系数。Turbo 的推荐值是 0；大于 0 时每步计算量翻倍。</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>种子</translation>
+    </message>
+    <message>
+        <source>random</source>
+        <translation>随机</translation>
+    </message>
+    <message>
+        <source>Same seed and parameters give the same image. -1 = random.</source>
+        <translation>相同的种子和参数会生成相同的图片。-1 表示随机。</translation>
+    </message>
+    <message>
+        <source>Dice</source>
+        <translation>掷骰</translation>
+    </message>
+    <message>
+        <source>New random seed</source>
+        <translation>新的随机种子</translation>
+    </message>
+    <message>
+        <source>Pick a new random seed and keep it</source>
+        <translation>随机选一个新种子并锁定</translation>
+    </message>
+    <message>
+        <source>Lock</source>
+        <translation>锁定</translation>
+    </message>
+    <message>
+        <source>Keep this seed</source>
+        <translation>保持这个种子</translation>
+    </message>
+    <message>
+        <source>Locked: every generation uses this seed. Unlocked: a new random seed each time.</source>
+        <translation>锁定：每次生成都用这个种子。未锁定：每次使用新的随机种子。</translation>
+    </message>
+    <message>
+        <source>Number of images</source>
+        <translation>图片数量</translation>
+    </message>
+    <message>
+        <source>Images per generation, with seeds seed, seed+1, …</source>
+        <translation>每次生成的图片数量，种子依次为 种子、种子+1、…</translation>
+    </message>
+    <message>
+        <source>by</source>
+        <translation>乘</translation>
+    </message>
+    <message>
+        <source>Input problem</source>
+        <translation>输入问题</translation>
+    </message>
+    <message>
+        <source>No effect while guidance is 0 (Turbo&apos;s setting)</source>
+        <translation>引导系数为 0（Turbo 的设置）时不生效</translation>
+    </message>
+    <message>
+        <source>Ignored at guidance 0. Raise guidance to use it.</source>
+        <translation>引导系数为 0 时会被忽略。调高引导系数才会生效。</translation>
+    </message>
+    <message>
+        <source>What to avoid in the image</source>
+        <translation>画面中要避免的内容</translation>
+    </message>
+    <message>
+        <source>Has no effect while guidance is 0</source>
+        <translation>引导系数为 0 时不生效</translation>
+    </message>
+</context>
+<context>
+    <name>PresetBar</name>
+    <message>
+        <source>Landscape 16:9</source>
+        <translation>横版 16:9</translation>
+    </message>
+    <message>
+        <source>Portrait 9:16</source>
+        <translation>竖版 9:16</translation>
+    </message>
+    <message>
+        <source>Fits this GPU</source>
+        <translation>适合这块显卡</translation>
+    </message>
+    <message>
+        <source>Fits with offload (slower)</source>
+        <translation>需要卸载到内存才能运行（较慢）</translation>
+    </message>
+    <message>
+        <source>Too big for this GPU</source>
+        <translation>对这块显卡来说太大</translation>
+    </message>
+    <message>
+        <source>Fit unknown (no planner answer yet)</source>
+        <translation>是否适合未知（规划器尚无结果）</translation>
+    </message>
+    <message>
+        <source>No NVIDIA GPU: runs on the CPU (slow)</source>
+        <translation>没有 NVIDIA 显卡：在 CPU 上运行（很慢）</translation>
+    </message>
+    <message>
+        <source>{0} GB</source>
+        <translation>{0} GB</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>{0} × {1} pixels
+{2}
+Predicted peak VRAM: {3}</source>
+        <translation>{0} × {1} 像素
+{2}
+预计显存峰值：{3}</translation>
+    </message>
+    <message>
+        <source>Memory strategy: {0}</source>
+        <translation>显存策略：{0}</translation>
+    </message>
+    <message>
+        <source>Size preset {0}</source>
+        <translation>尺寸预设 {0}</translation>
+    </message>
+</context>
+<context>
+    <name>ProgressPanel</name>
+    <message>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Step {0}/{1}</source>
+        <translation>第 {0}/{1} 步</translation>
+    </message>
+    <message>
+        <source>{0:.2f} it/s · ETA {1:.1f} s</source>
+        <translation>{0:.2f} 步/秒 · 剩余 {1:.1f} 秒</translation>
+    </message>
+    <message>
+        <source>Image {0}/{1} · </source>
+        <translation>第 {0}/{1} 张 · </translation>
+    </message>
+</context>
+<context>
+    <name>VramGauge</name>
+    <message>
+        <source>VRAM: checking…</source>
+        <translation>显存：检测中…</translation>
+    </message>
+    <message>
+        <source>VRAM: unknown</source>
+        <translation>显存：未知</translation>
+    </message>
+    <message>
+        <source>The VRAM probe is not available.</source>
+        <translation>显存检测不可用。</translation>
+    </message>
+    <message>
+        <source>CPU mode: no NVIDIA GPU</source>
+        <translation>CPU 模式：没有 NVIDIA 显卡</translation>
+    </message>
+    <message>
+        <source>Images are made on the CPU, which is much slower. Reason: {0}</source>
+        <translation>图片在 CPU 上生成，速度慢很多。原因：{0}</translation>
+    </message>
+    <message>
+        <source>VRAM {0} / {1} GB · this app {2} GB · job peak {3} GB · predicted {4}</source>
+        <translation>显存 {0} / {1} GB · 本程序 {2} GB · 任务峰值 {3} GB · 预计 {4}</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>VRAM gauge</source>
+        <translation>显存仪表</translation>
+    </message>
+</context>
+</TS>
