@@ -303,6 +303,13 @@ def test_cpu_device_gets_a_cpu_plan() -> None:
     small_ram = replace(CPU, system_ram_bytes=8 * GIB)
     assert not plan(PROFILE, small_ram, 512, 512).fits
     assert all(f.verdict == "fits" and f.rung == "cpu" for f in preset_fits(PROFILE, CPU))
+    forced = plan(PROFILE, CPU, 512, 512, options=PlanOptions(forced_rung="gpu"))
+    assert forced.rung == "gpu" and forced.forced and "plain CPU" in forced.reasons[0]
+    ladder = [forced.rung]
+    while (nxt := forced.next_rung()) is not None:
+        forced = nxt
+        ladder.append(forced.rung)
+    assert ladder == list(RUNGS) and forced.oom_retries == 3
 
 
 def test_nothing_fits_tries_the_leanest() -> None:

@@ -304,7 +304,7 @@ def predict_peak(
         phases = {
             "encode": (te.largest_tensor_bytes if te_w else 0) + act_te + cast_te,
             "denoise": t.largest_tensor_bytes + act_t + cast_t,
-            "decode": v.largest_tensor_bytes * eb // 2 + act_v,
+            "decode": v_w + act_v,  # the VAE (0.17 GB) is small: it stays whole
         }
     peak_phase = max(phases, key=lambda k: phases[k])
     allocator = sum(resident.values()) + phases[peak_phase] + cal.workspace_bytes
@@ -469,7 +469,11 @@ class Plan:
         i = RUNGS.index(self.rung)
         if i + 1 >= len(RUNGS):
             return None
-        nxt = _plan_for_rung(self._context, RUNGS[i + 1], forced=False)
+        ctx = self._context
+        if ctx.device.is_cuda:
+            nxt = _plan_for_rung(ctx, RUNGS[i + 1], forced=False)
+        else:
+            nxt = _cpu_plan(ctx, RUNGS[i + 1])
         why = f"retry after running out of video memory on '{self.rung}'"
         return replace(nxt, oom_retries=self.oom_retries + 1, reasons=(why, *nxt.reasons))
 
@@ -588,7 +592,9 @@ def _plan_for_rung(ctx: _Context, rung: str, forced: bool) -> Plan:
     )
 
 
-def _cpu_plan(ctx: _Context) -> Plan:
+def _cpu_plan(ctx: _Context, forced: str | None = None) -> Plan:
+    """No GPU: the ``cpu`` plan. A rung forced in the settings keeps its name (and its ladder, so
+    out-of-memory recovery still walks it), but every rung runs as plain CPU execution."""
     dev, prof = ctx.device, ctx.profile
     ram_ok = (
         dev.system_ram_bytes <= 0
@@ -599,10 +605,13 @@ def _cpu_plan(ctx: _Context) -> Plan:
         reasons.append(
             f"warning: system RAM ({_gb(dev.system_ram_bytes)}) is smaller than the model ({_gb(prof.total_bytes)})"
         )
+    rung = forced or CPU_RUNG
+    if forced:
+        reasons.insert(0, f"'{forced}' forced in the settings; without a GPU it runs as plain CPU execution")
     return Plan(
-        rung=CPU_RUNG, predicted_peak_bytes=0, available_bytes=0, fits=ram_ok, reasons=tuple(reasons),
-        vae_tiling=ctx.options.vae_tiling == "on", fp8=False, text_encoder_on_cpu=True,
-        compute_dtype="bfloat16", _context=ctx,
+        rung=rung, predicted_peak_bytes=0, available_bytes=0, fits=ram_ok, reasons=tuple(reasons),
+        vae_tiling=False, fp8=False, text_encoder_on_cpu=False, compute_dtype="float32",
+        forced=bool(forced), _context=ctx,
     )  # fmt: skip
 
 
@@ -621,12 +630,12 @@ def plan(
         profile, device, width, height, count, options or PlanOptions(), calibration or Calibration(),
         tuple(_records(history_of_measured_peaks)),
     )  # fmt: skip
-    if not device.is_cuda:
-        return _cpu_plan(ctx)
     forced = ctx.options.forced_rung
+    if forced is not None and forced not in RUNGS:
+        raise ValueError(f"unknown rung {forced!r}; one of {', '.join(RUNGS)}")
+    if not device.is_cuda:
+        return _cpu_plan(ctx, forced)
     if forced is not None:
-        if forced not in RUNGS:
-            raise ValueError(f"unknown rung {forced!r}; one of {', '.join(RUNGS)}")
         return _plan_for_rung(ctx, forced, forced=True)
     for rung in RUNGS:
         p = _plan_for_rung(ctx, rung, forced=False)

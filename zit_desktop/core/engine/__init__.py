@@ -17,7 +17,12 @@ Contract (used by the CLI, the Qt worker and the benchmarks)::
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# Before torch is first imported by any engine module: limit fragmentation over long sessions
+# (expandable segments), unless the user set their own allocator options.
+os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 
 if TYPE_CHECKING:
     from .runner import Engine

@@ -43,7 +43,10 @@ from ..paths import AppPaths  # noqa: E402
 from ..presets import MAX_SEQUENCE_LENGTH  # noqa: E402
 from ..request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
 from ..settings import Settings  # noqa: E402
-from . import loader  # noqa: E402
+from . import loader, strategies  # noqa: E402
+from .embed_cache import EmbedCache, cache_key, text_encoder_identity  # noqa: E402
+from .lowvram import SYSMEM_ADVICE, LowVram, SysmemWatch, check_latents  # noqa: E402
+from .lowvram import is_oom as _is_oom  # noqa: E402
 from .preview import latents_to_rgb  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -54,9 +57,7 @@ class _CancelledError(Exception):
 
 
 def is_oom(exc: BaseException) -> bool:
-    if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    return _is_oom(exc)
 
 
 class Engine:
@@ -77,7 +78,16 @@ class Engine:
         self._pipe: Any = None
         self._model_ref: str | None = None
         self._strategy: str | None = None
-        self._embed_cache: dict[tuple[Any, ...], tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
+        # STRATEGY HOOK state: the applied strategy, the low-VRAM planner glue, the embedding cache.
+        self._spec: strategies.StrategySpec | None = None
+        self._plan: Any = None
+        self._model_dir: Path | None = None
+        self._encoder_id = ""
+        self.lowvram = LowVram(paths, self.settings, self.device)
+        disk = paths.cache / "embeddings" if self.settings.embedding_disk_cache else None
+        self._embed_cache = EmbedCache(capacity=32, disk_dir=disk)
+        self._sysmem = SysmemWatch()
+        self._phase = "idle"  # the phase running now, named in out-of-memory notices
 
     # ------------------------------------------------------------------ model lifecycle
     @property
@@ -96,12 +106,29 @@ class Engine:
         self._pipe = loader.load_pipeline(model, self.dtype, emit)
         self._model_ref = model
         self._strategy = None
+        self._spec = None
+        try:
+            self._model_dir = loader.resolve_model_dir(model)
+        except AppError:
+            self._model_dir = None
+        self._encoder_id = text_encoder_identity(self._model_dir or model, self.dtype)
+        return self._pipe
+
+    def _reload(self, emit: EventCallback) -> Any:
+        """A fresh pipeline from disk: the clean undo of group offload and fp8 storage."""
+        model = self._model_ref
+        assert model is not None
+        self._pipe = None
+        self._spec = None
+        self.free_memory()
+        self._pipe = loader.load_pipeline(model, self.dtype, emit)
         return self._pipe
 
     def unload(self) -> None:
         self._pipe = None
         self._model_ref = None
         self._strategy = None
+        self._spec = None
         self._embed_cache.clear()
         self.free_memory()
 
@@ -112,23 +139,27 @@ class Engine:
 
     # ------------------------------------------------------------------ strategy
     # STRATEGY HOOK: the planner chooses the rung; strategies.apply() puts the pipeline on it.
-    def choose_strategy(self, request: GenerationRequest) -> str:
-        if self.device.type != "cuda":
-            return "cpu"
-        forced = self.settings.low_vram
-        return forced if forced != "auto" else "gpu"
+    def choose_plan(self, request: GenerationRequest) -> Any:
+        """The planner's Plan for one image (core.planner.Plan)."""
+        return self.lowvram.plan(request, self._model_dir)
 
-    def apply_strategy(self, pipe: Any, strategy: str) -> None:
-        # STRATEGY HOOK: replaced by strategies.apply() for the offload rungs.
-        if strategy == self._strategy:
-            return
-        if strategy in ("gpu", "cpu"):
-            pipe.to(self.device)
-        elif strategy == "model-offload":
-            pipe.enable_model_cpu_offload(device=self.device)
+    def choose_strategy(self, request: GenerationRequest) -> str:
+        return str(self.choose_plan(request).rung)
+
+    def apply_plan(self, plan: Any, emit: EventCallback) -> Any:
+        """Put the pipeline on ``plan``'s rung; returns the pipeline (a fresh one after a reload)."""
+        spec = strategies.StrategySpec.from_plan(plan).effective(self.device)
+        if spec == self._spec:
+            return self._pipe
+        if strategies.needs_reload(self._spec, spec):
+            emit(Loading("strategy", f"Reloading the model to switch to the '{spec.rung}' memory strategy"))
+            self._reload(emit)
         else:
-            pipe.enable_sequential_cpu_offload(device=self.device)
-        self._strategy = strategy
+            strategies.undo(self._pipe, self._spec)
+        self._spec = spec  # before apply: a half-applied strategy is undone as this one
+        self._strategy = spec.rung
+        strategies.apply(self._pipe, spec, self.device)
+        return self._pipe
 
     # ------------------------------------------------------------------ running
     def environment(self, strategy: str) -> dict[str, Any]:
@@ -220,28 +251,73 @@ class Engine:
         emit: EventCallback,
         cancel: CancelToken,
     ) -> ImageResult:
-        strategy = self.choose_strategy(req)
-        retries = 0
         # STRATEGY HOOK: OOM recovery steps down the ladder here (see strategies / planner).
-        self.apply_strategy(pipe, strategy)
+        plan = self.choose_plan(req)
+        retries = 0
+        emit(JobStarted(job_id, index, total, req.seed, plan.rung))
+        while True:
+            detail = ""
+            try:
+                return self._attempt(plan, req, index, job_id, emit, cancel, retries)
+            except Exception as exc:
+                if not is_oom(exc):
+                    raise
+                detail = f"{type(exc).__name__} during {self._phase} on '{plan.rung}': {exc}"
+            # Outside the except block: the traceback, and the tensors its frames hold, are gone.
+            log.warning("out of memory: %s", detail)
+            self.free_memory()
+            nxt = plan.next_rung()
+            if nxt is None:
+                raise self.lowvram.out_of_memory(req, self._model_dir, detail)
+            emit(
+                Notice(
+                    job_id,
+                    "oom-retry",
+                    f"Out of video memory during {self._phase} with '{plan.rung}'; retrying the same image "
+                    f"(same seed) with the leaner '{nxt.rung}' strategy.",
+                    {"from": plan.rung, "to": nxt.rung, "phase": self._phase, "retry": retries + 1},
+                )
+            )
+            self.lowvram.remember_oom(req, nxt.rung)
+            plan, retries = nxt, retries + 1
+
+    def _attempt(
+        self,
+        plan: Any,
+        req: GenerationRequest,
+        index: int,
+        job_id: str,
+        emit: EventCallback,
+        cancel: CancelToken,
+        retries: int,
+    ) -> ImageResult:
+        self._phase = "load"
+        self._plan = plan
+        pipe = self.apply_plan(plan, emit)
+        strategy = plan.rung
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
-        emit(JobStarted(job_id, index, total, req.seed, strategy))
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        self._phase = "encode"
         pos, neg = self.encode(pipe, req, job_id, emit)
         timings["encode"] = time.perf_counter() - t0
         if cancel.cancelled:
             raise _CancelledError
         t1 = time.perf_counter()
+        self._phase = "denoise"
         latents = self.denoise(pipe, req, pos, neg, index, job_id, emit, cancel)
+        check_latents(latents)
         timings["denoise"] = time.perf_counter() - t1
         t2 = time.perf_counter()
+        self._phase = "decode"
         image = self.decode(pipe, latents)
         timings["decode"] = time.perf_counter() - t2
+        self._phase = "save"
         if cancel.cancelled:
             raise _CancelledError
         peak = int(torch.cuda.max_memory_reserved(self.device)) if self.device.type == "cuda" else None
+        self.lowvram.record_peak(plan, req, peak)
         environment = self.environment(strategy)
         info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak}
         t3 = time.perf_counter()
@@ -275,8 +351,9 @@ class Engine:
     def encode(
         self, pipe: Any, req: GenerationRequest, job_id: str, emit: EventCallback
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        key = (self._model_ref, req.prompt, req.negative_prompt if req.uses_cfg else None, req.uses_cfg)
-        cached = self._embed_cache.get(key)
+        key = cache_key(req.prompt, req.negative_prompt, self._encoder_id, MAX_SEQUENCE_LENGTH, req.uses_cfg)
+        exec_device = pipe._execution_device
+        cached = self._embed_cache.get(key, exec_device)
         if cached is not None:
             return cached
         for text in (req.prompt, req.negative_prompt if req.uses_cfg else ""):
@@ -284,16 +361,24 @@ class Engine:
                 warning = prompt_token_warning(self.count_prompt_tokens(pipe, text), MAX_SEQUENCE_LENGTH)
                 if warning:
                     emit(Notice(job_id, "prompt-truncated", warning))
+        spec = self._spec
+        if spec is not None:
+            strategies.unpark_text_encoder(pipe, spec, self.device)
+        te_device = strategies.text_encoder_device(pipe)
         with torch.no_grad():
             pos, neg = pipe.encode_prompt(
                 prompt=req.prompt,
-                device=pipe._execution_device,
+                device=te_device,
                 do_classifier_free_guidance=req.uses_cfg,
                 negative_prompt=req.negative_prompt if req.uses_cfg else None,
                 max_sequence_length=MAX_SEQUENCE_LENGTH,
             )
-        self._embed_cache.clear()  # one prompt at a time; the LRU cache replaces this
-        self._embed_cache[key] = (pos, neg)
+        self._embed_cache.put(key, pos, neg)
+        if te_device != torch.device(exec_device):
+            pos = [t.to(exec_device) for t in pos]
+            neg = [t.to(exec_device) for t in neg]
+        if spec is not None and self.lowvram.tight(self._plan) and strategies.park_text_encoder(pipe, spec):
+            self.free_memory()
         return pos, neg
 
     def denoise(
@@ -309,10 +394,17 @@ class Engine:
     ) -> torch.Tensor:
         start = time.perf_counter()
         steps = req.steps
+        self._sysmem.reset()
+        last = [start]
+        watch = self.device.type == "cuda"
 
         def on_step(_pipe: Any, i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             done = i + 1
-            elapsed = time.perf_counter() - start
+            now = time.perf_counter()
+            elapsed = now - start
+            if watch and self._sysmem.observe(now - last[0]):
+                emit(Notice(job_id, "sysmem-fallback", SYSMEM_ADVICE))
+            last[0] = now
             eta = elapsed / done * (steps - done)
             emit(Step(job_id, index, done, steps, elapsed, eta))
             if cancel.cancelled:

@@ -1,0 +1,239 @@
+"""The engine's low-VRAM side: plan a job, remember what ran out of memory, learn measured peaks,
+spot NaN latents and the Windows "sysmem fallback" slowdown.
+
+The runner owns one :class:`LowVram`; the pure maths lives in ``core.planner``.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..errors import AppError, ErrorKind
+from ..paths import AppPaths
+from ..planner import (
+    RUNGS,
+    Calibration,
+    ModelProfile,
+    PeakLog,
+    Plan,
+    PlanOptions,
+    ProfileError,
+    calibration_path,
+    options_from_settings,
+    peak_log_path,
+    plan,
+    profile_from_configs,
+    profile_from_model_dir,
+    recommend_preset,
+)
+from ..presets import PRESETS_BY_NAME
+from ..request import GenerationRequest
+from ..settings import Settings
+from ..vram import DeviceInfo, default_probe
+
+log = logging.getLogger(__name__)
+
+SYSMEM_ADVICE = (
+    "Generation slowed down sharply while video memory is full: the NVIDIA driver is probably spilling "
+    'into system RAM ("sysmem fallback"), which makes every step crawl instead of reporting out of '
+    "memory. Fix: NVIDIA Control Panel → Manage 3D settings → Program Settings → add ZIT Desktop's "
+    'python.exe → "CUDA - Sysmem Fallback Policy" → "Prefer No Sysmem Fallback". ZIT Desktop then '
+    "gets a real out-of-memory error and retries with a leaner memory strategy."
+)
+NUMERICAL_MESSAGE = (
+    "The image came out as invalid numbers (NaN/inf) — it would have been a black picture, so it was not "
+    "saved. This is a numerical overflow. Fix: turn off fp8 in Settings if it is on, and use the original "
+    "bf16 model files (an fp16 conversion overflows on this model). GPUs older than the RTX 30 series have no "
+    "bf16; ZIT Desktop computes in float32 there — update the NVIDIA driver if it still happens."
+)
+
+
+def _default_profile_dir() -> Path | None:
+    here = Path(__file__).resolve()
+    for cand in (here.parents[3] / "benchmarks" / "zimage-turbo-configs",):
+        if (cand / "transformer" / "config.json").exists():
+            return cand
+    return None
+
+
+def check_latents(latents: torch.Tensor) -> None:
+    """Raise the numerical-overflow AppError when the denoised latents hold NaN or inf."""
+    if not bool(torch.isfinite(latents).all()):
+        bad = int((~torch.isfinite(latents)).sum())
+        raise AppError(
+            ErrorKind.NUMERICAL, NUMERICAL_MESSAGE, f"{bad} of {latents.numel()} latent values not finite"
+        )
+
+
+class SysmemWatch:
+    """A step ``factor``x slower than the median of the earlier steps (step 1, the warm-up, excluded)
+    while VRAM is >= ``full`` used: the driver is paging to system RAM. Fires once per job."""
+
+    def __init__(
+        self, sample: Callable[[], DeviceInfo] | None = None, factor: float = 4.0, full: float = 0.95
+    ) -> None:
+        self.sample = sample or default_probe().sample
+        self.factor = factor
+        self.full = full
+        self.reset()
+
+    def reset(self) -> None:
+        self._steps: list[float] = []
+        self.fired = False
+
+    def observe(self, seconds: float) -> bool:
+        self._steps.append(seconds)
+        base = self._steps[1:-1]
+        if self.fired or len(base) < 2:
+            return False
+        if seconds < self.factor * statistics.median(base):
+            return False
+        dev = self.sample()
+        if dev.is_cuda and dev.total_bytes and dev.used_bytes >= self.full * dev.total_bytes:
+            self.fired = True
+            return True
+        return False
+
+
+class LowVram:
+    def __init__(self, paths: AppPaths, settings: Settings, device: torch.device) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.device = device
+        self.calibration = Calibration.load(calibration_path(paths.cache))
+        self.peaks = PeakLog(peak_log_path(paths.cache))
+        self.device_override: Callable[[], DeviceInfo] | None = None  # benchmarks: a capped device
+        self.profile_override: ModelProfile | None = None
+        self._profiles: dict[str, ModelProfile] = {}
+        self._floors: dict[bool, list[tuple[int, int]]] = {}  # cfg -> [(pixels, rung index that worked)]
+
+    # ---- inputs ---------------------------------------------------------------------------------
+    def device_info(self) -> DeviceInfo:
+        if self.device_override is not None:
+            return self.device_override()
+        if self.device.type != "cuda":
+            from ..vram import _system_ram
+
+            ram = _system_ram()
+            return DeviceInfo(
+                kind="cpu", name="CPU", system_ram_bytes=ram[0], system_ram_available_bytes=ram[1],
+                reason="running on the CPU",
+            )  # fmt: skip
+        info = default_probe().sample()
+        if info.is_cuda and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
+            # NVML may not report per-process usage (Windows WDDM): count what our allocator holds.
+            own = int(torch.cuda.memory_reserved(self.device))
+            if info.process_bytes < own:
+                info = replace(info, process_bytes=own + self.calibration.cuda_context_bytes)
+        return info
+
+    def profile(self, model_dir: Path | None) -> ModelProfile:
+        if self.profile_override is not None:
+            return self.profile_override
+        key = str(model_dir)
+        if key not in self._profiles:
+            prof: ModelProfile | None = None
+            if model_dir is not None:
+                try:
+                    prof = profile_from_model_dir(model_dir)
+                except ProfileError as exc:
+                    log.warning(
+                        "cannot size %s from its files (%s); using the published sizes", model_dir, exc
+                    )
+            if prof is None:
+                default = _default_profile_dir()
+                prof = profile_from_configs(default) if default else _fallback_profile()
+            self._profiles[key] = prof
+        return self._profiles[key]
+
+    def options(self, req: GenerationRequest, embeddings_cached: bool) -> PlanOptions:
+        return options_from_settings(self.settings, cfg=req.uses_cfg, embeddings_cached=embeddings_cached)
+
+    # ---- planning -------------------------------------------------------------------------------
+    def plan(self, req: GenerationRequest, model_dir: Path | None, embeddings_cached: bool = False) -> Plan:
+        p = plan(
+            self.profile(model_dir), self.device_info(), req.width, req.height, 1,
+            self.options(req, embeddings_cached), self.calibration, self.peaks,
+        )  # fmt: skip
+        floor = self._floor(req)
+        while p.rung in RUNGS and RUNGS.index(p.rung) < floor:  # forced rungs too: it ran out
+            nxt = p.next_rung()
+            if nxt is None:
+                break
+            why = "out of memory earlier this session at this size: starting leaner"
+            p = replace(nxt, oom_retries=0, reasons=(why, *nxt.reasons[1:]))
+        return p
+
+    def tight(self, p: Plan | None) -> bool:
+        """On the ``gpu`` rung with under 2 GiB of headroom: park the text encoder after encoding."""
+        if p is None or p.rung != "gpu" or self.device.type != "cuda":
+            return False
+        return p.available_bytes - p.predicted_peak_bytes < 2 * 1024**3
+
+    def _floor(self, req: GenerationRequest) -> int:
+        pixels = req.width * req.height
+        return max((r for px, r in self._floors.get(req.uses_cfg, []) if pixels >= px), default=0)
+
+    def remember_oom(self, req: GenerationRequest, worked_rung: str) -> None:
+        """A job of this size ran out of memory above ``worked_rung``: start there next time."""
+        if worked_rung in RUNGS:
+            self._floors.setdefault(req.uses_cfg, []).append(
+                (req.width * req.height, RUNGS.index(worked_rung))
+            )
+
+    def record_peak(self, p: Plan, req: GenerationRequest, measured_reserved: int | None) -> None:
+        if (
+            measured_reserved is None
+            or p.prediction is None
+            or p.rung not in RUNGS
+            or self.device.type != "cuda"
+        ):
+            return
+        corr = self.peaks.correction(p.rung, self.device_info(), self.calibration)
+        raw = int(p.prediction.allocator_bytes / corr) if corr else p.prediction.allocator_bytes
+        self.peaks.record(p.rung, req.width, req.height, measured_reserved, raw, self.device_info())
+
+    def out_of_memory(self, req: GenerationRequest, model_dir: Path | None, detail: str) -> AppError:
+        """The clean failure after the last rung, naming the largest preset the planner thinks fits."""
+        dev = self.device_info()
+        best = recommend_preset(
+            self.profile(model_dir), dev, self.options(req, False), self.calibration, self.peaks
+        )
+        label = PRESETS_BY_NAME[best.preset].label if best.preset in PRESETS_BY_NAME else best.preset
+        if best.verdict == "too-big":
+            advice = (
+                "Even the smallest size is predicted not to fit right now: close other programs that use the "
+                "GPU (games, browsers, other AI tools) and try again."
+            )
+        else:
+            advice = (
+                f"The largest size predicted to fit is {label} ({best.width}×{best.height}): choose it, or close "
+                "other programs that use the GPU and try again."
+            )
+        return AppError(
+            ErrorKind.OUT_OF_MEMORY,
+            f"Out of video memory at {req.width}×{req.height}, even with the leanest memory strategy. {advice}",
+            detail,
+        )
+
+
+def _fallback_profile() -> ModelProfile:  # pragma: no cover - only without any configs at all
+    from ..model_profile import ComponentSize
+
+    t = ComponentSize(6_154_908_736, 12_309_817_472, 34, 361_820_672, 23_704_704, 78_643_200, 12_032_409_600)
+    te = ComponentSize(4_022_468_096, 8_044_936_192, 36, 201_861_632, 777_917_440, 777_912_320)
+    v = ComponentSize(83_819_683, 167_639_366, 0, 0, 167_639_366, 4_718_592)
+    return ModelProfile(t, te, v, source="published")
+
+
+def is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "cublas_status_alloc_failed" in text)
