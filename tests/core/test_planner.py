@@ -392,3 +392,15 @@ def test_recommend_preset() -> None:
     assert two.verdict != "too-big" or two.preset == "512x512"
     nothing = recommend_preset(PROFILE, gpu(0.5))
     assert nothing.preset == "512x512" and nothing.verdict == "too-big"
+
+
+def test_published_profile_matches_the_configs() -> None:
+    from zit_desktop.core.model_profile import published_profile
+
+    pub = published_profile()
+    for a, b in (
+        (pub.transformer, PROFILE.transformer),
+        (pub.text_encoder, PROFILE.text_encoder),
+        (pub.vae, PROFILE.vae),
+    ):
+        assert a == b

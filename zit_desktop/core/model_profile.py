@@ -362,3 +362,12 @@ def profile_from_model_dir(path: str | Path, compute_bytes: int = COMPUTE_BYTES)
         path=str(root),
         notes=tuple(notes),
     )
+
+
+def published_profile() -> ModelProfile:
+    """Z-Image-Turbo's sizes as published (the formulas above applied to its configs), for when neither
+    the model nor the configs are on disk."""
+    t = ComponentSize(6_154_908_736, 12_309_817_472, 34, 361_820_672, 23_704_704, 78_643_200, 12_032_409_600)
+    te = ComponentSize(4_022_468_096, 8_044_936_192, 36, 201_861_632, 777_917_440, 777_912_320)
+    v = ComponentSize(83_819_683, 167_639_366, 0, 0, 167_639_366, 4_718_592)
+    return ModelProfile(t, te, v, source="published")

@@ -32,6 +32,7 @@ from ..planner import (
     profile_from_model_dir,
     recommend_preset,
 )
+from ..model_profile import published_profile
 from ..presets import PRESETS_BY_NAME
 from ..request import GenerationRequest
 from ..settings import Settings
@@ -148,7 +149,7 @@ class LowVram:
                     )
             if prof is None:
                 default = _default_profile_dir()
-                prof = profile_from_configs(default) if default else _fallback_profile()
+                prof = profile_from_configs(default) if default else published_profile()
             self._profiles[key] = prof
         return self._profiles[key]
 
@@ -221,15 +222,6 @@ class LowVram:
             f"Out of video memory at {req.width}×{req.height}, even with the leanest memory strategy. {advice}",
             detail,
         )
-
-
-def _fallback_profile() -> ModelProfile:  # pragma: no cover - only without any configs at all
-    from ..model_profile import ComponentSize
-
-    t = ComponentSize(6_154_908_736, 12_309_817_472, 34, 361_820_672, 23_704_704, 78_643_200, 12_032_409_600)
-    te = ComponentSize(4_022_468_096, 8_044_936_192, 36, 201_861_632, 777_917_440, 777_912_320)
-    v = ComponentSize(83_819_683, 167_639_366, 0, 0, 167_639_366, 4_718_592)
-    return ModelProfile(t, te, v, source="published")
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -1,0 +1,187 @@
+"""``zit-desktop doctor``: the device, free VRAM, RAM, bf16 support, and for every size preset the
+memory strategy the planner would pick and why. Torch-free and fast; ``--json`` for machines.
+
+Without an NVIDIA GPU it says so (images are made on the CPU) and exits 0.
+``--simulate-vram GB`` answers "what would happen on a card with this much memory?".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+
+
+def add_doctor_command(subparsers: Any) -> None:
+    doc = subparsers.add_parser("doctor", help="check the GPU, memory and what each size preset needs")
+    doc.add_argument("--json", action="store_true", help="print one JSON object")
+    doc.add_argument("--model", help="model folder or Hub id to size from its files (default: the setting)")
+    doc.add_argument(
+        "--simulate-vram",
+        type=float,
+        metavar="GB",
+        help="plan for a made-up card with this much video memory",
+    )
+    doc.set_defaults(handler=cmd_doctor)
+
+
+def _model_dir(ref: str) -> Path | None:
+    """The local folder of ``ref`` without loading anything heavy (no torch)."""
+    folder = Path(ref).expanduser()
+    if folder.is_dir():
+        return folder
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(ref, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not downloaded / not a repo id: use the published sizes
+        return None
+
+
+def _configs_dir() -> Path | None:
+    cand = Path(__file__).resolve().parents[1] / "benchmarks" / "zimage-turbo-configs"
+    return cand if (cand / "transformer" / "config.json").exists() else None
+
+
+def gather(
+    model_ref: str, simulate_vram_gb: float | None = None, data_root: Path | None = None
+) -> dict[str, Any]:
+    from .core import paths as paths_mod
+    from .core.model_profile import ProfileError, published_profile
+    from .core.planner import (
+        Calibration,
+        PeakLog,
+        calibration_path,
+        options_from_settings,
+        peak_log_path,
+        preset_fits,
+        profile_from_configs,
+        profile_from_model_dir,
+        recommend_preset,
+    )
+    from .core.settings import load_settings
+    from .core.vram import GIB, sample_device, simulated_cuda_device
+
+    app = paths_mod.app_paths(data_root)
+    settings = load_settings(app.settings_file)
+    real = sample_device()
+    device = real
+    if simulate_vram_gb is not None:
+        ram = real.system_ram_bytes / GIB if real.system_ram_bytes else 32.0
+        device = simulated_cuda_device(simulate_vram_gb, ram_gib=ram)
+    model_dir = _model_dir(model_ref or settings.model)
+    profile = None
+    source = ""
+    if model_dir is not None:
+        try:
+            profile = profile_from_model_dir(model_dir)
+            source = f"sizes read from {model_dir}"
+        except ProfileError as exc:
+            source = f"could not size {model_dir} ({exc}); "
+    if profile is None:
+        cfg = _configs_dir()
+        profile = profile_from_configs(cfg) if cfg else published_profile()
+        source += "published sizes (model not found locally)"
+    cal = Calibration.load(calibration_path(app.cache))
+    peaks = PeakLog(peak_log_path(app.cache)) if app.cache.exists() else PeakLog(None)
+    opts = options_from_settings(settings)
+    fits = preset_fits(profile, device, opts, cal, peaks)
+    best = recommend_preset(profile, device, opts, cal, peaks)
+    return {
+        "device": device.to_dict(),
+        "simulated": simulate_vram_gb is not None,
+        "gpu_found": real.is_cuda,
+        "model": {
+            "ref": model_ref or settings.model,
+            "source": source,
+            "transformer_bytes": profile.transformer.bytes,
+            "text_encoder_bytes": profile.text_encoder.bytes,
+            "vae_bytes": profile.vae.bytes,
+        },
+        "settings": {
+            "low_vram": settings.low_vram,
+            "fp8": settings.fp8,
+            "vae_tiling": settings.vae_tiling,
+            "text_encoder_on_cpu": settings.text_encoder_on_cpu,
+        },
+        "presets": [
+            {
+                "preset": f.preset,
+                "width": f.width,
+                "height": f.height,
+                "verdict": f.verdict,
+                "rung": f.rung,
+                "predicted_peak_bytes": f.predicted_peak_bytes,
+                "why": f.reason,
+            }
+            for f in fits
+        ],
+        "recommended_preset": best.preset,
+        "measured_jobs": len(peaks.records),
+    }
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def format_report(r: dict[str, Any]) -> str:
+    d = r["device"]
+    lines = ["ZIT Desktop doctor", ""]
+    if d["kind"] == "cuda":
+        sim = " (simulated)" if r["simulated"] else ""
+        lines.append(
+            f"GPU:       {d['name']}{sim}: {_gb(d['total_bytes'])} total, {_gb(d['free_bytes'])} free"
+            + (f", driver {d['driver_version']}" if d["driver_version"] else "")
+        )
+        cc = d["compute_capability"]
+        lines.append(
+            f"bf16:      {'yes' if d['bf16_supported'] else 'no (computes in float32: slower, more memory)'}"
+            + (f" (compute capability {cc[0]}.{cc[1]})" if cc else "")
+        )
+    else:
+        lines.append(f"GPU:       none found — {d['reason'] or 'no NVIDIA GPU'}.")
+        lines.append("           Images are generated on the CPU: several minutes each. With an NVIDIA card,")
+        lines.append(
+            "           install its driver; `zit-desktop doctor --simulate-vram 8` shows what an 8 GB card would do."
+        )
+    if d["system_ram_bytes"]:
+        lines.append(
+            f"RAM:       {_gb(d['system_ram_bytes'])} total, {_gb(d['system_ram_available_bytes'])} available"
+        )
+    m = r["model"]
+    lines.append(
+        f"Model:     {m['ref']}: transformer {_gb(m['transformer_bytes'])}, text encoder "
+        f"{_gb(m['text_encoder_bytes'])}, VAE {_gb(m['vae_bytes'])}; {m['source']}"
+    )
+    s = r["settings"]
+    lines.append(
+        f"Settings:  memory strategy {s['low_vram']}, fp8 {'on' if s['fp8'] else 'off'}, VAE tiling "
+        f"{s['vae_tiling']}, text encoder on CPU {'yes' if s['text_encoder_on_cpu'] else 'no'}"
+    )
+    if r["measured_jobs"]:
+        lines.append(f"Learning:  {r['measured_jobs']} measured jobs correct the predictions")
+    lines += ["", "Size presets (auto strategy):"]
+    verdicts = {"fits": "fits", "offload": "fits with offload (slower)", "too-big": "too big"}
+    for p in r["presets"]:
+        peak = f"peak ≈ {_gb(p['predicted_peak_bytes'])}" if p["predicted_peak_bytes"] else ""
+        verdict = "on the CPU (slow)" if p["rung"] == "cpu" else verdicts[p["verdict"]]
+        lines.append(f"  {p['preset']:<10} {verdict:<27} {p['rung']:<14} {peak}".rstrip())
+        lines.append(f"  {'':<10} why: {p['why']}")
+    lines += ["", f"Recommended preset: {r['recommended_preset']}"]
+    return "\n".join(lines)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    data_dir = getattr(args, "data_dir", None)
+    report = gather(args.model or "", args.simulate_vram, Path(data_dir) if data_dir else None)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    sys.stdout.flush()
+    return EXIT_OK
