@@ -47,6 +47,7 @@ def create_main_window(
     """The fully wired main window, not yet shown. Needs a running ``QApplication``."""
     from PySide6.QtWidgets import QApplication
 
+    from .ui import qtcompat
     from .ui.i18n import translations_for
     from .ui.main_window import MainWindow
     from .ui.vram_monitor import VramMonitor
@@ -55,6 +56,7 @@ def create_main_window(
     app = QApplication.instance()
     if app is None:
         raise RuntimeError("create_main_window needs a QApplication")
+    qtcompat.install()  # before the first signal: PySide6 6.12 + CPython 3.11 reference bug
     paths = app_paths(data_dir).ensure()
     settings = load_settings(paths.settings_file)
     if model:
@@ -67,6 +69,9 @@ def create_main_window(
     window = MainWindow(paths, settings, controller, monitor, translations)
     controller.setParent(window)
     monitor.setParent(window)
+    from .ui.gallery_wiring import attach_gallery
+
+    attach_gallery(window, paths)  # history gallery in the dock, PNG drop on the window
     return window
 
 
@@ -90,10 +95,12 @@ def run_gui(data_dir: str | None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from .ui import qtcompat
     from .ui.crash import CrashReporter, route_qt_messages
 
     route_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    qtcompat.install()
     app.setApplicationName("ZIT Desktop")
     app.setOrganizationName("zit-desktop")
     app.setDesktopFileName("zit-desktop")
