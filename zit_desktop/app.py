@@ -69,9 +69,13 @@ def create_main_window(
     window = MainWindow(paths, settings, controller, monitor, translations)
     controller.setParent(window)
     monitor.setParent(window)
-    from .ui.gallery_wiring import attach_gallery
-
-    attach_gallery(window, paths)  # history gallery in the dock, PNG drop on the window
+    try:
+        from .ui.gallery_wiring import attach_gallery
+    except ModuleNotFoundError as exc:  # the gallery is optional: the window works without it
+        if exc.name != "zit_desktop.ui.gallery_wiring":
+            raise
+    else:
+        attach_gallery(window, paths)  # history gallery in the dock, PNG drop on the window
     return window
 
 
@@ -91,16 +95,17 @@ def run_gui(data_dir: str | None) -> int:
     earlyinit.install_excepthooks()
     if not earlyinit.check_qt():
         return 1
+    from .ui import qtcompat
+
+    qtcompat.install()  # before the first Qt call
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .ui import qtcompat
     from .ui.crash import CrashReporter, route_qt_messages
 
     route_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    qtcompat.install()
     app.setApplicationName("ZIT Desktop")
     app.setOrganizationName("zit-desktop")
     app.setDesktopFileName("zit-desktop")

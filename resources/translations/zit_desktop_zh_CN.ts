@@ -201,8 +201,12 @@
         <source>All sizes</source>
         <translation>全部尺寸</translation>
     </message>
+    <message>
+        <source>1 image</source>
+        <translation>1 张图片</translation>
+    </message>
     <message numerus="yes">
-        <source>%n image(s)</source>
+        <source>%n images</source>
         <translation>
             <numerusform>%n 张图片</numerusform>
         </translation>
@@ -717,6 +721,32 @@
     <message>
         <source>Has no effect while guidance is 0</source>
         <translation>引导系数为 0 时不生效</translation>
+    </message>
+</context>
+<context>
+    <name>PngDrop</name>
+    <message>
+        <source>seed %1</source>
+        <translation>种子 %1</translation>
+    </message>
+    <message>
+        <source>%1 steps</source>
+        <translation>%1 步</translation>
+    </message>
+    <message>
+        <source>guidance %1</source>
+        <translation>引导系数 %1</translation>
+    </message>
+</context>
+<context>
+    <name>PngDropFilter</name>
+    <message>
+        <source>Parameters filled in from %1 (%2).</source>
+        <translation>已从 %1（%2）填入参数。</translation>
+    </message>
+    <message>
+        <source>Nothing was changed: %1</source>
+        <translation>未做任何更改：%1</translation>
     </message>
 </context>
 <context>

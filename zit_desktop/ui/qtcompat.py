@@ -1,14 +1,15 @@
 """Work-arounds for PySide6 bugs that would crash the app, each detected at run time, not assumed.
 
 PySide6 6.12.0 on CPython < 3.12 returns borrowed references from ``SignalInstance.emit`` (``True`` /
-``False``) and ``QCoreApplication.processEvents`` (``None``): every call steals one reference, and once
-the count of ``True`` (about 600 in a fresh interpreter) or ``None`` reaches zero the interpreter aborts
-with "Fatal Python error: bool_dealloc / none_dealloc". The VRAM monitor alone emits four signals a
-second, so an idle window would die within minutes. CPython 3.12+ makes these objects immortal and is
-not affected.
+``False``) and from every ``void`` Qt method (``None``: ``setText``, ``setValue``, ``processEvents``...):
+each call steals one reference, and once the count of ``True`` (about 600 in a fresh interpreter) or
+``None`` (about 5,000) reaches zero the interpreter aborts with "Fatal Python error: bool_dealloc /
+none_dealloc". The VRAM monitor alone emits four signals a second, so an idle window would die within
+minutes. CPython 3.12+ makes these objects immortal and is not affected.
 
-:func:`install` probes both calls and, only where a reference really goes missing, wraps them to add
-the reference back. Idempotent; returns the names it patched.
+:func:`install` probes both and, only where a reference really goes missing, wraps ``emit`` to add the
+reference back, and gives ``None`` a reference count so large it can never reach zero (what 3.12 does
+by design; ``void`` methods are too many to wrap). Idempotent; returns what it changed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 
 _PROBES = 32
+_NONE_BALLAST = 1 << 48
 _installed: list[str] | None = None
 _incref = ctypes.pythonapi.Py_IncRef
 _incref.argtypes = [ctypes.py_object]
@@ -45,7 +47,7 @@ def install() -> list[str]:
     _installed = []
     if sys.version_info >= (3, 12):
         return _installed
-    from PySide6.QtCore import QCoreApplication, QObject, Signal, SignalInstance
+    from PySide6.QtCore import QObject, QSize, Signal, SignalInstance
 
     class _Probe(QObject):
         ping = Signal()
@@ -61,15 +63,10 @@ def install() -> list[str]:
 
         SignalInstance.emit = emit
         _installed.append("SignalInstance.emit")
-    if QCoreApplication.instance() is not None and _steals(QCoreApplication.processEvents, None):
-        original_process = QCoreApplication.processEvents
-
-        def process_events(*args: Any) -> None:
-            original_process(*args)
-            _incref(None)
-
-        QCoreApplication.processEvents = staticmethod(process_events)  # type: ignore[assignment]
-        _installed.append("QCoreApplication.processEvents")
+    size = QSize()
+    if _steals(lambda: size.setWidth(1), None) and not hasattr(sys, "gettotalrefcount"):
+        ctypes.c_ssize_t.from_address(id(None)).value += _NONE_BALLAST
+        _installed.append("None made immortal")
     if _installed:
         log.info("PySide6 reference-count work-arounds installed: %s", ", ".join(_installed))
     return _installed
