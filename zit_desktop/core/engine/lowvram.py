@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from ..errors import AppError, ErrorKind
+from ..model_profile import published_profile
 from ..paths import AppPaths
 from ..planner import (
     RUNGS,
@@ -32,7 +33,6 @@ from ..planner import (
     profile_from_model_dir,
     recommend_preset,
 )
-from ..model_profile import published_profile
 from ..presets import PRESETS_BY_NAME
 from ..request import GenerationRequest
 from ..settings import Settings
