@@ -17,12 +17,15 @@ from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QApplication, 
 from zit_desktop.core.history import HistoryFilter, HistoryStore
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
+from zit_desktop.ui import qtcompat
 from zit_desktop.ui.gallery_model import GalleryModel, Roles
 from zit_desktop.ui.gallery_view import GalleryPanel
 
 from .gallery_support import PROMPTS, fill, make_result
 
 DAY = 86400.0
+
+qtcompat.install()  # PySide6 6.12 + CPython 3.11 reference bug (the app does this at start)
 
 
 @pytest.fixture

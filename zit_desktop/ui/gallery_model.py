@@ -28,7 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from ..core.history import HistoryFilter, HistoryRow, HistoryStore
-from . import none_guard  # noqa: F401  (before any Qt call: PySide6 6.12 on Python 3.11)
+from . import qtcompat
 from .gallery_thumbs import DEFAULT_BUDGET_BYTES, PixmapLru, ThumbJob, ThumbnailLoader
 
 PAGE_SIZE = 200
@@ -54,6 +54,7 @@ class GalleryModel(QAbstractListModel):
 
     def __init__(self, store: HistoryStore, parent: QObject | None = None, *, page_size: int = PAGE_SIZE,
                  thumb_side: int = THUMB_SIDE, cache_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        qtcompat.install()  # PySide6 6.12 + CPython 3.11 reference bug: before our first signal
         super().__init__(parent)
         self.store = store
         self.page_size = page_size

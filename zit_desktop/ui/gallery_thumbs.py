@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
-from . import none_guard  # noqa: F401  (before any Qt call: PySide6 6.12 on Python 3.11)
-
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_BYTES = 48 * 2**20  # ~480 thumbnails of 160x160 (ARGB32)

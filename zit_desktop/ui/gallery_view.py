@@ -34,7 +34,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QListView, QMenu, QSpli
 
 from ..core.history import HistoryFilter, HistoryRow, HistoryStore
 from ..core.request import GenerationRequest
-from . import none_guard  # noqa: F401  (before any Qt call: PySide6 6.12 on Python 3.11)
 from .gallery_bars import FilterBar, NoticeBar, ThumbDelegate
 from .gallery_details import DetailsPane
 from .gallery_model import THUMB_SIDE, GalleryModel
