@@ -36,7 +36,12 @@ def startup_times(runs: int, home: Path) -> list[tuple[float, bool]]:
         start = time.time()
         proc = subprocess.run(
             [sys.executable, "-m", "zit_desktop", "--data-dir", str(home / f"start{i}"), "gui"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if proc.returncode != 0:
             raise SystemExit(f"start-up run failed:\n{proc.stderr}")
@@ -88,8 +93,12 @@ def wait_until(app: object, predicate: object, timeout: float) -> None:
 
 def stalls(size: int, home: Path) -> tuple[dict[str, float], dict[str, float], float]:
     model = home / "tiny"
-    subprocess.run([sys.executable, "-m", "zit_desktop", "make-tiny-model", str(model)], cwd=ROOT,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "zit_desktop", "make-tiny-model", str(model)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     from PySide6.QtWidgets import QApplication
 
     from zit_desktop.app import create_main_window
@@ -142,19 +151,28 @@ def main() -> int:
         load, gen, load_s = stalls(args.size, home)
     shown = [s for s, _ in starts]
     report = {
-        "startup_to_window_s": {"median": round(statistics.median(shown), 3), "max": round(max(shown), 3),
-                                "runs": [round(s, 3) for s in shown],
-                                "torch_loaded_before_window": any(t for _, t in starts)},
+        "startup_to_window_s": {
+            "median": round(statistics.median(shown), 3),
+            "max": round(max(shown), 3),
+            "runs": [round(s, 3) for s in shown],
+            "torch_loaded_before_window": any(t for _, t in starts),
+        },
         "first_model_load": {**load, "seconds": round(load_s, 2)},
         f"generation_{args.size}": gen,
     }
-    print(f"start to window shown: median {report['startup_to_window_s']['median']:.3f} s, "
-          f"max {report['startup_to_window_s']['max']:.3f} s (target <= 1.0 s); torch loaded before "
-          f"window: {report['startup_to_window_s']['torch_loaded_before_window']}")
-    print(f"first model load ({load_s:.1f} s): longest stall {load['longest_ms']} ms, p99 {load['p99_ms']} ms "
-          "(target <= 400 ms)")
-    print(f"{args.size}x{args.size} generation: longest stall {gen['longest_ms']} ms, p99 {gen['p99_ms']} ms "
-          "(target <= 50 ms)")
+    print(
+        f"start to window shown: median {report['startup_to_window_s']['median']:.3f} s, "
+        f"max {report['startup_to_window_s']['max']:.3f} s (target <= 1.0 s); torch loaded before "
+        f"window: {report['startup_to_window_s']['torch_loaded_before_window']}"
+    )
+    print(
+        f"first model load ({load_s:.1f} s): longest stall {load['longest_ms']} ms, p99 {load['p99_ms']} ms "
+        "(target <= 400 ms)"
+    )
+    print(
+        f"{args.size}x{args.size} generation: longest stall {gen['longest_ms']} ms, p99 {gen['p99_ms']} ms "
+        "(target <= 50 ms)"
+    )
     print(json.dumps(report))
     return 0
 

@@ -108,7 +108,7 @@ def run_gui(data_dir: str | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ZIT Desktop")
     app.setOrganizationName("zit-desktop")
-    app.setDesktopFileName("zit-desktop")
+    QApplication.setDesktopFileName("zit-desktop")
     window = create_main_window(str(paths.root))
     reporter = CrashReporter(paths.log_file, window)
     reporter.parent_widget = window
@@ -132,6 +132,10 @@ def _report_startup(window: MainWindow) -> None:
     """Print when the window is on screen (and whether torch was loaded by then), then quit."""
     from PySide6.QtWidgets import QApplication
 
-    print(json.dumps({"shown_at": time.time(), "visible": window.isVisible(),
-                      "torch_loaded": "torch" in sys.modules}), flush=True)
+    print(
+        json.dumps(
+            {"shown_at": time.time(), "visible": window.isVisible(), "torch_loaded": "torch" in sys.modules}
+        ),
+        flush=True,
+    )
     QApplication.quit()

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from zit_desktop.core.events import (
-    CancelToken,
     Cancelled,
+    CancelToken,
     EventCallback,
     Failed,
     Finished,
@@ -66,8 +66,21 @@ class FakeEngine:
             self.outputs.mkdir(parents=True, exist_ok=True)
             path = self.outputs / f"fake-{single.seed}-{len(self.calls)}-{index}.png"
             Image.new("RGB", (req.width // 8, req.height // 8), (200, 100, 50)).save(path)
-            images.append(ImageResult(index, single.seed, str(path), req.width, req.height,
-                                      {"total": 0.1}, "cpu", 0, None, single.to_dict(), {}))
+            images.append(
+                ImageResult(
+                    index,
+                    single.seed,
+                    str(path),
+                    req.width,
+                    req.height,
+                    {"total": 0.1},
+                    "cpu",
+                    0,
+                    None,
+                    single.to_dict(),
+                    {},
+                )
+            )
         result = Finished(job, tuple(images), {"total": 0.1})
         on_event(result)
         return result
@@ -82,8 +95,7 @@ def no_thread_outlives_test() -> Iterator[None]:
     yield
     leftover = [t.objectName() for t in running_threads()]
     assert not leftover, f"QThreads still running after the test: {leftover}"
-    stray = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()
-             and not t.daemon]
+    stray = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive() and not t.daemon]
     assert not stray, f"threads still running after the test: {stray}"
 
 

@@ -55,7 +55,9 @@ def test_generate_streams_steps_preview_and_writes_the_file(
     assert "Last image" in w.status_label.text()
 
 
-def test_cancel_mid_run_writes_nothing(make_window: Any, tiny_model: Path, qtbot: Any, data_dir: Path) -> None:
+def test_cancel_mid_run_writes_nothing(
+    make_window: Any, tiny_model: Path, qtbot: Any, data_dir: Path
+) -> None:
     w = make_window(model=str(tiny_model))
     prepare(w, qtbot, size="preset1024")
     w.params.steps.setValue(8)
@@ -84,8 +86,9 @@ def test_two_queued_jobs_finish_in_order(make_window: Any, tiny_model: Path, qtb
     assert prompts == ["first", "second"]
 
 
-def test_closing_during_a_job_exits_cleanly(make_window: Any, tiny_model: Path, qtbot: Any,
-                                            data_dir: Path) -> None:
+def test_closing_during_a_job_exits_cleanly(
+    make_window: Any, tiny_model: Path, qtbot: Any, data_dir: Path
+) -> None:
     w = make_window(model=str(tiny_model))
     prepare(w, qtbot, size="preset1024")
     w.params.steps.setValue(8)
@@ -99,8 +102,9 @@ def test_closing_during_a_job_exits_cleanly(make_window: Any, tiny_model: Path, 
     assert not list((data_dir / "outputs").glob("*.png"))
 
 
-def test_finished_images_are_recorded_in_the_history(make_window: Any, tiny_model: Path, qtbot: Any,
-                                                     data_dir: Path) -> None:
+def test_finished_images_are_recorded_in_the_history(
+    make_window: Any, tiny_model: Path, qtbot: Any, data_dir: Path
+) -> None:
     pytest.importorskip("zit_desktop.core.history")
     from zit_desktop.core.history import HistoryStore
 

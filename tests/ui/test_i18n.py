@@ -62,9 +62,21 @@ def test_every_source_string_has_a_chinese_translation(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.ts"
     shutil.copy(TS, fresh)
     subprocess.run(
-        [tool("pyside6-lupdate"), *sources(), "-source-language", "en", "-target-language", "zh_CN",
-         "-no-obsolete", "-locations", "none", "-ts", str(fresh)],
-        check=True, capture_output=True,
+        [
+            tool("pyside6-lupdate"),
+            *sources(),
+            "-source-language",
+            "en",
+            "-target-language",
+            "zh_CN",
+            "-no-obsolete",
+            "-locations",
+            "none",
+            "-ts",
+            str(fresh),
+        ],
+        check=True,
+        capture_output=True,
     )
     missing = untranslated(fresh)
     assert missing == [], f"UI strings without a zh_CN translation (update the .ts): {missing[:10]}"

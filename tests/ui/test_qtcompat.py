@@ -35,4 +35,8 @@ def test_many_emits_and_event_loop_turns_keep_refcounts(qapp: Any) -> None:
     assert e.seen == 6000
     assert sys.getrefcount(True) >= true_before - 5
     # None still loses a reference per void call, but can no longer reach zero (as on CPython 3.12+)
-    assert sys.version_info >= (3, 12) or sys.getrefcount(None) > 1 << 40 or sys.getrefcount(None) >= none_before - 50
+    assert (
+        sys.version_info >= (3, 12)
+        or sys.getrefcount(None) > 1 << 40
+        or sys.getrefcount(None) >= none_before - 50
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +32,48 @@ def test_stable_object_names_and_accessible_names(make_window: Any, fake_engine:
     w = make_window(engine=fake_engine)
     for name in OBJECT_NAMES:
         assert find(w, name).accessibleName(), f"{name} has no accessible name"
-    controls = [c for c in w.findChildren(QWidget)
-                if isinstance(c, (QAbstractButton, QAbstractSpinBox, QPlainTextEdit)) and c.isVisible()]
-    unnamed = [c.objectName() or type(c).__name__ for c in controls
-               if not (c.accessibleName() or (isinstance(c, QAbstractButton) and c.text()))]
+    controls = [
+        c
+        for c in w.findChildren(QWidget)
+        if isinstance(c, (QAbstractButton, QAbstractSpinBox, QPlainTextEdit)) and c.isVisible()
+    ]
+    unnamed = [
+        c.objectName() or type(c).__name__
+        for c in controls
+        if not (c.accessibleName() or (isinstance(c, QAbstractButton) and c.text()))
+    ]
     assert not unnamed
 
 
 def next_tab_stop(widget: QWidget) -> QWidget:
     nxt = widget.nextInFocusChain()
-    while not (nxt.focusPolicy() & Qt.FocusPolicy.TabFocus and nxt.isVisible() and nxt.isEnabled()
-               and not isinstance(nxt.parent(), QAbstractSpinBox)):
+    while not (
+        nxt.focusPolicy() & Qt.FocusPolicy.TabFocus
+        and nxt.isVisible()
+        and nxt.isEnabled()
+        and not isinstance(nxt.parent(), QAbstractSpinBox)
+    ):
         nxt = nxt.nextInFocusChain()
     return nxt
 
 
 def test_tab_order_follows_the_panel(make_window: Any, fake_engine: FakeEngine) -> None:
     w = make_window(engine=fake_engine)
-    order = ["promptEdit", "negativePromptEdit", "preset512", "preset768", "preset1024", "presetLandscape",
-             "presetPortrait", "widthSpin", "heightSpin", "stepsSpin", "guidanceSpin", "seedSpin"]
-    for a, b in zip(order, order[1:]):
+    order = [
+        "promptEdit",
+        "negativePromptEdit",
+        "preset512",
+        "preset768",
+        "preset1024",
+        "presetLandscape",
+        "presetPortrait",
+        "widthSpin",
+        "heightSpin",
+        "stepsSpin",
+        "guidanceSpin",
+        "seedSpin",
+    ]
+    for a, b in pairwise(order):
         assert next_tab_stop(find(w, a)).objectName() == b, a
     assert next_tab_stop(find(w, "countSpin")) is find(w, "generateButton")
 
@@ -71,8 +94,9 @@ def test_empty_prompt_shows_inline_message_and_changes_nothing(
     assert not message.isVisible()
 
 
-def test_presets_set_size_and_custom_size_unchecks_them(make_window: Any, fake_engine: FakeEngine,
-                                                        qtbot: Any) -> None:
+def test_presets_set_size_and_custom_size_unchecks_them(
+    make_window: Any, fake_engine: FakeEngine, qtbot: Any
+) -> None:
     w = make_window(engine=fake_engine)
     width, height = find(w, "widthSpin"), find(w, "heightSpin")
     assert width.singleStep() == 16 and height.singleStep() == 16
@@ -85,7 +109,10 @@ def test_presets_set_size_and_custom_size_unchecks_them(make_window: Any, fake_e
     width.setValue(512)
     height.setValue(512)
     assert find(w, "preset512").isChecked()
-    assert "unknown" in find(w, "preset1024").toolTip().lower() or "cpu" in find(w, "preset1024").toolTip().lower()
+    assert (
+        "unknown" in find(w, "preset1024").toolTip().lower()
+        or "cpu" in find(w, "preset1024").toolTip().lower()
+    )
 
 
 def test_negative_prompt_marked_inactive_at_guidance_zero(make_window: Any, fake_engine: FakeEngine) -> None:
@@ -109,8 +136,9 @@ def test_seed_lock_dice_and_random(make_window: Any, fake_engine: FakeEngine) ->
     assert p.lock.isChecked() and p.request("m").seed == 3_000_000_000
 
 
-def test_generate_with_fake_engine_shows_image_and_status(make_window: Any, fake_engine: FakeEngine,
-                                                          qtbot: Any) -> None:
+def test_generate_with_fake_engine_shows_image_and_status(
+    make_window: Any, fake_engine: FakeEngine, qtbot: Any
+) -> None:
     w = make_window(engine=fake_engine)
     qtbot.keyClicks(find(w, "promptEdit"), "orange cat ")
     find(w, "promptEdit").insertPlainText("一只橘色的猫")  # QTest types ASCII only
@@ -177,11 +205,23 @@ def test_engine_that_cannot_start_fails_cleanly(make_window: Any, qtbot: Any) ->
     assert isinstance(blocker.args[1], Failed) and blocker.args[1].kind == "internal"
 
 
-def test_parameters_language_and_geometry_persist(make_window: Any, fake_engine: FakeEngine,
-                                                  data_dir: Path) -> None:
+def test_parameters_language_and_geometry_persist(
+    make_window: Any, fake_engine: FakeEngine, data_dir: Path
+) -> None:
     w = make_window(engine=fake_engine)
-    w.apply_request(GenerationRequest(prompt="山水画", width=1024, height=576, steps=6, guidance=1.5,
-                                      seed=42, count=2, preset="landscape"), lock_seed=True)
+    w.apply_request(
+        GenerationRequest(
+            prompt="山水画",
+            width=1024,
+            height=576,
+            steps=6,
+            guidance=1.5,
+            seed=42,
+            count=2,
+            preset="landscape",
+        ),
+        lock_seed=True,
+    )
     w.resize(960, 560)
     size = w.size()  # what the window manager (here: the offscreen screen) actually granted
     w.close()
@@ -190,7 +230,14 @@ def test_parameters_language_and_geometry_persist(make_window: Any, fake_engine:
     w2 = make_window(engine=FakeEngine(data_dir / "outputs"))
     r = w2.params.request("m")
     assert (r.prompt, r.width, r.height, r.steps, r.guidance, r.count, r.preset) == (
-        "山水画", 1024, 576, 6, 1.5, 2, "landscape")
+        "山水画",
+        1024,
+        576,
+        6,
+        1.5,
+        2,
+        "landscape",
+    )
     assert find(w2, "presetLandscape").isChecked()
     assert w2.size().height() == size.height()  # the 800 px offscreen screen clamps the width
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QtMsgType, Signal, Slot, qInstallMessageHandler
-from PySide6.QtCore import QMessageLogContext
+from PySide6.QtCore import QMessageLogContext, QObject, QtMsgType, Signal, Slot, qInstallMessageHandler
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from . import earlyinit
@@ -81,7 +80,9 @@ class CrashReporter(QObject):
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle(self.tr("ZIT Desktop closed unexpectedly"))
         box.setText(
-            self.tr("ZIT Desktop closed unexpectedly last time. The crash report was saved to:\n{0}").format(dump)
+            self.tr("ZIT Desktop closed unexpectedly last time. The crash report was saved to:\n{0}").format(
+                dump
+            )
         )
         box.setDetailedText(text)
         box.setModal(False)

@@ -20,9 +20,10 @@ import logging.handlers
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Callable
+from typing import IO
 
 log = logging.getLogger("zit_desktop")
 
@@ -101,7 +102,7 @@ def _report(title: str, text: str) -> None:
         return
     try:
         reporter(title, text)
-    except Exception:  # noqa: BLE001 - a failing reporter must not recurse
+    except Exception:
         log.exception("the crash reporter failed")
 
 
@@ -110,9 +111,7 @@ def report_bug(title: str, text: str) -> None:
     _report(title, text)
 
 
-def _excepthook(
-    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-) -> None:
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc, tb)
         return

@@ -67,7 +67,7 @@ class FitAdvisor:
             try:
                 self._calibration = self._planner.Calibration.load(self._planner.calibration_path(cache_dir))
                 self._peaks = self._planner.PeakLog(self._planner.peak_log_path(cache_dir))
-            except Exception:  # noqa: BLE001 - learning is best effort
+            except Exception:
                 log.exception("cannot read the planner's calibration")
 
     @property
@@ -84,8 +84,10 @@ class FitAdvisor:
         if not self.ready or device is None:
             return out
         try:
-            fits = self._planner.preset_fits(self.profile, device, self._options(), self._calibration, self._peaks)
-        except Exception:  # noqa: BLE001 - a planner bug must not break the window
+            fits = self._planner.preset_fits(
+                self.profile, device, self._options(), self._calibration, self._peaks
+            )
+        except Exception:
             log.exception("planner.preset_fits failed")
             return out
         for f in fits:
@@ -100,18 +102,28 @@ class FitAdvisor:
             name = self._planner.recommend_preset(
                 self.profile, device, self._options(), self._calibration, self._peaks
             ).preset
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("planner.recommend_preset failed")
             return None
         return name if isinstance(name, str) else None
 
-    def predicted_peak(self, device: Any, width: int, height: int, count: int = 1, guidance: float = 0.0) -> int | None:
+    def predicted_peak(
+        self, device: Any, width: int, height: int, count: int = 1, guidance: float = 0.0
+    ) -> int | None:
         if not self.ready or device is None or getattr(device, "kind", "") != "cuda":
             return None
         try:
-            p = self._planner.plan(self.profile, device, width, height, count, self._options(guidance),
-                                   self._calibration, self._peaks)
-        except Exception:  # noqa: BLE001
+            p = self._planner.plan(
+                self.profile,
+                device,
+                width,
+                height,
+                count,
+                self._options(guidance),
+                self._calibration,
+                self._peaks,
+            )
+        except Exception:
             log.exception("planner.plan failed")
             return None
         return int(p.predicted_peak_bytes) or None

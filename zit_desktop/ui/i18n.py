@@ -22,7 +22,9 @@ DOMAIN = "zit_desktop"
 
 def qm_file(language: str) -> Path:
     """The packaged ``.qm`` for ``language`` (a real file in a normal or editable install)."""
-    return Path(str(resources.files("zit_desktop") / "resources" / "translations" / f"{DOMAIN}_{language}.qm"))
+    return Path(
+        str(resources.files("zit_desktop") / "resources" / "translations" / f"{DOMAIN}_{language}.qm")
+    )
 
 
 def resolve(setting: str, locale: QLocale | None = None) -> str:

@@ -7,6 +7,7 @@ on the GUI thread. Engine messages are English; the window puts a translated hea
 from __future__ import annotations
 
 import logging
+from itertools import pairwise
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl, Signal, Slot
@@ -119,9 +120,15 @@ class MainWindow(QMainWindow):
         self.status_label.setObjectName("lastJobStatus")
         self.statusBar().addPermanentWidget(self.status_label)
         self._build_menus()
-        order = [self.params.count, self.generate_button, self.cancel_button, self.queue_list,
-                 self.gauge, self.image_view]
-        for a, b in zip(order, order[1:]):
+        order = [
+            self.params.count,
+            self.generate_button,
+            self.cancel_button,
+            self.queue_list,
+            self.gauge,
+            self.image_view,
+        ]
+        for a, b in pairwise(order):
             QWidget.setTabOrder(a, b)
 
     def _build_menus(self) -> None:
@@ -184,7 +191,9 @@ class MainWindow(QMainWindow):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("ZIT Desktop — Z-Image-Turbo"))
         self.generate_button.setText(self.tr("Generate"))
-        self.generate_button.setToolTip(self.tr("Generate (Ctrl+Enter). While a job runs, this adds to the queue."))
+        self.generate_button.setToolTip(
+            self.tr("Generate (Ctrl+Enter). While a job runs, this adds to the queue.")
+        )
         self.generate_button.setAccessibleName(self.tr("Generate"))
         self.cancel_button.setText(self.tr("Cancel"))
         self.cancel_button.setToolTip(self.tr("Cancel the running job and clear the queue (Esc)"))
@@ -255,7 +264,9 @@ class MainWindow(QMainWindow):
         if self.last_results:
             self.apply_request(GenerationRequest.from_dict(self.last_results[-1].request), lock_seed=True)
 
-    def apply_request(self, request: GenerationRequest, lock_seed: bool, parent_id: int | None = None) -> None:
+    def apply_request(
+        self, request: GenerationRequest, lock_seed: bool, parent_id: int | None = None
+    ) -> None:
         """The reuse hook (gallery, PNG drop): fill the panel; ``parent_id`` links the next image to it."""
         self.params.apply_request(request, lock_seed)
         self.reuse_parent = parent_id
@@ -376,9 +387,15 @@ class MainWindow(QMainWindow):
 
     def _update_prediction(self, *_: int) -> None:
         p = self.params
-        self.gauge.set_predicted(self.advisor.predicted_peak(
-            self.monitor.last, p.width_spin.value(), p.height_spin.value(), p.count.value(), p.guidance.value()
-        ))
+        self.gauge.set_predicted(
+            self.advisor.predicted_peak(
+                self.monitor.last,
+                p.width_spin.value(),
+                p.height_spin.value(),
+                p.count.value(),
+                p.guidance.value(),
+            )
+        )
 
     # ------------------------------------------------------------------ persistence
     def _restore(self) -> None:
@@ -386,7 +403,9 @@ class MainWindow(QMainWindow):
         self.language_actions[code].setChecked(True)
         if self.settings.last_request:
             try:
-                self.params.apply_request(GenerationRequest.from_dict(self.settings.last_request), lock_seed=False)
+                self.params.apply_request(
+                    GenerationRequest.from_dict(self.settings.last_request), lock_seed=False
+                )
             except (RequestError, TypeError, ValueError):
                 log.warning("the saved parameters are unreadable; using defaults")
         geometry = self.settings.window.get("geometry")

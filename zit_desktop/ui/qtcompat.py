@@ -17,7 +17,8 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def install() -> list[str]:
             _incref(result)
             return result
 
-        SignalInstance.emit = emit
+        SignalInstance.emit = emit  # type: ignore[method-assign]
         _installed.append("SignalInstance.emit")
     size = QSize()
     if _steals(lambda: size.setWidth(1), None) and not hasattr(sys, "gettotalrefcount"):

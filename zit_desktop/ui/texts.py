@@ -25,7 +25,9 @@ def failure(kind: str, message: str) -> str:
         "numerical-overflow": QCoreApplication.translate(
             "Messages", "Numerical overflow (the image would be black). Nothing was saved."
         ),
-        "disk-full": QCoreApplication.translate("Messages", "The disk is full. Free some space and try again."),
+        "disk-full": QCoreApplication.translate(
+            "Messages", "The disk is full. Free some space and try again."
+        ),
         "unwritable": QCoreApplication.translate(
             "Messages", "The output folder cannot be written. Check its permissions."
         ),
@@ -82,4 +84,3 @@ def request_error(exc: RequestError) -> str:
     if field == "model":
         return QCoreApplication.translate("Messages", "No model is set. Choose the Z-Image-Turbo folder.")
     return str(exc)
-

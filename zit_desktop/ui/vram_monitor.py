@@ -47,7 +47,7 @@ class _Prober(QObject):
             except ImportError:
                 self._missing = True
                 log.info("VRAM probe module not present: the gauge shows 'unknown'")
-            except Exception:  # noqa: BLE001 - telemetry must never take the app down
+            except Exception:
                 log.exception("VRAM probe failed")
         self.sampled.emit(info)
 

@@ -15,17 +15,18 @@ import logging
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from ..core.errors import ErrorKind
 from ..core.events import (
-    CancelToken,
     Cancelled,
+    CancelToken,
     Event,
     EventCallback,
     Failed,
@@ -119,7 +120,7 @@ class EngineWorker(QObject):
     def warm_up(self) -> None:
         try:
             self._ensure_engine()
-        except Exception:  # noqa: BLE001 - reported again, with advice, when a job runs
+        except Exception:
             log.exception("engine warm-up failed")
 
     @Slot(object)
@@ -128,13 +129,13 @@ class EngineWorker(QObject):
         try:
             engine = self._ensure_engine()
             result = engine.run(job.request, lambda ev: self._on_event(job, ev), job.token)
-        except Exception:  # noqa: BLE001 - the worker must survive anything
+        except Exception:
             log.exception("the engine raised instead of returning a result")
             result = _internal_failure(job.job_id, "the engine could not run")
         try:
             for image in result.images:
                 self._deliver(job, image)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("delivering the finished images failed")
         self.jobDone.emit(job.job_id, result)
 
@@ -167,7 +168,7 @@ class EngineWorker(QObject):
             return
         try:
             row = store.add_result(image, parent_id=job.parent_id)
-        except Exception as exc:  # noqa: BLE001 - AppError (disk full, locked) or a bug: keep going
+        except Exception as exc:
             log.exception("recording %s in the history failed", image.path)
             self.notice.emit(job.job_id, "history", str(exc))
             return
@@ -186,7 +187,7 @@ class EngineWorker(QObject):
             return None
         try:
             self._history = HistoryStore(self._history_db)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("cannot open the history database")
             self.notice.emit("", "history", str(exc))
         return self._history
@@ -198,7 +199,7 @@ class EngineWorker(QObject):
         if callable(close):
             try:
                 close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("closing the history failed")
         self._history = None
         self._engine = None

@@ -89,11 +89,15 @@ class ImageView(QWidget):
         else:
             size = target.size().toSize()
             if self._scaled is None or self._scaled.size() != size:
-                self._scaled = self.image.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation)
+                self._scaled = self.image.scaled(
+                    size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
             p.drawImage(target.topLeft(), self._scaled)
         if self.is_preview:
             p.setPen(QColor("#ffffff"))
-            p.drawText(target.adjusted(6, 4, -6, -4), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                       self.tr("Preview · step {0}").format(self.preview_step))
+            p.drawText(
+                target.adjusted(6, 4, -6, -4),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                self.tr("Preview · step {0}").format(self.preview_step),
+            )
         p.end()

@@ -7,6 +7,8 @@ hook the gallery and PNG drop call). It does not validate: the window does, and 
 from __future__ import annotations
 
 import secrets
+from itertools import pairwise
+
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -158,9 +160,20 @@ class ParamsPanel(QWidget):
         box.addLayout(size_row)
         box.addLayout(grid)
         box.addWidget(self.message)
-        order = [self.prompt, self.negative, *self.presets.buttons.values(), self.width_spin, self.height_spin,
-                 self.steps, self.guidance, self.seed, self.dice, self.lock, self.count]
-        for a, b in zip(order, order[1:]):
+        order = [
+            self.prompt,
+            self.negative,
+            *self.presets.buttons.values(),
+            self.width_spin,
+            self.height_spin,
+            self.steps,
+            self.guidance,
+            self.seed,
+            self.dice,
+            self.lock,
+            self.count,
+        ]
+        for a, b in pairwise(order):
             QWidget.setTabOrder(a, b)
 
     def _connect(self) -> None:
@@ -188,7 +201,9 @@ class ParamsPanel(QWidget):
         }
         for key, text in texts.items():
             self.labels[key].setText(text)
-        self.prompt.setPlaceholderText(self.tr("Describe the image, e.g. 一只橘色的猫在窗台上晒太阳 (Ctrl+Enter to generate)"))
+        self.prompt.setPlaceholderText(
+            self.tr("Describe the image, e.g. 一只橘色的猫在窗台上晒太阳 (Ctrl+Enter to generate)")
+        )
         self.prompt.setAccessibleName(self.tr("Prompt"))
         self.negative.setAccessibleName(self.tr("Negative prompt"))
         self.width_spin.setAccessibleName(self.tr("Width in pixels"))
@@ -198,7 +213,9 @@ class ParamsPanel(QWidget):
         self.steps.setAccessibleName(self.tr("Steps"))
         self.steps.setToolTip(self.tr("Denoising steps. Z-Image-Turbo is made for 8."))
         self.guidance.setAccessibleName(self.tr("Guidance"))
-        self.guidance.setToolTip(self.tr("Guidance scale. Turbo is made for 0; above 0 doubles the work per step."))
+        self.guidance.setToolTip(
+            self.tr("Guidance scale. Turbo is made for 0; above 0 doubles the work per step.")
+        )
         self.seed.setAccessibleName(self.tr("Seed"))
         self.seed.setSpecialValueText(self.tr("random"))
         self.seed.setToolTip(self.tr("Same seed and parameters give the same image. -1 = random."))
@@ -207,7 +224,9 @@ class ParamsPanel(QWidget):
         self.dice.setToolTip(self.tr("Pick a new random seed and keep it"))
         self.lock.setText(self.tr("Lock"))
         self.lock.setAccessibleName(self.tr("Keep this seed"))
-        self.lock.setToolTip(self.tr("Locked: every generation uses this seed. Unlocked: a new random seed each time."))
+        self.lock.setToolTip(
+            self.tr("Locked: every generation uses this seed. Unlocked: a new random seed each time.")
+        )
         self.count.setAccessibleName(self.tr("Number of images"))
         self.count.setToolTip(self.tr("Images per generation, with seeds seed, seed+1, …"))
         self.times.setAccessibleName(self.tr("by"))
@@ -224,9 +243,12 @@ class ParamsPanel(QWidget):
         self.negative_note.setVisible(inactive)
         self.negative_note.setText(self.tr("No effect while guidance is 0 (Turbo's setting)"))
         self.negative_note.setStyleSheet("color: #a15c00; font-style: italic;")
-        self.negative.setStyleSheet("QPlainTextEdit { color: #888888; background: #f1f1f1; }" if inactive else "")
+        self.negative.setStyleSheet(
+            "QPlainTextEdit { color: #888888; background: #f1f1f1; }" if inactive else ""
+        )
         self.negative.setPlaceholderText(
-            self.tr("Ignored at guidance 0. Raise guidance to use it.") if inactive
+            self.tr("Ignored at guidance 0. Raise guidance to use it.")
+            if inactive
             else self.tr("What to avoid in the image")
         )
         self.negative.setAccessibleDescription(
@@ -307,9 +329,15 @@ class ParamsPanel(QWidget):
     def show_message(self, text: str, field_name: str | None = None) -> None:
         self.message.setText(text)
         self.message.show()
-        target = {"prompt": self.prompt, "width": self.width_spin, "height": self.height_spin,
-                  "steps": self.steps, "guidance": self.guidance, "seed": self.seed,
-                  "count": self.count}.get(field_name or "")
+        target = {
+            "prompt": self.prompt,
+            "width": self.width_spin,
+            "height": self.height_spin,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "seed": self.seed,
+            "count": self.count,
+        }.get(field_name or "")
         if target is not None:
             target.setFocus()
 

@@ -82,7 +82,9 @@ class PresetBar(QWidget):
             b.setText(self.label(preset.name))
             b.setIcon(_dot(DOT_COLOURS[fit.status]))
             peak = (
-                self.tr("{0} GB").format(f"{fit.peak_bytes / 1024**3:.1f}") if fit.peak_bytes else self.tr("unknown")
+                self.tr("{0} GB").format(f"{fit.peak_bytes / 1024**3:.1f}")
+                if fit.peak_bytes
+                else self.tr("unknown")
             )
             tip = self.tr("{0} × {1} pixels\n{2}\nPredicted peak VRAM: {3}").format(
                 preset.width, preset.height, self.status_text(fit), peak

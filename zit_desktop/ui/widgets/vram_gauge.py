@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
-from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 GIB = 1024**3
@@ -31,6 +30,7 @@ class VramGauge(QWidget):
         self.job_peak: int | None = None
         self.predicted: int | None = None
         self.text = ""
+        self.detail = ""
         self._refresh()
 
     def sizeHint(self) -> QSize:
@@ -60,7 +60,9 @@ class VramGauge(QWidget):
 
     @property
     def is_cuda(self) -> bool:
-        return self.info is not None and getattr(self.info, "kind", "") == "cuda" and self.info.total_bytes > 0
+        return (
+            self.info is not None and getattr(self.info, "kind", "") == "cuda" and self.info.total_bytes > 0
+        )
 
     # ------------------------------------------------------------------ text
     def _refresh(self) -> None:
@@ -86,6 +88,7 @@ class VramGauge(QWidget):
             )
             tip = f"{info.name}"
         self.text = text
+        self.detail = tip if not self.is_cuda else ""
         self.setToolTip(tip or text)
         self.setAccessibleName(self.tr("VRAM gauge"))
         self.setAccessibleDescription(text)
@@ -104,8 +107,12 @@ class VramGauge(QWidget):
         bar = QRectF(1, fm.height() + 6, self.width() - 2, self.height() - fm.height() - 8)
         p.setPen(self.palette().windowText().color())
         p.drawText(QRectF(2, 0, self.width() - 4, fm.height() + 4), Qt.AlignmentFlag.AlignLeft, self.text)
-        if not self.is_cuda:
-            p.fillRect(bar, QColor("#e4e4e4"))
+        if not self.is_cuda:  # no bar to draw: say why instead
+            p.setPen(QColor("#666666"))
+            elided = fm.elidedText(self.detail, Qt.TextElideMode.ElideRight, int(bar.width()) - 4)
+            p.drawText(
+                bar.adjusted(2, 0, -2, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided
+            )
             p.end()
             return
         total = float(self.info.total_bytes)
@@ -115,8 +122,12 @@ class VramGauge(QWidget):
 
         start = 0.0
         for edge, colour in ZONES:
-            p.fillRect(QRectF(x_of(start * total), bar.top(), x_of(edge * total) - x_of(start * total),
-                              bar.height()), colour)
+            p.fillRect(
+                QRectF(
+                    x_of(start * total), bar.top(), x_of(edge * total) - x_of(start * total), bar.height()
+                ),
+                colour,
+            )
             start = edge
         used = float(self.info.used_bytes)
         p.fillRect(QRectF(bar.left(), bar.top() + 2, x_of(used) - bar.left(), bar.height() - 4), USED)
@@ -131,8 +142,11 @@ class VramGauge(QWidget):
             x = x_of(self.predicted)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(PREDICTED)
-            p.drawPolygon(QPolygonF([QPointF(x - 5, bar.top() - 5), QPointF(x + 5, bar.top() - 5),
-                                     QPointF(x, bar.top() + 3)]))
+            p.drawPolygon(
+                QPolygonF(
+                    [QPointF(x - 5, bar.top() - 5), QPointF(x + 5, bar.top() - 5), QPointF(x, bar.top() + 3)]
+                )
+            )
         p.setPen(QPen(QColor("#888888"), 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(bar)
