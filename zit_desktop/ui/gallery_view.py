@@ -293,7 +293,8 @@ class GalleryPanel(QWidget):
         self.model.remove_ids([r.id for r in rows])
         if self.model.rowCount():
             self.view.setCurrentIndex(self.model.index(min(pos, self.model.rowCount() - 1), 0))
-        self.notice.show_undo(self.tr("%n image(s) moved to the trash.", "", len(rows)))
+        self.notice.show_undo(self.tr("1 image moved to the trash.") if len(rows) == 1
+                              else self.tr("%n images moved to the trash.", "", len(rows)))
         self._update_actions()
 
     def undo_delete(self) -> None:
@@ -303,7 +304,8 @@ class GalleryPanel(QWidget):
         self.model.refresh()
         if restored:
             self.select_id(restored[0])
-        self.notice.show_message(self.tr("%n image(s) restored.", "", len(restored)))
+        self.notice.show_message(self.tr("1 image restored.") if len(restored) == 1
+                                 else self.tr("%n images restored.", "", len(restored)))
         self._update_actions()
 
     @Slot(QPoint)
@@ -325,17 +327,19 @@ class GalleryPanel(QWidget):
         self.act_favorite.setText(self.tr("Favourite"))
 
     # ------------------------------------------------------------------ files behind our back
-    def _visible_range(self) -> tuple[int, int]:
+    def visible_rows(self, pad: bool = True) -> tuple[int, int]:
+        """First and last row on screen; ``pad`` adds a grid row above and below."""
         rect = self.view.viewport().rect()
-        first = self.view.indexAt(rect.topLeft() + QPoint(4, 4)).row()
-        last_index = self.view.indexAt(rect.bottomRight() - QPoint(4, 4))
-        last = last_index.row() if last_index.isValid() else self.model.rowCount() - 1
+        first = max(0, self.view.indexAt(rect.topLeft() + QPoint(4, 4)).row())
+        last_index = self.view.indexAt(rect.bottomLeft() + QPoint(4, -4))
         per_row = max(1, rect.width() // max(1, self.view.gridSize().width()))
-        return max(0, first - per_row), last + per_row
+        last = last_index.row() + per_row - 1 if last_index.isValid() else self.model.rowCount() - 1
+        last = min(last, self.model.rowCount() - 1)
+        return (max(0, first - per_row), last + per_row) if pad else (first, last)
 
     @Slot()
     def _on_visible_changed(self) -> None:
-        first, last = self._visible_range()
+        first, last = self.visible_rows()
         self.model.prioritize(first, last)
 
     @Slot()
@@ -343,7 +347,7 @@ class GalleryPanel(QWidget):
         """Re-stat the files on screen (a file deleted in a file manager shows as missing)."""
         if not self.isVisible():
             return []
-        first, last = self._visible_range()
+        first, last = self.visible_rows()
         changed = self.model.recheck_missing(first, last)
         if changed:
             self._on_current_changed()
@@ -376,7 +380,8 @@ class GalleryPanel(QWidget):
         if error:
             self.notice.show_message(self.tr("Rebuild failed: %1").replace("%1", error))
         else:
-            self.notice.show_message(self.tr("Imported %n image(s) from the folder.", "", added))
+            self.notice.show_message(self.tr("Imported 1 image from the folder.") if added == 1
+                                     else self.tr("Imported %n images from the folder.", "", added))
         self.filters.set_presets(self.store.presets_used())
         self.model.refresh()
         self.rebuildFinished.emit(added)
