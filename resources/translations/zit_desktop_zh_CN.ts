@@ -281,16 +281,34 @@
         <source>The folder is missing: %1</source>
         <translation>文件夹丢失：%1</translation>
     </message>
+    <message>
+        <source>1 image moved to the trash.</source>
+        <translation>已将 1 张图片移到回收站。</translation>
+    </message>
     <message numerus="yes">
-        <source>%n image(s) moved to the trash.</source>
+        <source>%n images moved to the trash.</source>
         <translation>
             <numerusform>已将 %n 张图片移到回收站。</numerusform>
         </translation>
     </message>
+    <message>
+        <source>1 image restored.</source>
+        <translation>已恢复 1 张图片。</translation>
+    </message>
     <message numerus="yes">
-        <source>%n image(s) restored.</source>
+        <source>%n images restored.</source>
         <translation>
             <numerusform>已恢复 %n 张图片。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Imported 1 image from the folder.</source>
+        <translation>已从文件夹导入 1 张图片。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Imported %n images from the folder.</source>
+        <translation>
+            <numerusform>已从文件夹导入 %n 张图片。</numerusform>
         </translation>
     </message>
     <message>
@@ -312,12 +330,6 @@
     <message>
         <source>Rebuild failed: %1</source>
         <translation>重建失败：%1</translation>
-    </message>
-    <message numerus="yes">
-        <source>Imported %n image(s) from the folder.</source>
-        <translation>
-            <numerusform>已从文件夹导入 %n 张图片。</numerusform>
-        </translation>
     </message>
 </context>
 <context>
