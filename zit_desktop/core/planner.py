@@ -212,8 +212,17 @@ def _resolve_tiling(rung: str, mode: str) -> bool:
     return rung in ("group-offload", "sequential")
 
 
-def _fp8_bytes(t: ComponentSize) -> int:
-    return t.bytes - t.fp8_castable_bytes // 2
+def _scaled(c: ComponentSize, k: int) -> ComponentSize:
+    if k == 1:
+        return c
+    return replace(
+        c,
+        bytes=c.bytes * k,
+        block_bytes=c.block_bytes * k,
+        other_bytes=c.other_bytes * k,
+        largest_tensor_bytes=c.largest_tensor_bytes * k,
+        fp8_castable_bytes=c.fp8_castable_bytes * k,
+    )
 
 
 def predict_peak(
@@ -239,17 +248,20 @@ def predict_peak(
     eb = 2 if bf16 else 4
     notes: list[str] = []
 
-    t, te, v = profile.transformer, profile.text_encoder, profile.vae
-    t_w = _fp8_bytes(t) if opts.fp8 else t.bytes
+    k = eb // 2  # the engine loads every component in fp32 on GPUs without bf16
+    t, te, v = (_scaled(c, k) for c in (profile.transformer, profile.text_encoder, profile.vae))
+    t_w = t.bytes - t.fp8_castable_bytes + t.fp8_castable_bytes // (2 * k) if opts.fp8 else t.bytes
     te_w = te.bytes
-    v_w = v.bytes * eb // 2  # no bf16: the VAE runs in fp32
-    # one layer's upcast copy while it computes (fp8 storage -> bf16, or bf16 storage -> fp32)
-    cast_t = t.largest_tensor_bytes * (eb // 2) if (opts.fp8 or not bf16) else 0
-    cast_te = te.largest_tensor_bytes * 2 if not bf16 else 0
+    v_w = v.bytes
+    # fp8 storage: one layer's upcast copy while it computes
+    cast_t = t.largest_tensor_bytes if opts.fp8 else 0
+    cast_te = 0
     if not bf16:
-        notes.append("no bf16 on this GPU: bf16-stored weights are computed in fp32 (bigger activations)")
+        notes.append("no bf16 on this GPU: weights and activations in fp32 (twice the memory)")
     if opts.fp8:
-        notes.append("fp8 weight storage for the transformer blocks (precision-sensitive layers stay bf16)")
+        notes.append(
+            "fp8 weight storage for the transformer blocks (precision-sensitive layers stay unquantized)"
+        )
 
     batch = (2 if opts.cfg else 1) * (max(1, count) if opts.batch_images else 1)
     tokens = image_tokens(width, height, profile.patch_size, profile.vae_scale) + TEXT_TOKENS
@@ -529,7 +541,8 @@ def _ram_reasons(ctx: _Context, rung: str) -> tuple[list[str], bool]:
         return [], False
     usable = ram - cal.ram_headroom_bytes
     reasons: list[str] = []
-    offloaded = prof.transformer.bytes + (0 if opts.embeddings_cached else prof.text_encoder.bytes)
+    k = 1 if dev.bf16_supported else 2  # fp32 weights without bf16
+    offloaded = k * (prof.transformer.bytes + (0 if opts.embeddings_cached else prof.text_encoder.bytes))
     low_mem = False
     if rung == "group-offload":
         pinned = int(cal.pinned_ram_factor * offloaded)
@@ -540,7 +553,7 @@ def _ram_reasons(ctx: _Context, rung: str) -> tuple[list[str], bool]:
                 "weights are pinned on demand (slower transfers)"
             )
     if rung != "gpu" or opts.text_encoder_on_cpu:
-        need = offloaded + prof.vae.bytes if rung != "gpu" else prof.text_encoder.bytes
+        need = offloaded + k * prof.vae.bytes if rung != "gpu" else k * prof.text_encoder.bytes
         if usable < need:
             reasons.append(
                 f"warning: system RAM ({_gb(ram)}) is smaller than the {_gb(need)} of weights kept in RAM: "

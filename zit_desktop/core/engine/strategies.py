@@ -96,7 +96,10 @@ def apply(pipe: Any, spec: StrategySpec, device: torch.device) -> None:
         enable_fp8(pipe.transformer, pipe.transformer.dtype)
     te = pipe.text_encoder
     if spec.rung == "gpu":
-        pipe.to(device)
+        # component by component: an encoder meant for the CPU never visits the GPU
+        pipe.transformer.to(device)
+        pipe.vae.to(device)
+        te.to(cpu if spec.text_encoder_on_cpu else device)
     elif spec.rung == "model-offload":
         pipe.to(cpu)
         pipe.enable_model_cpu_offload(device=device)
