@@ -8,6 +8,7 @@ import time
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QAction, QImage, QImageReader, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -80,13 +81,18 @@ class DetailsPane(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(body)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 0, 0, 0)
-        layout.addWidget(self.preview, 3)
-        layout.addWidget(self.missing)
-        layout.addLayout(self.buttons)
-        layout.addWidget(self.hint)
-        layout.addWidget(scroll, 4)
+        image_side = QVBoxLayout()
+        image_side.addWidget(self.preview, 1)
+        image_side.addWidget(self.missing)
+        info_side = QVBoxLayout()
+        info_side.addLayout(self.buttons)
+        info_side.addWidget(self.hint)
+        info_side.addWidget(scroll, 1)
+        # Side by side when the pane is wide (the bottom dock), stacked when it is tall.
+        self._layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        self._layout.setContentsMargins(6, 0, 0, 0)
+        self._layout.addLayout(image_side, 2)
+        self._layout.addLayout(info_side, 3)
         self.retranslate()
         self.show_row(None)
 
@@ -110,7 +116,7 @@ class DetailsPane(QWidget):
             "path": self.tr("File"),
         }
         for key, text in titles.items():
-            self._labels[key].setText(text + ":")
+            self._labels[key].setText(self.tr("%1:").replace("%1", text))
             self.fields[key].setAccessibleName(text)
         self.preview.setAccessibleName(self.tr("Selected image"))
         self.missing.setAccessibleName(self.tr("File missing"))
@@ -181,6 +187,10 @@ class DetailsPane(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        wide = event.size().width() > event.size().height() * 1.2
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self._layout.direction() != direction:
+            self._layout.setDirection(direction)
         self._update_preview()
 
     def _update_preview(self) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QDate,
+    QEvent,
     QItemSelectionModel,
     QObject,
     QPoint,
@@ -178,6 +179,11 @@ class GalleryPanel(QWidget):
         self.view.setAccessibleDescription(self.tr("Generated images, newest first. Right-click or use "
                                                    "the shortcuts to reuse, open or delete them."))
         self.setAccessibleName(self.tr("Gallery"))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     # ------------------------------------------------------------------ filters
     def current_filter(self) -> HistoryFilter:
