@@ -79,6 +79,10 @@
         <translation>文件</translation>
     </message>
     <message>
+        <source>%1:</source>
+        <translation>%1：</translation>
+    </message>
+    <message>
         <source>Selected image</source>
         <translation>选中的图片</translation>
     </message>
