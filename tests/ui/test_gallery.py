@@ -58,6 +58,8 @@ def make_panel(qtbot: Any, store: HistoryStore) -> Iterator[Any]:
     yield make
     for panel in panels:
         panel.shutdown()  # no thread-pool work outlives the test
+        assert panel.model.loader._pool.activeThreadCount() == 0
+        assert panel._rebuild_pool.activeThreadCount() == 0
 
 
 class Spy(QObject):
@@ -277,6 +279,8 @@ def test_file_deleted_behind_our_back_shows_as_missing(qtbot: Any, make_panel: A
     panel.select_id(ids[2])
     panel.open_image()
     assert [u.toLocalFile() for u in opened] == [store.get(ids[2]).path]  # type: ignore[union-attr]
+    panel.show_in_folder()  # Linux: the folder opens (Windows/macOS select the file)
+    assert Path(opened[-1].toLocalFile()) == paths.outputs
 
 
 def test_rebuild_from_folder_imports_our_pngs(qtbot: Any, make_panel: Any, store: HistoryStore,

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QPointF,
+    QProcess,
     QRectF,
     QSize,
     QSizeF,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
 from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPen, QPixmap
@@ -36,6 +43,18 @@ from .gallery_model import Roles
 NOTICE_MS = 10_000
 UNDO_MS = 20_000
 _DAYS: tuple[int | None, ...] = (None, 0, 7, 30)  # all, today, 7 days, 30 days
+
+
+def reveal_in_file_manager(path: Path, open_url: Callable[[QUrl], bool]) -> bool:
+    """Show ``path`` selected in the file manager (Windows, macOS) or open its folder; False if gone."""
+    if sys.platform == "win32" and path.exists():
+        return bool(QProcess.startDetached("explorer", ["/select,", os.path.normpath(path)]))
+    if sys.platform == "darwin" and path.exists():
+        return bool(QProcess.startDetached("open", ["-R", os.fspath(path)]))
+    if path.parent.is_dir():
+        open_url(QUrl.fromLocalFile(os.fspath(path.parent)))
+        return True
+    return False
 
 
 class FilterBar(QWidget):

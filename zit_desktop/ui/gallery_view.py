@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,7 +20,6 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QObject,
     QPoint,
-    QProcess,
     QSize,
     Qt,
     QThreadPool,
@@ -35,7 +33,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QListView, QMenu, QSpli
 
 from ..core.history import HistoryFilter, HistoryRow, HistoryStore
 from ..core.request import GenerationRequest
-from .gallery_bars import FilterBar, NoticeBar, ThumbDelegate
+from .gallery_bars import FilterBar, NoticeBar, ThumbDelegate, reveal_in_file_manager
 from .gallery_details import DetailsPane
 from .gallery_model import THUMB_SIDE, GalleryModel
 
@@ -269,13 +267,7 @@ class GalleryPanel(QWidget):
         if row is None:
             return
         path = Path(row.path)
-        if sys.platform == "win32" and path.exists():
-            QProcess.startDetached("explorer", ["/select,", os.path.normpath(path)])
-        elif sys.platform == "darwin" and path.exists():
-            QProcess.startDetached("open", ["-R", os.fspath(path)])
-        elif path.parent.is_dir():
-            self.open_url(QUrl.fromLocalFile(os.fspath(path.parent)))
-        else:
+        if not reveal_in_file_manager(path, self.open_url):
             self.notice.show_message(self.tr("The folder is missing: %1").replace("%1", os.fspath(path.parent)))
 
     def copy_prompt(self) -> None:
