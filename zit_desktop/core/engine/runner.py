@@ -435,7 +435,9 @@ class Engine:
         """Decode exactly as ZImagePipeline does (scaling + shift, VAE, postprocess to PIL)."""
         vae = pipe.vae
         with torch.no_grad():
-            lat = latents.to(device=vae.device, dtype=vae.dtype)
+            # the execution device, not vae.device: under model offload the VAE's weights sit on the CPU
+            # until its hook moves them, and the hook does not move the input
+            lat = latents.to(device=pipe._execution_device, dtype=vae.dtype)
             lat = (lat / vae.config.scaling_factor) + vae.config.shift_factor
             image = vae.decode(lat, return_dict=False)[0]
             pil = pipe.image_processor.postprocess(image, output_type="pil")[0]
