@@ -76,6 +76,7 @@ def create_main_window(
             raise
     else:
         attach_gallery(window, paths)  # history gallery in the dock, PNG drop on the window
+    window.restore_window_state()  # after the docks exist, so their layout comes back too
     return window
 
 

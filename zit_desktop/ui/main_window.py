@@ -408,6 +408,10 @@ class MainWindow(QMainWindow):
                 )
             except (RequestError, TypeError, ValueError):
                 log.warning("the saved parameters are unreadable; using defaults")
+
+    def restore_window_state(self) -> None:
+        """Geometry and dock layout; call once every dock (the gallery) exists, or restoreState
+        has nothing to put back and the window is sized without them."""
         geometry = self.settings.window.get("geometry")
         if isinstance(geometry, str) and geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
