@@ -90,7 +90,7 @@ def make_full_pipeline(states: list[dict[str, Any]]) -> Any:
     from zit_desktop.core.engine.tiny_model import _build_tokenizer
 
     t, te, v = _meta_components()
-    for module, state in zip((t, te, v), states):
+    for module, state in zip((t, te, v), states, strict=False):
         module.load_state_dict(state, assign=True, strict=True)
         module.eval()
     te.rotary_emb = Qwen3RotaryEmbedding(config=te.config)  # a non-persistent buffer: rebuild on the CPU

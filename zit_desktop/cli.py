@@ -10,8 +10,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from . import __version__
 from .core import paths as paths_mod
@@ -168,9 +169,8 @@ def image_json(im: Any) -> dict[str, Any]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .core.settings import load_settings
-
     from .core.pngmeta import remove_stale_temp_files
+    from .core.settings import load_settings
 
     app = paths_mod.app_paths(args.data_dir).ensure()
     remove_stale_temp_files(app.outputs)

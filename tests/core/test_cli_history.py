@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .history_support import make_result
 from zit_desktop import cli
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.paths import AppPaths
+
+from .history_support import make_result
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {"id", "created_at", "prompt", "negative_prompt", "seed", "width", "height", "steps", "guidance",

@@ -15,8 +15,8 @@ from PIL import Image
 
 from zit_desktop.core.engine import Engine
 from zit_desktop.core.events import (
-    CancelToken,
     Cancelled,
+    CancelToken,
     Event,
     Failed,
     Finished,

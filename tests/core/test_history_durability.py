@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from .history_support import make_result, request_dict, write_png
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.history import SCHEMA_VERSION, HistoryFilter, HistoryStore
 from zit_desktop.core.history_schema import V1_SQL
 from zit_desktop.core.paths import AppPaths
+
+from .history_support import make_result, request_dict, write_png
 
 ROOT = Path(__file__).resolve().parents[2]
 

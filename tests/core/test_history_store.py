@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .history_support import make_result, request_dict, write_png
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.history import HistoryFilter, HistoryStore
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
+
+from .history_support import make_result, request_dict, write_png
 
 
 @pytest.fixture
@@ -149,7 +150,7 @@ def test_trash_and_undo_move_the_file(store: HistoryStore, paths: AppPaths) -> N
     ids = [store.add_result(make_result(paths.outputs, "bin me", seed=s)) for s in (2, 3)]
     originals = [Path(store.get(i).path) for i in ids]  # type: ignore[union-attr]
     token = store.trash(ids)
-    for i, orig in zip(ids, originals):
+    for i, orig in zip(ids, originals, strict=False):
         row = store.get(i)
         assert row is not None and row.trashed and not row.missing
         assert not orig.exists() and Path(row.path).exists()
@@ -160,7 +161,7 @@ def test_trash_and_undo_move_the_file(store: HistoryStore, paths: AppPaths) -> N
     assert store.search("bin") == []
 
     assert sorted(store.restore(token)) == sorted(ids)
-    for i, orig in zip(ids, originals):
+    for i, orig in zip(ids, originals, strict=False):
         row = store.get(i)
         assert row is not None and not row.trashed and row.path == str(orig) and orig.exists()
     assert list(paths.trash.iterdir()) == []

@@ -71,7 +71,9 @@ def test_parameter_counts_match_the_real_classes_on_meta_device() -> None:
         t = ZImageTransformer2DModel.from_config(cfg("transformer"))
         te = Qwen3Model(Qwen3Config(**cfg("text_encoder")))
         v = AutoencoderKL.from_config(cfg("vae"))
-    count = lambda m: sum(p.numel() for p in m.parameters())
+
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
     assert (count(t), count(te), count(v)) == (
         PROFILE.transformer.params,
         PROFILE.text_encoder.params,

@@ -17,11 +17,11 @@ from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.params import read_params, request_from_params
 from zit_desktop.core.pngmeta import (
     a1111_parameters,
-    output_filename,
     is_temp_name,
+    output_filename,
     parse_a1111_parameters,
-    remove_stale_temp_files,
     png_text_chunks,
+    remove_stale_temp_files,
     unique_output_path,
     write_png_atomic,
 )

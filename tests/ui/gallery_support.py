@@ -42,7 +42,7 @@ def pretty_image(seed: int, side: int = 256) -> Image.Image:
     draw = ImageDraw.Draw(img)
     for y in range(side):
         t = y / (side - 1)
-        draw.line([(0, y), (side, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        draw.line([(0, y), (side, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=False)))
     r = side // 8 + (seed % 5) * side // 40
     cx, cy = side // 4 + (seed * 13) % (side // 2), side // 4 + (seed * 7) % (side // 5)
     draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=_hsv((hue + 180) % 360, 0.35, 1.0))

@@ -6,10 +6,10 @@ else that escapes is a bug and goes to the crash handler.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     BAD_INPUT = "bad-input"
     MODEL_MISSING = "model-missing"
     MODEL_INVALID = "model-invalid"

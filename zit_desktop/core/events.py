@@ -5,8 +5,9 @@ The Qt worker is a thin adapter that re-emits them as signals; tests assert on l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class Cancelled:
     images: tuple[ImageResult, ...] = ()  # images of the batch finished before the cancel
 
 
-Event = Union[Loading, JobStarted, Step, Preview, Notice, Finished, Failed, Cancelled]
+Event = Loading | JobStarted | Step | Preview | Notice | Finished | Failed | Cancelled
 EventCallback = Callable[[Event], None]
 
 

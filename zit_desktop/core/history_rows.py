@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .request import GenerationRequest
 
@@ -23,7 +24,7 @@ ROW_COLUMNS = (
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _loads(text: str | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ or the new schema, never half of one.
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 # v1: one row per image, indexed columns for the gallery's sort and filters.
 _V1 = """

@@ -7,9 +7,10 @@ import os
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import classify_os_error
 from .history_files import free_name, move_file

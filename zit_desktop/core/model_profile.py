@@ -106,7 +106,7 @@ def _transformer_arch(cfg: dict[str, Any]) -> dict[str, Any]:
     mod_block = plain_block + ada * 4 * dim + 4 * dim  # adaLN modulation
     c = int(cfg.get("in_channels", 16))
     other = 2 * dim  # x_pad_token, cap_pad_token
-    for p, f in zip(cfg.get("all_patch_size", [2]), cfg.get("all_f_patch_size", [1])):
+    for p, f in zip(cfg.get("all_patch_size", [2]), cfg.get("all_f_patch_size", [1]), strict=False):
         patch = int(f) * int(p) * int(p) * c
         other += patch * dim + dim  # x_embedder
         other += dim * patch + patch + ada * dim + dim  # final layer (linear + adaLN)

@@ -110,7 +110,7 @@ def load_pipeline(ref: str, dtype: torch.dtype, emit: EventCallback) -> Any:
     tlogging.disable_progress_bar()
     try:
         pipe = ZImagePipeline.from_pretrained(str(folder), dtype=dtype, local_files_only=True)
-    except (OSError, ValueError, RuntimeError, KeyError, EnvironmentError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
         text = str(exc)
         if isinstance(exc, OSError) and getattr(exc, "errno", None) is not None and exc.errno != 0:
             kind = ErrorKind.MODEL_MISSING

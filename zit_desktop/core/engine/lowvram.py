@@ -127,7 +127,7 @@ class LowVram:
                 reason="running on the CPU",
             )  # fmt: skip
         info = default_probe().sample()
-        if info.is_cuda and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
+        if info.is_cuda and torch.cuda.is_initialized():
             # NVML may not report per-process usage (Windows WDDM): count what our allocator holds.
             own = int(torch.cuda.memory_reserved(self.device))
             if info.process_bytes < own:

@@ -26,8 +26,8 @@ import torch  # noqa: E402
 from ... import __version__  # noqa: E402
 from ..errors import AppError, ErrorKind  # noqa: E402
 from ..events import (  # noqa: E402
-    CancelToken,
     Cancelled,
+    CancelToken,
     Event,
     EventCallback,
     Failed,

@@ -79,7 +79,7 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
             num_key_value_heads=1,
             head_dim=16,
             max_position_embeddings=1024,
-            rope_theta=1_000_000.0,
+            rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
             tie_word_embeddings=True,
         )
     )
@@ -118,8 +118,9 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
         force_upcast=True,
     )
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0, use_dynamic_shifting=False)
-    for module in (text_encoder, transformer, vae):
-        module.eval()
+    text_encoder.eval()
+    transformer.eval()  # type: ignore[attr-defined]  # ModelMixin is an nn.Module at run time
+    vae.eval()  # type: ignore[attr-defined]
     return ZImagePipeline(
         scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, transformer=transformer
     )
