@@ -407,6 +407,8 @@ def test_recommend_preset() -> None:
     assert two.verdict != "too-big" or two.preset == "512x512"
     nothing = recommend_preset(PROFILE, gpu(0.5))
     assert nothing.preset == "512x512" and nothing.verdict == "too-big"
+    on_cpu = recommend_preset(PROFILE, CPU)  # everything fits in RAM, but minutes per image: start small
+    assert on_cpu.preset == "512x512" and on_cpu.rung == "cpu"
 
 
 def test_published_profile_matches_the_configs() -> None:

@@ -752,8 +752,11 @@ def recommend_preset(
 ) -> PresetFit:
     """The largest preset (by pixels; ties: PRESETS order) that fits on a rung no slower than
     ``group-offload``. Sequential offload is several times slower again, so it is recommended only
-    when nothing else fits; when nothing fits at all, the smallest preset."""
+    when nothing else fits; when nothing fits at all, the smallest preset. On the CPU (no NVIDIA GPU),
+    where an image takes minutes, the smallest preset too."""
     fits = preset_fits(profile, device, options, calibration, history_of_measured_peaks)
+    if not device.is_cuda:  # on the CPU every size "fits" but takes minutes: start small
+        return min(fits, key=lambda f: f.width * f.height)
     by_size = sorted(fits, key=lambda f: -(f.width * f.height))  # stable: PRESETS order on ties
     for f in by_size:
         if f.verdict != "too-big" and f.rung != "sequential":
