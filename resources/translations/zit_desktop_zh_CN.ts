@@ -418,6 +418,10 @@
         <translation>语言</translation>
     </message>
     <message>
+        <source>Model and memory…</source>
+        <translation>模型与显存…</translation>
+    </message>
+    <message>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
@@ -841,6 +845,117 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>Image {0}/{1} · </source>
         <translation>第 {0}/{1} 张 · </translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Enter a model folder or a Hugging Face id.</source>
+        <translation>请输入模型文件夹或 Hugging Face ID。</translation>
+    </message>
+    <message>
+        <source>This folder does not exist.</source>
+        <translation>这个文件夹不存在。</translation>
+    </message>
+    <message>
+        <source>This folder holds no model_index.json: choose the Z-Image-Turbo folder itself.</source>
+        <translation>这个文件夹里没有 model_index.json：请选择 Z-Image-Turbo 文件夹本身。</translation>
+    </message>
+    <message>
+        <source>This folder holds a %1 model, not Z-Image.</source>
+        <translation>这个文件夹里是 %1 模型，不是 Z-Image。</translation>
+    </message>
+    <message>
+        <source>Preferences</source>
+        <translation>首选项</translation>
+    </message>
+    <message>
+        <source>Model folder or Hugging Face id</source>
+        <translation>模型文件夹或 Hugging Face ID</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>Choose the model folder</source>
+        <translation>选择模型文件夹</translation>
+    </message>
+    <message>
+        <source>Default</source>
+        <translation>默认</translation>
+    </message>
+    <message>
+        <source>Use the default model</source>
+        <translation>使用默认模型</translation>
+    </message>
+    <message>
+        <source>Memory strategy</source>
+        <translation>显存策略</translation>
+    </message>
+    <message>
+        <source>Auto: the fastest that fits (recommended)</source>
+        <translation>自动：选择放得下的最快方式（推荐）</translation>
+    </message>
+    <message>
+        <source>Everything on the GPU (fastest, needs about 24 GB)</source>
+        <translation>全部放在显卡上（最快，约需 24 GB）</translation>
+    </message>
+    <message>
+        <source>Model offload: one part at a time (about 13 GB)</source>
+        <translation>模型卸载：一次只放一个组件（约 13 GB）</translation>
+    </message>
+    <message>
+        <source>Group offload: stream blocks from RAM (about 3 GB)</source>
+        <translation>分组卸载：从内存逐块传输（约 3 GB）</translation>
+    </message>
+    <message>
+        <source>Sequential: layer by layer (the leanest)</source>
+        <translation>顺序卸载：逐层运行（最省显存）</translation>
+    </message>
+    <message>
+        <source>VAE tiling</source>
+        <translation>VAE 分块解码</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>On (less memory when decoding)</source>
+        <translation>开（解码时更省显存）</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>关</translation>
+    </message>
+    <message>
+        <source>Store the transformer in fp8 (half its memory; experimental)</source>
+        <translation>以 fp8 存储 Transformer（显存减半，实验功能）</translation>
+    </message>
+    <message>
+        <source>Encode prompts on the CPU (saves video memory, slower)</source>
+        <translation>在 CPU 上编码提示词（省显存，较慢）</translation>
+    </message>
+    <message>
+        <source>Changes apply from the next image. Out of memory is retried one step leaner.</source>
+        <translation>更改从下一张图片开始生效。显存不足时会自动换用更省显存的方式重试。</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+    <message>
+        <source>Memory strategy:</source>
+        <translation>显存策略：</translation>
+    </message>
+    <message>
+        <source>VAE tiling:</source>
+        <translation>VAE 分块解码：</translation>
+    </message>
+    <message>
+        <source>Choose the Z-Image-Turbo folder (it holds model_index.json)</source>
+        <translation>选择 Z-Image-Turbo 文件夹（其中有 model_index.json）</translation>
     </message>
 </context>
 <context>

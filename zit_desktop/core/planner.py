@@ -45,6 +45,7 @@ from .model_profile import (
     ProfileError,
     profile_from_configs,
     profile_from_model_dir,
+    published_profile,
 )
 from .presets import PRESETS, SizePreset
 from .vram import GIB, DeviceInfo
@@ -89,6 +90,7 @@ __all__ = [
     "preset_fits",
     "profile_from_configs",
     "profile_from_model_dir",
+    "published_profile",
     "recommend_preset",
 ]  # fmt: skip
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.presets import PRESETS
+from ..core.presets import DEFAULT_MODEL, PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ def load_model_profile(model_ref: str) -> Any:
             folder = Path(snapshot_download(model_ref, local_files_only=True))
         return planner.profile_from_model_dir(folder)
     except Exception as exc:  # noqa: BLE001 - not downloaded, broken files: the fit is unknown
+        if model_ref == DEFAULT_MODEL:
+            # Not downloaded yet: its component sizes are known (the published configs), so the
+            # presets can still say what will fit before the 33 GB download.
+            log.info("%s not on disk yet (%s): using its published sizes", model_ref, exc)
+            return planner.published_profile()
         log.info("no model profile for %s (%s): preset fits are unknown", model_ref, exc)
         return None
 

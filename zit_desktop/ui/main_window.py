@@ -159,6 +159,10 @@ class MainWindow(QMainWindow):
             action.setData(code)
             self.language_group.addAction(action)
             self.language_actions[code] = action
+        self.settings_menu.addSeparator()
+        self.preferences_action = self.settings_menu.addAction("")
+        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.view_menu = self.menuBar().addMenu("")
         self.view_menu.addAction(self.gallery_dock.toggleViewAction())
 
@@ -174,6 +178,7 @@ class MainWindow(QMainWindow):
         self.open_log_action.triggered.connect(self.open_log)
         self.quit_action.triggered.connect(self.close)
         self.language_group.triggered.connect(self._on_language_action)
+        self.preferences_action.triggered.connect(self.edit_preferences)
         c = self.controller
         c.loading.connect(self.on_loading)
         c.jobStarted.connect(self.on_job_started)
@@ -209,6 +214,7 @@ class MainWindow(QMainWindow):
         self.reuse_action.setText(self.tr("Reuse the last image's parameters and seed"))
         self.settings_menu.setTitle(self.tr("&Settings"))
         self.language_menu.setTitle(self.tr("Language"))
+        self.preferences_action.setText(self.tr("Model and memory…"))
         self.language_actions["system"].setText(self.tr("Follow the system"))
         self.language_actions["en"].setText("English")
         self.language_actions["zh_CN"].setText("简体中文")
@@ -234,6 +240,22 @@ class MainWindow(QMainWindow):
         if self.translations is not None:
             self.translations.apply(code)
         self.save_settings()
+
+    @Slot()
+    def edit_preferences(self) -> None:
+        """Model and memory settings; they apply from the next job."""
+        from .settings_dialog import edit_preferences
+
+        choices = edit_preferences(self.settings, self)
+        if choices is None:
+            return
+        model_changed = choices.model != self.settings.model
+        choices.apply_to(self.settings)
+        self.save_settings()
+        self.controller.update_engine_settings(self.settings)
+        if model_changed:
+            self.monitor.set_model(choices.model)
+        self._update_prediction()
 
     # ------------------------------------------------------------------ actions
     @Slot()

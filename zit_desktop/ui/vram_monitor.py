@@ -51,6 +51,10 @@ class _Prober(QObject):
                 log.exception("VRAM probe failed")
         self.sampled.emit(info)
 
+    @Slot(object)
+    def set_model(self, model_ref: object) -> None:
+        self._model_ref = str(model_ref)  # read with the next sample, on this thread
+
     @Slot()
     def stop(self) -> None:
         QThread.currentThread().quit()
@@ -62,6 +66,7 @@ class VramMonitor(QObject):
 
     _ask = Signal()
     _stop = Signal()
+    _setModel = Signal(object)
 
     def __init__(
         self, model_ref: str | None = None, interval_ms: int = POLL_MS, parent: QObject | None = None
@@ -76,6 +81,7 @@ class VramMonitor(QObject):
         self._prober.moveToThread(self._thread)
         self._ask.connect(self._prober.sample)
         self._stop.connect(self._prober.stop)
+        self._setModel.connect(self._prober.set_model)
         self._prober.sampled.connect(self._on_sampled)
         self._prober.profileLoaded.connect(self._on_profile)
         self._thread.finished.connect(self._prober.deleteLater)
@@ -83,6 +89,12 @@ class VramMonitor(QObject):
         self._timer.setInterval(max(500, interval_ms))  # never faster than 2 Hz
         self._timer.timeout.connect(self.poll)
         start_thread(self._thread)
+
+    def set_model(self, model_ref: str) -> None:
+        """Re-read the model's sizes (for the preset fit badges) at the next poll."""
+        if not self._stopped:
+            self._setModel.emit(model_ref)
+            self.poll()
 
     def start(self) -> None:
         if not self._stopped:

@@ -11,6 +11,7 @@ the GUI thread (a plain function connected to a worker signal would run on the w
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import traceback
@@ -106,6 +107,7 @@ class EngineWorker(QObject):
         self._history_tried = False
         self._preview_interval = preview_interval
         self._last_preview = 0.0
+        self._settings: object | None = None
 
     # ------------------------------------------------------------------ engine
     def _ensure_engine(self) -> EngineLike:
@@ -113,8 +115,25 @@ class EngineWorker(QObject):
             t0 = time.perf_counter()
             self.loading.emit("engine", "Starting the engine (torch, diffusers)")
             self._engine = self._factory()
+            if self._settings is not None:
+                self._apply_settings(self._engine, self._settings)
             self.engineReady.emit(time.perf_counter() - t0)
         return self._engine
+
+    @Slot(object)
+    def set_settings(self, settings: object) -> None:
+        """New preferences (a private copy): used from the next job on."""
+        self._settings = settings
+        if self._engine is not None:
+            self._apply_settings(self._engine, settings)
+
+    @staticmethod
+    def _apply_settings(engine: object, settings: object) -> None:
+        if hasattr(engine, "settings"):
+            engine.settings = settings
+        lowvram = getattr(engine, "lowvram", None)
+        if lowvram is not None and hasattr(lowvram, "settings"):
+            lowvram.settings = settings
 
     @Slot()
     def warm_up(self) -> None:
@@ -225,6 +244,7 @@ class JobController(QObject):
     _runJob = Signal(object)
     _warmUp = Signal()
     _stop = Signal()
+    _settings = Signal(object)
 
     def __init__(
         self, engine_factory: EngineFactory, history_db: Path | None, parent: QObject | None = None
@@ -240,6 +260,7 @@ class JobController(QObject):
         self._runJob.connect(self._worker.run_job)
         self._warmUp.connect(self._worker.warm_up)
         self._stop.connect(self._worker.stop)
+        self._settings.connect(self._worker.set_settings)
         w = self._worker
         w.loading.connect(self._on_loading)
         w.jobStarted.connect(self._on_job_started)
@@ -266,6 +287,11 @@ class JobController(QObject):
         self._dispatch()
         self.queueChanged.emit()
         return job
+
+    def update_engine_settings(self, settings: object) -> None:
+        """Hand the worker a private copy of new preferences; a running job keeps its own."""
+        if not self._stopped:
+            self._settings.emit(copy.deepcopy(settings))
 
     def warm_up(self) -> None:
         """Start the engine (import torch) in the background before the first job."""
