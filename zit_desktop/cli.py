@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .core import paths as paths_mod
-from .core.events import Event, Failed, Finished, Loading, Notice, Step
+from .core.events import Event, Failed, Finished, ImageSaved, Loading, Notice, Step
 from .core.presets import DEFAULT_GUIDANCE, DEFAULT_PRESET, DEFAULT_STEPS, PRESETS_BY_NAME, preset_for_size
 from .core.request import GenerationRequest, RequestError, validate
 
@@ -188,15 +188,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .core.engine import Engine
 
     engine = Engine(app, settings)
-    result = engine.run(request, TerminalProgress(sys.stderr))
+    progress = TerminalProgress(sys.stderr)
     recorder = _history_recorder(app)
-    for im in result.images:
-        if recorder is not None:
-            recorder(im)
-        if args.json:
-            print(json.dumps(image_json(im), ensure_ascii=False), flush=True)
-        else:
-            print(im.path, flush=True)
+
+    def on_event(event: Event) -> None:
+        progress(event)
+        if isinstance(event, ImageSaved):  # each image as soon as it is on disk
+            im = event.image
+            if recorder is not None:
+                recorder(im)
+            if args.json:
+                print(json.dumps(image_json(im), ensure_ascii=False), flush=True)
+            else:
+                print(im.path, flush=True)
+
+    result = engine.run(request, on_event)
     if isinstance(result, Failed):
         print(f"error: {result.message}", file=sys.stderr)
         return EXIT_FAILED

@@ -224,3 +224,14 @@ def test_disk_full_and_unwritable_output_leave_no_file(
     engine.paths.outputs.unlink()
     result, _ = run(engine, req(tiny_model, width=256, height=256))
     assert isinstance(result, Finished)
+
+
+def test_each_image_of_a_batch_is_announced_as_soon_as_it_is_saved(engine: Engine, tiny_model: Path) -> None:
+    from zit_desktop.core.events import ImageSaved
+
+    result, events = run(engine, req(tiny_model, width=256, height=256, seed=5, count=2))
+    assert isinstance(result, Finished)
+    kinds = [(type(e).__name__, getattr(e, "index", None)) for e in events if isinstance(e, (JobStarted, ImageSaved))]
+    assert kinds == [("JobStarted", 0), ("ImageSaved", None), ("JobStarted", 1), ("ImageSaved", None)]
+    saved = [e.image for e in events if isinstance(e, ImageSaved)]
+    assert saved == list(result.images) and all(Path(im.path).is_file() for im in saved)

@@ -57,3 +57,14 @@ def test_data_dir_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         paths.set_data_dir(None)
     monkeypatch.delenv(paths.ENV_HOME)
     assert "zit-desktop" in str(paths.data_dir())
+
+
+def test_entries_of_the_wrong_type_fall_back_one_by_one(tmp_path: Path) -> None:
+    f = tmp_path / "settings.json"
+    f.write_text(
+        json.dumps({"window": [], "last_request": "x", "model": 5, "fp8": "yes", "language": "zh_CN"}),
+        encoding="utf-8",
+    )
+    s = load_settings(f)
+    assert (s.window, s.last_request, s.model, s.fp8) == ({}, {}, Settings().model, False)
+    assert s.language == "zh_CN"

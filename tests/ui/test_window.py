@@ -294,3 +294,26 @@ def test_notices_are_non_modal(make_window: Any, fake_engine: FakeEngine, kind: 
     w.on_notice("j", kind, "Out of memory at 1024x1024, retried with group offload")
     assert w.notice.isVisible() and w.notice.level == "warning" and "1024x1024" in w.notice.text()
     assert w.isEnabled() and not w.notice.isModal() if hasattr(w.notice, "isModal") else True
+
+
+def test_closing_after_the_first_image_of_a_batch_exits_cleanly(
+    make_window: Any, data_dir: Path, qtbot: Any
+) -> None:
+    """Images finished before the close still reach the worker's history; nothing touches the closed
+    gallery afterwards (an error there would fail this test through the excepthook)."""
+    eng = FakeEngine(data_dir / "outputs", step_delay=0.05)
+    w = make_window(engine=eng)
+    w.apply_request(
+        GenerationRequest(prompt="cat", width=512, height=512, steps=8, seed=1, count=3), lock_seed=True
+    )
+    with qtbot.waitSignal(w.controller.jobStarted, timeout=10_000, check_params_cb=lambda *a: a[1] == 1):
+        w.generate()
+    w.close()
+    qtbot.wait(300)  # let queued worker signals arrive
+    from zit_desktop.core.history import HistoryStore
+
+    store = HistoryStore(data_dir / "history.sqlite3")
+    try:
+        assert store.count() >= 1  # the finished first image was recorded
+    finally:
+        store.close()

@@ -73,6 +73,14 @@ class ImageResult:
 
 
 @dataclass(frozen=True)
+class ImageSaved:
+    """One image of the request is on disk (sent before the next image starts)."""
+
+    job_id: str
+    image: ImageResult
+
+
+@dataclass(frozen=True)
 class Finished:
     job_id: str
     images: tuple[ImageResult, ...]
@@ -98,7 +106,7 @@ class Cancelled:
     images: tuple[ImageResult, ...] = ()  # images of the batch finished before the cancel
 
 
-Event = Loading | JobStarted | Step | Preview | Notice | Finished | Failed | Cancelled
+Event = Loading | JobStarted | Step | Preview | Notice | ImageSaved | Finished | Failed | Cancelled
 EventCallback = Callable[[Event], None]
 
 

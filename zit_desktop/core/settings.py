@@ -40,8 +40,17 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
-        known = {f.name for f in fields(cls)}
-        s = cls(**{k: v for k, v in data.items() if k in known})
+        defaults = cls()
+        kept: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value, default = data[f.name], getattr(defaults, f.name)
+            if isinstance(value, type(default)) and not (isinstance(value, bool) and not isinstance(default, bool)):
+                kept[f.name] = value
+            else:  # a hand-edited or damaged file: keep the default for this entry only
+                log.warning("settings: ignoring %s=%r (expected %s)", f.name, value, type(default).__name__)
+        s = cls(**kept)
         if s.low_vram not in LOW_VRAM_MODES:
             s.low_vram = "auto"
         if s.vae_tiling not in ("auto", "on", "off"):

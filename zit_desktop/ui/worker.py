@@ -33,6 +33,7 @@ from ..core.events import (
     Failed,
     Finished,
     ImageResult,
+    ImageSaved,
     JobStarted,
     Loading,
     Notice,
@@ -72,6 +73,7 @@ class Job:
     parent_id: int | None = None
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     token: CancelToken = field(default_factory=CancelToken)
+    delivered: set[str] = field(default_factory=set, compare=False)  # paths shown and recorded (worker thread)
 
 
 def _internal_failure(job_id: str, what: str) -> Failed:
@@ -153,7 +155,8 @@ class EngineWorker(QObject):
             result = _internal_failure(job.job_id, "the engine could not run")
         try:
             for image in result.images:
-                self._deliver(job, image)
+                if image.path not in job.delivered:  # engines without ImageSaved events
+                    self._deliver(job, image)
         except Exception:
             log.exception("delivering the finished images failed")
         self.jobDone.emit(job.job_id, result)
@@ -175,9 +178,16 @@ class EngineWorker(QObject):
             self.loading.emit(event.phase, event.message)
         elif isinstance(event, Notice):
             self.notice.emit(jid, event.kind, event.message)
+        elif isinstance(event, ImageSaved):
+            # shown and recorded at once: a batch's first images don't wait for (or die with) the rest
+            try:
+                self._deliver(job, event.image)
+            except Exception:
+                log.exception("delivering %s failed", event.image.path)
         # Finished / Failed / Cancelled come back as run()'s return value.
 
     def _deliver(self, job: Job, image: ImageResult) -> None:
+        job.delivered.add(image.path)
         qimage = QImage(image.path)
         if qimage.isNull():
             log.warning("cannot read back the image %s", image.path)
@@ -346,10 +356,14 @@ class JobController(QObject):
 
     @Slot(str, object, QImage)
     def _on_image_ready(self, job_id: str, result: object, image: QImage) -> None:
+        if self._stopped:  # late deliveries after shutdown: the window and gallery are gone
+            return
         self.imageReady.emit(job_id, result, image)
 
     @Slot(int)
     def _on_image_recorded(self, row_id: int) -> None:
+        if self._stopped:  # late deliveries after shutdown: the window and gallery are gone
+            return
         self.imageRecorded.emit(row_id)
 
     @Slot(float)
@@ -360,6 +374,8 @@ class JobController(QObject):
     def _on_job_done(self, job_id: str, result: object) -> None:
         if self.current is not None and self.current.job_id == job_id:
             self.current = None
+        if self._stopped:
+            return
         self.jobFinished.emit(job_id, result)
         self._dispatch()
         self.queueChanged.emit()

@@ -33,6 +33,7 @@ from ..events import (  # noqa: E402
     Failed,
     Finished,
     ImageResult,
+    ImageSaved,
     JobStarted,
     Loading,
     Notice,
@@ -215,6 +216,7 @@ class Engine:
                 if index == 0 and load_s > 0.05:
                     result.timings["load"] = round(load_s, 4)
                 done.append(result)
+                on_event(ImageSaved(job_id, result))
             total = time.perf_counter() - t_job
             return final(Finished(job_id, tuple(done), {"total": round(total, 4), "load": round(load_s, 4)}))
         except _CancelledError:
@@ -296,6 +298,10 @@ class Engine:
         pipe = self.apply_plan(plan, emit)
         strategy = plan.rung
         if self.device.type == "cuda":
+            # Return the previous job's cached blocks first: the reset peak starts from what is
+            # reserved now, so without this a small image would report the last large one's peak
+            # (and the planner would learn it). Also keeps long sessions from fragmenting.
+            self.free_memory()
             torch.cuda.reset_peak_memory_stats(self.device)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
