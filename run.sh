@@ -47,17 +47,20 @@ setup() {
     fi
     say "installing dependencies (torch $TORCH_VERSION, $flavour build); the first time takes a while"
     local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
-    if [ "$flavour" = cuda ]; then
-        # PyPI's Linux torch wheels are the CUDA builds.
-        "${pip[@]}" "torch==$TORCH_VERSION" || die "installing torch failed; check your internet connection and run again."
-    else
-        # CPU build. Set ZIT_TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu for the small CPU wheel.
-        if [ -n "${ZIT_TORCH_INDEX_URL:-}" ]; then
-            "${pip[@]}" --index-url "$ZIT_TORCH_INDEX_URL" "torch==$TORCH_VERSION" || die "installing torch failed."
-        else
-            "${pip[@]}" "torch==$TORCH_VERSION" || die "installing torch failed; check your internet connection and run again."
-        fi
+    local torch_args=() torch_stamp="$VENV/.zit-torch"
+    # Another torch build than last time (a driver was installed, say): replace it, or pip would
+    # call the installed one good enough (2.13.0+cpu satisfies ==2.13.0).
+    if [ -f "$torch_stamp" ] && [ "$(cat "$torch_stamp")" != "$TORCH_VERSION $flavour" ]; then
+        torch_args+=(--force-reinstall)
     fi
+    if [ -n "${ZIT_TORCH_INDEX_URL:-}" ]; then
+        torch_args+=(--index-url "$ZIT_TORCH_INDEX_URL")
+    fi
+    # On Linux, PyPI's torch wheel is the CUDA build (it also runs on the CPU). For the much smaller
+    # CPU-only wheel set ZIT_TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu.
+    "${pip[@]}" "${torch_args[@]}" "torch==$TORCH_VERSION" \
+        || die "installing torch failed; check your internet connection and run again."
+    echo "$TORCH_VERSION $flavour" > "$torch_stamp"
     "${pip[@]}" -e ".[test]" || die "installing ZIT Desktop's dependencies failed; check your internet connection and run again."
     echo "$want" > "$stamp"
 }

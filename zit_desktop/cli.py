@@ -279,7 +279,19 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_gui(args.data_dir)
 
 
+def _utf8_streams() -> None:
+    """Chinese prompts and paths print on any console or pipe (Windows pipes default to the ANSI code page)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure) and (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8":
+            try:
+                reconfigure(encoding="utf-8", errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _utf8_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.data_dir:
@@ -296,8 +308,21 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    from .core.errors import AppError
+
     try:
         return handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # an unusable data folder, a full disk
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(
+            f"error: {exc.strerror or exc}{where}. Check that the data folder (--data-dir or "
+            f"{paths_mod.ENV_HOME}) is a folder you can write to.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED

@@ -16,13 +16,25 @@ from typing import Any
 EXIT_OK = 0
 
 
+
+def _vram_gb(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GB") from None
+    if not math.isfinite(value) or not 0.5 <= value <= 1024:
+        raise argparse.ArgumentTypeError("give the card's video memory in GB, between 0.5 and 1024")
+    return value
+
 def add_doctor_command(subparsers: Any) -> None:
     doc = subparsers.add_parser("doctor", help="check the GPU, memory and what each size preset needs")
     doc.add_argument("--json", action="store_true", help="print one JSON object")
     doc.add_argument("--model", help="model folder or Hub id to size from its files (default: the setting)")
     doc.add_argument(
         "--simulate-vram",
-        type=float,
+        type=_vram_gb,
         metavar="GB",
         help="plan for a made-up card with this much video memory",
     )

@@ -50,12 +50,12 @@ def add_history_commands(subparsers: Any) -> None:
     se.set_defaults(handler=cmd_history_search)
 
     sh = sub.add_parser("show", help="everything the history knows about one image")
-    sh.add_argument("id", type=int, metavar="ID")
+    sh.add_argument("id", type=_positive, metavar="ID")
     sh.add_argument("--json", action="store_true", help="print it as a JSON object")
     sh.set_defaults(handler=cmd_history_show)
 
     rr = sub.add_parser("rerun", help="generate an image again from its stored parameters")
-    rr.add_argument("id", type=int, metavar="ID")
+    rr.add_argument("id", type=_positive, metavar="ID")
     rr.add_argument("--seed", type=int, help="another seed (-1: random); default: the same image again")
     rr.add_argument("--model", help="model folder or Hub id, if the stored one moved")
     rr.add_argument("--json", action="store_true", help="print the new image as a JSON object")
@@ -70,17 +70,20 @@ def _usage(parser: argparse.ArgumentParser) -> Handler:
     return handler
 
 
+_MAX_ROW = 2**63 - 1  # SQLite's INTEGER range
+
+
 def _positive(text: str) -> int:
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+    if not 1 <= value <= _MAX_ROW:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {_MAX_ROW}")
     return value
 
 
 def _non_negative(text: str) -> int:
     value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+    if not 0 <= value <= _MAX_ROW:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_ROW}")
     return value
 
 

@@ -94,3 +94,25 @@ def test_generate_missing_model_says_what_to_do(tmp_path: Path, data_dir: Path) 
     assert result.returncode == 1
     assert "does not exist" in result.stderr and "hf download" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", "show", "99999999999999999999999"],
+        ["history", "list", "--limit", "99999999999999999999999"],
+        ["doctor", "--simulate-vram", "nan"],
+        ["doctor", "--simulate-vram", "-5"],
+    ],
+)
+def test_out_of_range_arguments_are_usage_errors(args: list[str], data_dir: Path) -> None:
+    result = zit(*args, data_dir=data_dir, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_data_dir_that_is_a_file_gives_advice(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    result = zit("history", "list", data_dir=blocker / "x", timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "data folder" in result.stderr

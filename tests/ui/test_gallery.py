@@ -254,6 +254,29 @@ def test_delete_moves_the_file_to_the_trash_and_undo_brings_it_back(
     assert panel.model.total == 5 and all(Path(store.get(i).path).exists() for i in ids)  # type: ignore
 
 
+def test_undo_that_cannot_move_the_file_back_keeps_the_undo(
+        qtbot: Any, make_panel: Any, store: HistoryStore, paths: AppPaths, monkeypatch: Any) -> None:
+    from zit_desktop.core.errors import AppError, ErrorKind
+
+    ids = fill(store, paths.outputs, 3)
+    panel = make_panel()
+    assert panel.select_id(ids[1])
+    path = Path(store.get(ids[1]).path)  # type: ignore[union-attr]
+    panel.delete_selected()
+    real_restore = store.restore
+
+    def unreachable(token: str) -> list[int]:
+        raise AppError(ErrorKind.UNWRITABLE, "The restored image could not be written (drive missing).")
+
+    monkeypatch.setattr(store, "restore", unreachable)
+    panel.undo_delete()  # no exception escapes to the crash dialog; the message says why
+    assert "could not be written" in panel.notice.label.text()
+    assert not path.exists()
+    monkeypatch.setattr(store, "restore", real_restore)
+    panel.undo_delete()  # the same undo still works once the folder is back
+    assert path.exists() and panel.model.total == 3
+
+
 def test_file_deleted_behind_our_back_shows_as_missing(qtbot: Any, make_panel: Any, store: HistoryStore,
                                                        paths: AppPaths) -> None:
     ids = fill(store, paths.outputs, 4)

@@ -31,6 +31,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QListView, QMenu, QSplitter, QVBoxLayout, QWidget
 
+from ..core.errors import AppError
 from ..core.history import HistoryFilter, HistoryRow, HistoryStore
 from ..core.request import GenerationRequest
 from .gallery_bars import FilterBar, NoticeBar, ThumbDelegate, reveal_in_file_manager
@@ -278,7 +279,11 @@ class GalleryPanel(QWidget):
     def toggle_favorite(self) -> None:
         rows = self.selected_rows() or [r for r in [self.current_row()] if r is not None]
         if rows:
-            self.model.set_favorite([r.id for r in rows], not all(r.favorite for r in rows))
+            try:
+                self.model.set_favorite([r.id for r in rows], not all(r.favorite for r in rows))
+            except AppError as exc:  # the database is busy or the disk is full: say so, change nothing
+                self.notice.show_message(exc.message)
+                return
             self._on_current_changed()
 
     def delete_selected(self) -> None:
@@ -286,7 +291,11 @@ class GalleryPanel(QWidget):
         if not rows:
             return
         pos = self.view.currentIndex().row()
-        token = self.store.trash([r.id for r in rows])
+        try:
+            token = self.store.trash([r.id for r in rows])
+        except AppError as exc:
+            self.notice.show_message(exc.message)
+            return
         self._undo_tokens.append(token)
         self.model.remove_ids([r.id for r in rows])
         if self.model.rowCount():
@@ -298,7 +307,15 @@ class GalleryPanel(QWidget):
     def undo_delete(self) -> None:
         if not self._undo_tokens:
             return
-        restored = self.store.restore(self._undo_tokens.pop())
+        try:
+            restored = self.store.restore(self._undo_tokens[-1])
+        except AppError as exc:
+            # Rows restored so far are back; the token stays, so Undo can be tried again once the
+            # original folder is reachable (a disconnected drive, say).
+            self.model.refresh()
+            self.notice.show_message(exc.message)
+            return
+        self._undo_tokens.pop()
         self.model.refresh()
         if restored:
             self.select_id(restored[0])

@@ -40,12 +40,21 @@ from ..vram import DeviceInfo, default_probe
 
 log = logging.getLogger(__name__)
 
+def _python_program() -> str:
+    """The interpreter that really runs (a venv's python.exe on Windows only launches the base one)."""
+    import sys
+
+    base = Path(getattr(sys, "_base_executable", "") or sys.executable)
+    return str(base.with_name("pythonw.exe") if base.name.lower() == "python.exe" else base)
+
+
 SYSMEM_ADVICE = (
     "Generation slowed down sharply while video memory is full: the NVIDIA driver is probably spilling "
     'into system RAM ("sysmem fallback"), which makes every step crawl instead of reporting out of '
-    "memory. Fix: NVIDIA Control Panel → Manage 3D settings → Program Settings → add ZIT Desktop's "
-    'python.exe → "CUDA - Sysmem Fallback Policy" → "Prefer No Sysmem Fallback". ZIT Desktop then '
-    "gets a real out-of-memory error and retries with a leaner memory strategy."
+    "memory. Fix: NVIDIA Control Panel → Manage 3D settings → Program Settings → add "
+    f"{_python_program()} (and python.exe beside it) → \"CUDA - Sysmem Fallback Policy\" → "
+    '"Prefer No Sysmem Fallback". ZIT Desktop then gets a real out-of-memory error and retries with '
+    "a leaner memory strategy."
 )
 NUMERICAL_MESSAGE = (
     "The image came out as invalid numbers (NaN/inf) — it would have been a black picture, so it was not "
