@@ -8,6 +8,7 @@
 # dependencies changed.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ORIG="$PWD"  # commands run from where the user is, so relative file names mean what they say
 cd "$HERE"
 VENV="$HERE/.venv"
 TORCH_VERSION="${ZIT_TORCH_VERSION:-2.13.0}"
@@ -73,9 +74,11 @@ case "${1:-}" in
         exec "$VENV/bin/python" -m pytest -q "$@"
         ;;
     "")
+        cd "$ORIG"
         exec "$VENV/bin/python" -m zit_desktop gui
         ;;
     *)
+        cd "$ORIG"
         exec "$VENV/bin/python" -m zit_desktop "$@"
         ;;
 esac

@@ -100,7 +100,7 @@ def run_gui(data_dir: str | None) -> int:
 
     qtcompat.install()  # before the first Qt call
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from .ui.crash import CrashReporter, route_qt_messages
@@ -115,6 +115,8 @@ def run_gui(data_dir: str | None) -> int:
     reporter.parent_widget = window
     reporter.install()
     app.aboutToQuit.connect(window.shutdown)
+    # Quit when the main window closes, even if a dialog (a crash report, say) is still open.
+    window.closed.connect(app.quit, Qt.ConnectionType.QueuedConnection)
     window.show()
     if previous_crash is not None:
         reporter.show_previous_native_crash(previous_crash)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from .core.presets import DEFAULT_GUIDANCE, DEFAULT_PRESET, DEFAULT_STEPS, PRESE
 from .core.request import GenerationRequest, RequestError, validate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger(__name__)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -204,6 +206,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     result = engine.run(request, on_event)
     if isinstance(result, Failed):
+        log.error("generation failed (%s): %s\n%s", result.kind, result.message, result.detail)
         print(f"error: {result.message}", file=sys.stderr)
         return EXIT_FAILED
     if not isinstance(result, Finished):
@@ -290,10 +293,47 @@ def _utf8_streams() -> None:
                 pass
 
 
+def _hoist_data_dir(argv: list[str]) -> list[str]:
+    """Accept ``--data-dir DIR`` after the command too (``generate --data-dir X``): move it first."""
+    out: list[str] = []
+    hoisted: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--data-dir" and i + 1 < len(argv):
+            hoisted += argv[i : i + 2]
+            i += 2
+            continue
+        if arg.startswith("--data-dir="):
+            hoisted.append(arg)
+        else:
+            out.append(arg)
+        i += 1
+    return hoisted + out
+
+
+def _log_to_file(app: paths_mod.AppPaths) -> None:
+    """Terminal commands log to the same file as the window (errors' details land there)."""
+    import logging
+    import logging.handlers
+
+    try:
+        app.logs.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            app.log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [cli] %(message)s"))
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     _utf8_streams()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_hoist_data_dir(list(sys.argv[1:] if argv is None else argv)))
     if args.data_dir:
         paths_mod.set_data_dir(args.data_dir)
         os.environ[paths_mod.ENV_HOME] = str(paths_mod.data_dir())
@@ -308,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command not in (None, "gui", "make-tiny-model"):  # the window sets up its own logging
+        try:
+            _log_to_file(paths_mod.app_paths(args.data_dir))
+        except OSError:
+            pass
     from .core.errors import AppError
 
     try:

@@ -116,3 +116,13 @@ def test_a_data_dir_that_is_a_file_gives_advice(tmp_path: Path) -> None:
     result = zit("history", "list", data_dir=blocker / "x", timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "data folder" in result.stderr
+
+
+def test_data_dir_after_the_command_and_the_cli_log(tmp_path: Path, data_dir: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    result = zit("generate", "--data-dir", str(elsewhere), "--model", str(tmp_path / "nowhere"), "--prompt", "cat",
+                 data_dir=data_dir)
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    log_text = (elsewhere / "logs" / "zit-desktop.log").read_text(encoding="utf-8")
+    assert "generation failed (model-missing)" in log_text
+    assert not (data_dir / "logs").exists()

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 class MainWindow(QMainWindow):
     imageRecorded = Signal(int)  # history row id, for the gallery to refresh
+    closed = Signal()  # after the window closed and the worker stopped: the app quits
     imageShown = Signal(str)  # path of the finished image now in the view
 
     def __init__(
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         c.imageReady.connect(self.on_image_ready)
         c.imageRecorded.connect(self.imageRecorded)
         c.jobFinished.connect(self.on_job_finished)
+        c.engineReady.connect(self.on_engine_ready)
         c.queueChanged.connect(self.refresh_queue)
         self.monitor.sampled.connect(self.on_vram_sample)
         self.monitor.profileLoaded.connect(self.on_profile_loaded)
@@ -320,6 +322,11 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def on_loading(self, phase: str, message: str) -> None:
         self.progress.busy(texts.loading_phase(phase, message))
+
+    @Slot(float)
+    def on_engine_ready(self, _seconds: float) -> None:
+        if not self.controller.busy:  # the background warm-up finished: nothing is running
+            self.progress.idle()
 
     @Slot(str, int, int, object, str)
     def on_job_started(self, job_id: str, index: int, total: int, seed: int, strategy: str) -> None:
@@ -469,3 +476,4 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
+        self.closed.emit()

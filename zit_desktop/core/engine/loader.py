@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 PIPELINE_CLASS = "ZImagePipeline"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 DOWNLOAD_HINT = (
-    "Download it first (about 33 GB) with the app's model setup, or in a terminal: "
-    "`hf download Tongyi-MAI/Z-Image-Turbo`, or choose a folder that already holds it."
+    "Download it first (about 33 GB): in a terminal in the ZIT Desktop folder run "
+    "`.venv/bin/hf download Tongyi-MAI/Z-Image-Turbo` (Windows: `.venv\\Scripts\\hf download "
+    "Tongyi-MAI/Z-Image-Turbo`), or choose a folder that already holds it in Settings → Model and memory."
 )
 
 
