@@ -91,6 +91,9 @@ def run_gui(data_dir: str | None) -> int:
         )
         return 1
     earlyinit.init_logging(paths.log_file)
+    from .core.pngmeta import remove_stale_temp_files
+
+    remove_stale_temp_files(paths.outputs)  # half-written images of a process that was killed
     previous_crash = earlyinit.previous_native_crash(paths.logs)
     earlyinit.init_faulthandler(paths.logs)
     earlyinit.install_excepthooks()

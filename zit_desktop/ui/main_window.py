@@ -7,6 +7,7 @@ on the GUI thread. Engine messages are English; the window puts a translated hea
 from __future__ import annotations
 
 import logging
+import os
 from itertools import pairwise
 from typing import Any
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 class MainWindow(QMainWindow):
     imageRecorded = Signal(int)  # history row id, for the gallery to refresh
     closed = Signal()  # after the window closed and the worker stopped: the app quits
+    shutdown_timeout_ms = 20_000  # how long closing waits for the running step or model load
     imageShown = Signal(str)  # path of the finished image now in the view
 
     def __init__(
@@ -470,7 +472,14 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.save_settings()
         self.hide()
-        self.controller.shutdown()
+        if not self.controller.shutdown(timeout_ms=self.shutdown_timeout_ms):
+            # Still inside a step or a model load (minutes for 20 GB) that cannot be interrupted. The
+            # user asked to quit: nothing is being written (cancelled jobs write nothing; SQLite's WAL
+            # survives), so end the process rather than linger invisibly holding RAM and VRAM.
+            log.warning("the engine did not stop within %d ms; exiting now", self.shutdown_timeout_ms)
+            self.monitor.shutdown()
+            logging.shutdown()
+            os._exit(0)
         self.monitor.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -317,16 +317,21 @@ class JobController(QObject):
         self.cancel_current()
         self.queueChanged.emit()
 
-    def shutdown(self) -> None:
-        """Cancel everything and wait for the worker thread to end. Safe to call twice."""
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Cancel everything and wait for the worker thread to end; False if it was still busy after
+        ``timeout_ms`` (a model load cannot be interrupted). Safe to call twice."""
         if self._stopped:
-            return
+            return not self._thread.isRunning()
         self._stopped = True
         self.pending.clear()
         self.cancel_current()
         self._stop.emit()
-        self._thread.wait()
+        if timeout_ms is None:
+            self._thread.wait()
+        elif not self._thread.wait(timeout_ms):
+            return False
         self.current = None
+        return True
 
     # ------------------------------------------------------------------ internals
     def _dispatch(self) -> None:
