@@ -82,4 +82,7 @@ def attach_gallery(window: Any, paths: AppPaths) -> GalleryHookup | None:
     hookup.drop = install_png_drop(window, hookup.apply_dropped, current_request=hookup.current_request)
     window.gallery = panel
     window.gallery_hookup = hookup
+    from .presets_menu import PresetsMenu
+
+    window.presets_menu = PresetsMenu(window, store)  # named parameter sets live in the same database
     return hookup
