@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
             self.language_actions[code] = action
         self.settings_menu.addSeparator()
         self.preferences_action = self.settings_menu.addAction("")
-        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))  # the platform key is unset on Windows
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.view_menu = self.menuBar().addMenu("")
         self.view_menu.addAction(self.gallery_dock.toggleViewAction())
