@@ -180,6 +180,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             engine.lowvram.device_override = lambda capped=capped: capped
             frac = min(1.0, cap_bytes / total)
         engine.lowvram._floors.clear()  # each cap starts from the planner's own choice
+        # --start-rung: force a rung that cannot fit under the cap, so a REAL out-of-memory happens
+        # and the engine's recovery has to step down (instead of an injected error)
+        engine.settings.low_vram = args.start_rung if (args.start_rung and cap is not None) else "auto"
         if not args.tiny:
             engine.free_memory()
             torch.cuda.set_per_process_memory_fraction(frac, 0)
@@ -190,6 +193,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t_warm = time.perf_counter()
         w = engine.run(warm, lambda e: None)
         warm_s = time.perf_counter() - t_warm
+        if args.start_rung and cap is not None:
+            engine.lowvram._floors.clear()  # the warm-up's OOM must not spare the measured row its own
         for size in sizes:
             req = GenerationRequest(
                 prompt=f"a lighthouse on a cliff at dusk, cap {cap}, size {size}", width=size, height=size,
@@ -348,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-s", type=float, default=390.0, help="skip the remaining caps after this long")
     ap.add_argument(
         "--inject-oom-cap", type=float, default=None, help="inject one OOM in denoise at this cap"
+    )
+    ap.add_argument(
+        "--start-rung", default=None, help="under each cap, start on this rung (e.g. gpu) to provoke a real OOM"
     )
     args = ap.parse_args(argv)
     if args.sizes is None:
