@@ -5,6 +5,7 @@ rem   run.bat test     set up, then run the whole test suite
 rem   run.bat ARGS     set up, then run "zit-desktop ARGS" (e.g. run.bat doctor)
 rem Delayed expansion stays off: it would eat "!" in prompts and folder names.
 setlocal EnableExtensions DisableDelayedExpansion
+set "ORIG=%CD%"
 cd /d "%~dp0"
 set "VENV=%~dp0.venv"
 set "PY=%~dp0.venv\Scripts\python.exe"
@@ -40,6 +41,8 @@ set "FORCE="
 set "TORCH_HAVE="
 if exist "%VENV%\.zit-torch" set /p TORCH_HAVE=<"%VENV%\.zit-torch"
 if defined TORCH_HAVE if not "%TORCH_HAVE%"=="%ZIT_TORCH_VERSION% %FLAVOUR%" set "FORCE=--force-reinstall"
+rem A CPU-only torch from before the NVIDIA driver was installed (no stamp yet): replace it too.
+if "%FLAVOUR%"=="cuda" if not defined FORCE "%PY%" -c "import sys, torch; sys.exit(0 if torch.version.cuda is None else 1)" >nul 2>nul && set "FORCE=--force-reinstall"
 if "%FLAVOUR%"=="cuda" goto :torch_cuda
 "%PY%" -m pip install -q --disable-pip-version-check %FORCE% "torch==%ZIT_TORCH_VERSION%"
 if errorlevel 1 goto :installfail
@@ -56,7 +59,9 @@ if errorlevel 1 goto :installfail
 :ready
 if /i "%~1"=="test" goto :test
 if "%~1"=="" goto :gui
-"%PY%" -m zit_desktop %*
+rem Commands run from the caller's folder (relative file names), with -P so files there can't shadow modules.
+cd /d "%ORIG%"
+"%PY%" -P -m zit_desktop %*
 exit /b %errorlevel%
 
 :test
@@ -65,7 +70,7 @@ set "QT_QPA_PLATFORM=offscreen"
 exit /b %errorlevel%
 
 :gui
-start "" "%~dp0.venv\Scripts\pythonw.exe" -m zit_desktop gui
+start "" "%~dp0.venv\Scripts\pythonw.exe" -P -m zit_desktop gui
 exit /b 0
 
 :find_python

@@ -53,13 +53,15 @@ setup() {
     # call the installed one good enough (2.13.0+cpu satisfies ==2.13.0).
     if [ -f "$torch_stamp" ] && [ "$(cat "$torch_stamp")" != "$TORCH_VERSION $flavour" ]; then
         torch_args+=(--force-reinstall)
+    elif [ "$flavour" = cuda ] && "$VENV/bin/python" -c 'import sys, torch; sys.exit(0 if torch.version.cuda is None else 1)' 2>/dev/null; then
+        torch_args+=(--force-reinstall)  # a CPU-only torch from before the driver was installed
     fi
     if [ -n "${ZIT_TORCH_INDEX_URL:-}" ]; then
         torch_args+=(--index-url "$ZIT_TORCH_INDEX_URL")
     fi
     # On Linux, PyPI's torch wheel is the CUDA build (it also runs on the CPU). For the much smaller
     # CPU-only wheel set ZIT_TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu.
-    "${pip[@]}" "${torch_args[@]}" "torch==$TORCH_VERSION" \
+    "${pip[@]}" ${torch_args[@]+"${torch_args[@]}"} "torch==$TORCH_VERSION" \
         || die "installing torch failed; check your internet connection and run again."
     echo "$TORCH_VERSION $flavour" > "$torch_stamp"
     "${pip[@]}" -e ".[test]" || die "installing ZIT Desktop's dependencies failed; check your internet connection and run again."
@@ -75,10 +77,10 @@ case "${1:-}" in
         ;;
     "")
         cd "$ORIG"
-        exec "$VENV/bin/python" -m zit_desktop gui
+        exec "$VENV/bin/python" -P -m zit_desktop gui
         ;;
     *)
         cd "$ORIG"
-        exec "$VENV/bin/python" -m zit_desktop "$@"
+        exec "$VENV/bin/python" -P -m zit_desktop "$@"
         ;;
 esac

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .core import paths as paths_mod
-from .core.events import Event, Failed, Finished, ImageSaved, Loading, Notice, Step
+from .core.events import CancelToken, Event, Failed, Finished, ImageSaved, Loading, Notice, Step
 from .core.presets import DEFAULT_GUIDANCE, DEFAULT_PRESET, DEFAULT_STEPS, PRESETS_BY_NAME, preset_for_size
 from .core.request import GenerationRequest, RequestError, validate
 
@@ -193,18 +193,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
     progress = TerminalProgress(sys.stderr)
     recorder = _history_recorder(app)
 
+    cancel = CancelToken()
+
     def on_event(event: Event) -> None:
         progress(event)
         if isinstance(event, ImageSaved):  # each image as soon as it is on disk
             im = event.image
             if recorder is not None:
                 recorder(im)
-            if args.json:
-                print(json.dumps(image_json(im), ensure_ascii=False), flush=True)
-            else:
-                print(im.path, flush=True)
+            try:
+                if args.json:
+                    print(json.dumps(image_json(im), ensure_ascii=False), flush=True)
+                else:
+                    print(im.path, flush=True)
+            except BrokenPipeError:  # `... | head -1`: the reader is gone, stop after this image
+                cancel.cancel()
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
 
-    result = engine.run(request, on_event)
+    result = engine.run(request, on_event, cancel)
     if isinstance(result, Failed):
         log.error("generation failed (%s): %s\n%s", result.kind, result.message, result.detail)
         print(f"error: {result.message}", file=sys.stderr)
@@ -317,17 +324,28 @@ def _log_to_file(app: paths_mod.AppPaths) -> None:
     import logging
     import logging.handlers
 
+    root = logging.getLogger()
+    target = str(app.log_file.resolve())
+    for old in [h for h in root.handlers if getattr(h, "_zit_cli", False)]:
+        if getattr(old, "baseFilename", None) == target:
+            return  # already logging there (main() called again in one process)
+        root.removeHandler(old)
+        old.close()
     try:
         app.logs.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            app.log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-        )
+        handler = logging.handlers.RotatingFileHandler(target, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [cli] %(message)s"))
-    root = logging.getLogger()
+    handler._zit_cli = True  # type: ignore[attr-defined]
     root.setLevel(logging.INFO)
     root.addHandler(handler)
+    if not any(getattr(h, "_zit_cli_console", False) for h in root.handlers):
+        console = logging.StreamHandler()  # warnings still reach the terminal, as before
+        console.setLevel(logging.WARNING)
+        console.setFormatter(logging.Formatter("note: %(message)s"))
+        console._zit_cli_console = True  # type: ignore[attr-defined]
+        root.addHandler(console)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -421,3 +421,29 @@ def test_published_profile_matches_the_configs() -> None:
         (pub.vae, PROFILE.vae),
     ):
         assert a == b
+
+
+def test_dense_sweep_is_monotonic() -> None:
+    """Every 0.1 GB from 1 to 40 GB and every 64 px from 512 to 2048: more VRAM never a leaner rung,
+    a larger image never a faster one (random sampling once missed a 0.1 GB window)."""
+    for bf16, ram, opts in (
+        (True, 16, PlanOptions()),
+        (True, 64, PlanOptions(cfg=True)),
+        (False, 32, PlanOptions(fp8=True)),
+        (False, 16, PlanOptions(vae_tiling="off")),
+    ):
+        for side in range(512, 2049, 256):
+            last = None
+            for tenth in range(10, 401):
+                p = plan(PROFILE, gpu(tenth / 10, bf16, ram), side, side, options=opts)
+                if last is not None:
+                    assert RUNGS.index(p.rung) <= RUNGS.index(last), (bf16, ram, opts, side, tenth / 10)
+                last = p.rung
+        for tenth in range(10, 401, 7):
+            dev = gpu(tenth / 10, bf16, ram)
+            last = None
+            for side in range(512, 2049, 64):
+                p = plan(PROFILE, dev, side, side, options=opts)
+                if last is not None:
+                    assert RUNGS.index(p.rung) >= RUNGS.index(last), (bf16, ram, opts, tenth / 10, side)
+                last = p.rung

@@ -670,16 +670,18 @@ def plan(
         return _cpu_plan(ctx, forced)
     if forced is not None:
         return _plan_for_rung(ctx, forced, forced=True)
+    opts = ctx.options
+    # On the leanest rung the text encoder's 0.8 GB embedding table can be the peak: as a last resort,
+    # encode prompts on the CPU (much slower the first time per prompt, then cached). Only there, so
+    # it never displaces a GPU-encoded rung and the choice stays monotonic in VRAM and image size.
+    cpu_te = None
+    if not (opts.text_encoder_on_cpu or opts.embeddings_cached):
+        cpu_te = replace(ctx, options=replace(opts, text_encoder_on_cpu=True))
     for rung in RUNGS:
         p = _plan_for_rung(ctx, rung, forced=False)
         if p.fits:
             return (_streaming_instead(ctx, p) or p) if rung == "model-offload" else p
-    opts = ctx.options
-    if not (opts.text_encoder_on_cpu or opts.embeddings_cached):
-        # Last resort before giving up: encode prompts on the CPU (slower the first time per prompt,
-        # then cached). The text encoder's 0.8 GB embedding table dominates the leanest rungs' peak.
-        cpu_te = replace(ctx, options=replace(opts, text_encoder_on_cpu=True))
-        for rung in RUNGS[2:]:
+        if cpu_te is not None and rung == RUNGS[-1]:
             p = _plan_for_rung(cpu_te, rung, forced=False)
             if p.fits:
                 why = "text encoder on the CPU: the prompt is encoded there (slower, then cached)"

@@ -477,7 +477,7 @@ class MainWindow(QMainWindow):
             # user asked to quit: nothing is being written (cancelled jobs write nothing; SQLite's WAL
             # survives), so end the process rather than linger invisibly holding RAM and VRAM.
             log.warning("the engine did not stop within %d ms; exiting now", self.shutdown_timeout_ms)
-            self.monitor.shutdown()
+            self.monitor.shutdown(timeout_ms=2000)
             logging.shutdown()
             os._exit(0)
         self.monitor.shutdown()

@@ -118,10 +118,13 @@ class VramMonitor(QObject):
     def _on_profile(self, profile: object) -> None:
         self.profileLoaded.emit(profile)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_ms: int | None = None) -> None:
         if self._stopped:
             return
         self._stopped = True
         self._timer.stop()
         self._stop.emit()
-        self._thread.wait()
+        if timeout_ms is None:
+            self._thread.wait()
+        else:
+            self._thread.wait(timeout_ms)  # the process is about to end anyway

@@ -143,6 +143,8 @@ class EngineWorker(QObject):
             self._ensure_engine()
         except Exception:
             log.exception("engine warm-up failed")
+            # clears the "Starting the engine…" status; the first job will report the failure itself
+            self.engineReady.emit(0.0)
 
     @Slot(object)
     def run_job(self, job: Job) -> None:
