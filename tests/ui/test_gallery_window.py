@@ -71,3 +71,29 @@ def test_reused_request_gives_identical_pixels(qtbot: Any, make_window: Any, fak
     gallery.reuse_seed()
     kept = window.params.request(window.settings.model)
     assert kept.prompt == "a different prompt" and kept.seed == 31337 and window.params.lock.isChecked()
+
+
+def test_the_trash_empties_itself_after_a_month(make_window: Any, data_dir: Path) -> None:
+    import sqlite3
+    import time
+
+    from tests.ui.gallery_support import fill
+    from zit_desktop.core.history import HistoryStore
+    from zit_desktop.core.paths import app_paths
+
+    paths = app_paths(data_dir).ensure()
+    store = HistoryStore.for_paths(paths)
+    old, recent, kept = fill(store, paths.outputs, 3)
+    store.trash([old])
+    store.trash([recent])
+    store.close()
+    with sqlite3.connect(paths.history_db) as conn:  # pretend the first delete was 40 days ago
+        conn.execute("UPDATE images SET trashed_at = ? WHERE id = ?", (time.time() - 40 * 86_400, old))
+    make_window(show=False)
+    store = HistoryStore.for_paths(paths)
+    try:
+        assert store.get(old) is None  # emptied for good, file included
+        assert store.get(recent) is not None and store.get(kept) is not None
+        assert len(list(paths.trash.iterdir())) == 1
+    finally:
+        store.close()

@@ -8,6 +8,7 @@ thread's writes never block it) and closes it when the window closes.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Slot
@@ -20,6 +21,7 @@ from .gallery_view import GalleryPanel
 from .png_drop import PngDropFilter, install_png_drop
 
 log = logging.getLogger(__name__)
+TRASH_DAYS = 30
 
 
 class GalleryHookup(QObject):
@@ -75,6 +77,12 @@ def attach_gallery(window: Any, paths: AppPaths) -> GalleryHookup | None:
         log.error("gallery disabled: %s", exc)
         window.statusBar().showMessage(str(exc))
         return None
+    try:  # the trash keeps deleted images for a month (undo, or rescue by hand), then empties itself
+        purged = store.purge_trash(older_than=time.time() - TRASH_DAYS * 86_400)
+        if purged:
+            log.info("emptied %d images trashed more than %d days ago", purged, TRASH_DAYS)
+    except AppError as exc:
+        log.warning("could not empty the old trash: %s", exc)
     panel = GalleryPanel(store, window)
     hookup = GalleryHookup(window, panel, store)
     panel.request_provider = hookup.current_request
