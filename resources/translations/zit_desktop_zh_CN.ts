@@ -485,12 +485,12 @@
         <translation>参数无效。</translation>
     </message>
     <message>
-        <source>The model is not downloaded yet.</source>
-        <translation>模型尚未下载。</translation>
+        <source>The model is not downloaded yet. Download it as described below, or choose its folder in Settings → Model and memory.</source>
+        <translation>模型尚未下载。请按下面的说明下载，或在“设置 → 模型与显存”中选择模型所在的文件夹。</translation>
     </message>
     <message>
-        <source>That folder is not a Z-Image-Turbo model.</source>
-        <translation>该文件夹不是 Z-Image-Turbo 模型。</translation>
+        <source>That folder is not a Z-Image-Turbo model. Choose the right folder in Settings → Model and memory.</source>
+        <translation>该文件夹不是 Z-Image-Turbo 模型。请在“设置 → 模型与显存”中选择正确的文件夹。</translation>
     </message>
     <message>
         <source>The model files are damaged. Download the model again.</source>

@@ -14,8 +14,15 @@ from ..core.request import MAX_SIDE, MIN_SIDE, RequestError
 def failure(kind: str, message: str) -> str:
     heads = {
         "bad-input": QCoreApplication.translate("Messages", "The parameters are not valid."),
-        "model-missing": QCoreApplication.translate("Messages", "The model is not downloaded yet."),
-        "model-invalid": QCoreApplication.translate("Messages", "That folder is not a Z-Image-Turbo model."),
+        "model-missing": QCoreApplication.translate(
+            "Messages",
+            "The model is not downloaded yet. Download it as described below, or choose its folder in "
+            "Settings → Model and memory.",
+        ),
+        "model-invalid": QCoreApplication.translate(
+            "Messages",
+            "That folder is not a Z-Image-Turbo model. Choose the right folder in Settings → Model and memory.",
+        ),
         "model-corrupt": QCoreApplication.translate(
             "Messages", "The model files are damaged. Download the model again."
         ),
