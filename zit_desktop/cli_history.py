@@ -23,7 +23,7 @@ from .core import paths as paths_mod
 from .core.errors import AppError
 from .core.history import HistoryFilter, HistoryRow, HistoryStore
 from .core.presets import PRESETS_BY_NAME
-from .core.request import MAX_SEED, RANDOM_SEED, RequestError, validate
+from .core.request import RequestError, validate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -194,9 +194,7 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
     try:
         request = row.request()
         if args.seed is not None:
-            if args.seed != RANDOM_SEED and not 0 <= args.seed <= MAX_SEED:
-                raise RequestError(f"The seed must be -1 (random) or a whole number from 0 to {MAX_SEED}.")
-            request = replace(request, seed=args.seed)
+            request = replace(request, seed=args.seed)  # validate() below checks its range
         if args.model:
             request = replace(request, model=args.model)
         request = replace(request, count=1)

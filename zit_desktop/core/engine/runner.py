@@ -28,7 +28,6 @@ from ..errors import AppError, ErrorKind  # noqa: E402
 from ..events import (  # noqa: E402
     Cancelled,
     CancelToken,
-    Event,
     EventCallback,
     Failed,
     Finished,
@@ -78,7 +77,6 @@ class Engine:
         self.preview_every = max(1, preview_every)
         self._pipe: Any = None
         self._model_ref: str | None = None
-        self._strategy: str | None = None
         # STRATEGY HOOK state: the applied strategy, the low-VRAM planner glue, the embedding cache.
         self._spec: strategies.StrategySpec | None = None
         self._plan: Any = None
@@ -92,10 +90,6 @@ class Engine:
 
     # ------------------------------------------------------------------ model lifecycle
     @property
-    def loaded_model(self) -> str | None:
-        return self._model_ref
-
-    @property
     def pipeline(self) -> Any:
         return self._pipe
 
@@ -106,7 +100,6 @@ class Engine:
         self.unload()
         self._pipe = loader.load_pipeline(model, self.dtype, emit)
         self._model_ref = model
-        self._strategy = None
         self._spec = None
         try:
             self._model_dir = loader.resolve_model_dir(model)
@@ -128,7 +121,6 @@ class Engine:
     def unload(self) -> None:
         self._pipe = None
         self._model_ref = None
-        self._strategy = None
         self._spec = None
         self._embed_cache.clear()
         self.free_memory()
@@ -144,9 +136,6 @@ class Engine:
         """The planner's Plan for one image (core.planner.Plan)."""
         return self.lowvram.plan(request, self._model_dir)
 
-    def choose_strategy(self, request: GenerationRequest) -> str:
-        return str(self.choose_plan(request).rung)
-
     def apply_plan(self, plan: Any, emit: EventCallback) -> Any:
         """Put the pipeline on ``plan``'s rung; returns the pipeline (a fresh one after a reload)."""
         spec = strategies.StrategySpec.from_plan(plan).effective(self.device)
@@ -158,7 +147,6 @@ class Engine:
         else:
             strategies.undo(self._pipe, self._spec)
         self._spec = spec  # before apply: a half-applied strategy is undone as this one
-        self._strategy = spec.rung
         strategies.apply(self._pipe, spec, self.device)
         return self._pipe
 
@@ -457,9 +445,5 @@ class Engine:
         return write_png_atomic(image, path, png_text_chunks(req, environment, info))
 
 
-def emit_to_list(events: list[Event]) -> EventCallback:
-    """A callback that appends events to ``events`` (handy for tests and scripts)."""
-    return events.append
 
-
-__all__ = ["Engine", "emit_to_list", "is_oom"]
+__all__ = ["Engine", "is_oom"]
