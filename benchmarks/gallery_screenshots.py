@@ -44,7 +44,7 @@ def main() -> int:
     from zit_desktop.app import create_main_window
     from zit_desktop.core.history import HistoryStore
     from zit_desktop.core.paths import AppPaths
-    from zit_desktop.ui import qtcompat
+    from zit_desktop.ui.startup import qtcompat
 
     qtcompat.install()
     app = QApplication.instance() or QApplication(sys.argv[:1])

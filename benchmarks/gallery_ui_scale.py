@@ -67,11 +67,11 @@ def measure(paths: AppPaths, width: int, height: int) -> dict[str, Any]:
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication
 
-    from zit_desktop.ui import qtcompat
+    from zit_desktop.ui.startup import qtcompat
 
     qtcompat.install()
     app = QApplication.instance() or QApplication([])
-    from zit_desktop.ui.gallery_view import GalleryPanel
+    from zit_desktop.ui.gallery.view import GalleryPanel
 
     class PaintSpy(QObject):
         painted: float | None = None

@@ -14,13 +14,13 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from .core.paths import AppPaths, app_paths
-from .core.settings import Settings, load_settings
-from .ui import earlyinit
+from zit_desktop.core.paths import AppPaths, app_paths
+from zit_desktop.core.settings import Settings, load_settings
+from zit_desktop.ui.startup import earlyinit
 
 if TYPE_CHECKING:
-    from .ui.main_window import MainWindow
-    from .ui.worker import EngineFactory
+    from zit_desktop.ui.window.main_window import MainWindow
+    from zit_desktop.ui.window.worker import EngineFactory
 
 STARTUP_PROBE_ENV = "ZIT_DESKTOP_STARTUP_PROBE"  # benchmarks/tests: print when shown, then quit
 WARM_UP_DELAY_MS = 250
@@ -31,7 +31,7 @@ def default_engine_factory(paths: AppPaths, settings: Settings) -> EngineFactory
     engine_settings = copy.deepcopy(settings)  # the worker gets its own copy: no cross-thread mutation
 
     def make() -> object:
-        from .core.engine.runner import Engine
+        from zit_desktop.core.engine.runner import Engine
 
         return Engine(paths, engine_settings)
 
@@ -47,11 +47,11 @@ def create_main_window(
     """The fully wired main window, not yet shown. Needs a running ``QApplication``."""
     from PySide6.QtWidgets import QApplication
 
-    from .ui import qtcompat
-    from .ui.i18n import translations_for
-    from .ui.main_window import MainWindow
-    from .ui.vram_monitor import VramMonitor
-    from .ui.worker import JobController
+    from zit_desktop.ui.startup import qtcompat
+    from zit_desktop.ui.startup.i18n import translations_for
+    from zit_desktop.ui.window.main_window import MainWindow
+    from zit_desktop.ui.window.vram_monitor import VramMonitor
+    from zit_desktop.ui.window.worker import JobController
 
     app = QApplication.instance()
     if app is None:
@@ -70,9 +70,9 @@ def create_main_window(
     controller.setParent(window)
     monitor.setParent(window)
     try:
-        from .ui.gallery_wiring import attach_gallery
+        from zit_desktop.ui.gallery.wiring import attach_gallery
     except ModuleNotFoundError as exc:  # the gallery is optional: the window works without it
-        if exc.name != "zit_desktop.ui.gallery_wiring":
+        if exc.name != "zit_desktop.ui.gallery.wiring":
             raise
     else:
         attach_gallery(window, paths)  # history gallery in the dock, PNG drop on the window
@@ -91,7 +91,7 @@ def run_gui(data_dir: str | None) -> int:
         )
         return 1
     earlyinit.init_logging(paths.log_file)
-    from .core.pngmeta import remove_stale_temp_files
+    from zit_desktop.core.metadata.write import remove_stale_temp_files
 
     remove_stale_temp_files(paths.outputs)  # half-written images of a process that was killed
     previous_crash = earlyinit.previous_native_crash(paths.logs)
@@ -99,14 +99,14 @@ def run_gui(data_dir: str | None) -> int:
     earlyinit.install_excepthooks()
     if not earlyinit.check_qt():
         return 1
-    from .ui import qtcompat
+    from zit_desktop.ui.startup import qtcompat
 
     qtcompat.install()  # before the first Qt call
 
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .ui.crash import CrashReporter, route_qt_messages
+    from zit_desktop.ui.startup.crash import CrashReporter, route_qt_messages
 
     route_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -68,7 +68,7 @@ def test_core_imports_in_a_plain_interpreter_without_qt_or_torch() -> None:
         "import sys, pkgutil, importlib, zit_desktop.core as c\n"
         "for m in pkgutil.iter_modules(c.__path__):\n"
         "    if m.name != 'engine': importlib.import_module('zit_desktop.core.' + m.name)\n"
-        "import zit_desktop.core.engine, zit_desktop.cli\n"
+        "import zit_desktop.core.engine, zit_desktop.cli.main\n"
         "bad = sorted(n for n in sys.modules if n.split('.')[0] in "
         "{'PySide6','torch','diffusers','transformers'})\n"
         "print(bad); sys.exit(1 if bad else 0)\n"

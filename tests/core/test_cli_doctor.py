@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from zit_desktop import cli_doctor
+from zit_desktop.cli import doctor as cli_doctor
 
 
 def run_doctor(*args: str) -> subprocess.CompletedProcess[str]:
     code = (
-        "import argparse, sys\nfrom zit_desktop import cli_doctor\n"
+        "import argparse, sys\nfrom zit_desktop.cli import doctor as cli_doctor\n"
         "p = argparse.ArgumentParser(); p.add_argument('--data-dir'); s = p.add_subparsers(dest='command')\n"
         "cli_doctor.add_doctor_command(s)\nargs = p.parse_args(sys.argv[1:])\n"
         "rc = args.handler(args)\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from zit_desktop import cli
+from zit_desktop.cli import main as cli
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.paths import AppPaths
 

@@ -138,7 +138,7 @@ def test_cancel_writes_nothing_and_engine_stays_usable(engine: Engine, tiny_mode
 
 
 def test_metadata_round_trip_with_chinese_prompt(engine: Engine, tiny_model: Path) -> None:
-    from zit_desktop.core.params import read_params
+    from zit_desktop.core.metadata.read import read_params
 
     result, _ = run(engine, req(tiny_model, prompt="一只橘色的猫，坐在窗台上", width=256, height=256, seed=42))
     assert isinstance(result, Finished)

@@ -16,7 +16,7 @@ import pytest
 
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.history import SCHEMA_VERSION, HistoryFilter, HistoryStore
-from zit_desktop.core.history_schema import V1_SQL
+from zit_desktop.core.history.schema import V1_SQL
 from zit_desktop.core.paths import AppPaths
 
 from .history_support import make_result, request_dict, write_png
@@ -85,7 +85,7 @@ _CHILD = r"""
 import sys
 from pathlib import Path
 from zit_desktop.core.events import ImageResult
-from zit_desktop.core.history import HistoryStore
+from zit_desktop.core.history.store import HistoryStore
 store = HistoryStore(Path(sys.argv[1]))
 print("ready", flush=True)
 i = 0
@@ -167,7 +167,7 @@ def test_corrupt_database_moved_aside_and_rebuilt(paths: AppPaths, damage: str) 
 
 
 def test_engine_written_png_is_importable(paths: AppPaths) -> None:
-    pngmeta = pytest.importorskip("zit_desktop.core.pngmeta")
+    pngmeta = pytest.importorskip("zit_desktop.core.metadata.write")
     from PIL import Image
 
     from zit_desktop.core.request import GenerationRequest

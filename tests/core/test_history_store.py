@@ -273,7 +273,7 @@ def test_transaction_rolls_back_on_error(store: HistoryStore, paths: AppPaths) -
 def test_trash_survives_a_failed_move(store: HistoryStore, paths: AppPaths,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows are marked before files move: a move that fails (or a crash) still restores cleanly."""
-    import zit_desktop.core.history_trash as history_trash
+    import zit_desktop.core.history.trash as history_trash
 
     rid = store.add_result(make_result(paths.outputs, "stuck", seed=1))
     original = store.get(rid).path  # type: ignore[union-attr]

@@ -17,11 +17,11 @@ from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_enco
 from zit_desktop.core.engine.lowvram import SysmemWatch, check_latents
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import Event, Failed, Finished, JobStarted, Notice
+from zit_desktop.core.memory.plan import RUNGS
+from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
 from zit_desktop.core.paths import app_paths
-from zit_desktop.core.planner import RUNGS
 from zit_desktop.core.request import GenerationRequest
 from zit_desktop.core.settings import Settings
-from zit_desktop.core.vram import GIB, DeviceInfo, simulated_cuda_device
 
 SIDE = 256
 

@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from zit_desktop.core.params import (
+from zit_desktop.core.metadata.read import (
     ImageParams,
     ParamsError,
     params_to_json,
     read_params,
     request_from_params,
 )
-from zit_desktop.core.pngmeta import png_text_chunks, write_png_atomic
+from zit_desktop.core.metadata.write import png_text_chunks, write_png_atomic
 from zit_desktop.core.request import MAX_SEED, GenerationRequest, validate
 
 BASE = GenerationRequest(prompt="keep me", negative_prompt="old negative", seed=1, count=3, model="/m/tiny")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zit_desktop.core.planner import (
+from zit_desktop.core.memory.plan import (
     RUNG_DESCRIPTIONS,
     RUNGS,
     Calibration,
@@ -29,9 +29,9 @@ from zit_desktop.core.planner import (
     profile_from_model_dir,
     recommend_preset,
 )
-from zit_desktop.core.presets import PRESETS, PRESETS_BY_NAME
+from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
 from zit_desktop.core.settings import Settings
-from zit_desktop.core.vram import GIB, DeviceInfo, simulated_cuda_device
+from zit_desktop.core.sizes import PRESETS, PRESETS_BY_NAME
 
 CONFIGS = Path(__file__).resolve().parents[3] / "shared" / "zimage-turbo-configs"
 if not CONFIGS.exists():  # the committed copy next to the benchmark
@@ -141,7 +141,7 @@ def test_profile_errors_are_clear(tmp_path: Path) -> None:
         profile_from_configs(tmp_path)
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\xff" * 16)
-    from zit_desktop.core.model_profile import read_safetensors_header
+    from zit_desktop.core.memory.profile import read_safetensors_header
 
     with pytest.raises(ProfileError, match="implausible"):
         read_safetensors_header(bad)
@@ -412,7 +412,7 @@ def test_recommend_preset() -> None:
 
 
 def test_published_profile_matches_the_configs() -> None:
-    from zit_desktop.core.model_profile import published_profile
+    from zit_desktop.core.memory.profile import published_profile
 
     pub = published_profile()
     for a, b in (

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from zit_desktop.core import pngmeta
 from zit_desktop.core.errors import AppError, ErrorKind
-from zit_desktop.core.params import read_params, request_from_params
-from zit_desktop.core.pngmeta import (
+from zit_desktop.core.metadata import write as pngmeta
+from zit_desktop.core.metadata.read import read_params, request_from_params
+from zit_desktop.core.metadata.write import (
     a1111_parameters,
     is_temp_name,
     output_filename,

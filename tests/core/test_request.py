@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from zit_desktop.core.presets import DEFAULT_PRESET, PRESETS, get_preset, preset_for_size
 from zit_desktop.core.request import (
     MAX_SEED,
     GenerationRequest,
@@ -13,6 +12,7 @@ from zit_desktop.core.request import (
     prompt_token_warning,
     validate,
 )
+from zit_desktop.core.sizes import DEFAULT_PRESET, PRESETS, get_preset, preset_for_size
 
 
 def test_turbo_defaults_and_presets() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from zit_desktop.core.vram import GIB, DeviceInfo, VramProbe, simulated_cuda_device
+from zit_desktop.core.memory.vram import GIB, DeviceInfo, VramProbe, simulated_cuda_device
 
 
 def test_probe_without_nvidia_driver_is_cpu_mode_and_fast() -> None:
@@ -32,8 +32,8 @@ def test_probe_without_nvidia_driver_is_cpu_mode_and_fast() -> None:
 
 def test_probe_never_imports_torch() -> None:
     code = (
-        "import sys\nfrom zit_desktop.core.vram import VramProbe\nVramProbe().sample()\n"
-        "import zit_desktop.core.planner\nsys.exit(1 if 'torch' in sys.modules else 0)\n"
+        "import sys\nfrom zit_desktop.core.memory.vram import VramProbe\nVramProbe().sample()\n"
+        "import zit_desktop.core.memory.plan\nsys.exit(1 if 'torch' in sys.modules else 0)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60

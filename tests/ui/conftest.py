@@ -89,7 +89,7 @@ class FakeEngine:
 @pytest.fixture(autouse=True)
 def no_thread_outlives_test() -> Iterator[None]:
     """Fail a test that leaves a QThread (or a stray Python thread of ours) running."""
-    from zit_desktop.ui.worker import running_threads
+    from zit_desktop.ui.window.worker import running_threads
 
     before = {t.ident for t in threading.enumerate()}
     yield

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from zit_desktop.core.events import Cancelled, Finished
-from zit_desktop.ui.worker import running_threads
+from zit_desktop.ui.window.worker import running_threads
 
 pytestmark = pytest.mark.slow
 STEPS = 4
@@ -105,7 +105,7 @@ def test_closing_during_a_job_exits_cleanly(
 def test_finished_images_are_recorded_in_the_history(
     make_window: Any, tiny_model: Path, qtbot: Any, data_dir: Path
 ) -> None:
-    pytest.importorskip("zit_desktop.core.history")
+    pytest.importorskip("zit_desktop.core.history.store")
     from zit_desktop.core.history import HistoryStore
 
     w = make_window(model=str(tiny_model))

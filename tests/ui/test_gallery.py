@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QApplication, 
 from zit_desktop.core.history import HistoryFilter, HistoryStore
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
-from zit_desktop.ui import qtcompat
-from zit_desktop.ui.gallery_model import GalleryModel, Roles
-from zit_desktop.ui.gallery_view import GalleryPanel
+from zit_desktop.ui.gallery.model import GalleryModel, Roles
+from zit_desktop.ui.gallery.view import GalleryPanel
+from zit_desktop.ui.startup import qtcompat
 
 from .gallery_support import PROMPTS, fill, make_result
 

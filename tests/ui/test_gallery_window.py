@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QListView
 from zit_desktop.core.events import CancelToken, Event, Finished
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
-from zit_desktop.ui import qtcompat
-from zit_desktop.ui.gallery_model import Roles
+from zit_desktop.ui.gallery.model import Roles
+from zit_desktop.ui.startup import qtcompat
 
 qtcompat.install()  # PySide6 6.12 + CPython 3.11 reference bug (the app does this at start)
 

@@ -22,7 +22,7 @@ import pytest
 from PySide6.QtCore import QLocale, QTranslator
 from PySide6.QtWidgets import QPushButton, QToolButton
 
-from zit_desktop.ui import i18n
+from zit_desktop.ui.startup import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 TS = ROOT / "resources" / "translations" / "zit_desktop_zh_CN.ts"

@@ -13,10 +13,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from zit_desktop.core.params import read_params
+from zit_desktop.core.metadata.read import read_params
 from zit_desktop.core.request import GenerationRequest
-from zit_desktop.ui import qtcompat
-from zit_desktop.ui.png_drop import local_files, params_summary
+from zit_desktop.ui.startup import qtcompat
+from zit_desktop.ui.window.png_drop import local_files, params_summary
 
 from .gallery_support import request_dict, write_png
 

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from zit_desktop.core.request import GenerationRequest
-from zit_desktop.ui.presets_menu import PresetManager
+from zit_desktop.ui.window.recipes_menu import PresetManager
 
 
 def test_save_apply_rename_delete(make_window: Any, fake_engine: Any, monkeypatch: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QSize, Signal, Slot
 
-from zit_desktop.ui import qtcompat
+from zit_desktop.ui.startup import qtcompat
 
 
 class Emitter(QObject):

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from zit_desktop.core.settings import Settings
-from zit_desktop.ui.settings_dialog import EngineChoices, SettingsDialog, model_folder_problem
+from zit_desktop.ui.window.settings_dialog import EngineChoices, SettingsDialog, model_folder_problem
 
 
 def test_model_folder_checks(tmp_path: Path, tiny_model: Path, qtbot: Any) -> None:

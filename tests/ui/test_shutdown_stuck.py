@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent(
     import sys, time
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
-    from zit_desktop.ui import qtcompat
+    from zit_desktop.ui.startup import qtcompat
     app = QApplication([]); qtcompat.install()
     from zit_desktop.app import create_main_window
     from zit_desktop.core.events import Loading

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from zit_desktop.ui import earlyinit
+from zit_desktop.ui.startup import earlyinit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +88,7 @@ def test_native_crash_dump_is_reported_once(tmp_path: Path) -> None:
 def test_crash_dialog_is_non_modal_and_names_the_log(qtbot: Any, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QMessageBox
 
-    from zit_desktop.ui.crash import CrashReporter
+    from zit_desktop.ui.startup.crash import CrashReporter
 
     reporter = CrashReporter(tmp_path / "zit-desktop.log")
     reporter.install()

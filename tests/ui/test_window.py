@@ -271,7 +271,7 @@ def test_gallery_widget_is_embedded(make_window: Any, fake_engine: FakeEngine) -
 
 
 def test_vram_gauge_states(make_window: Any, fake_engine: FakeEngine) -> None:
-    from zit_desktop.core.vram import simulated_cuda_device
+    from zit_desktop.core.memory.vram import simulated_cuda_device
 
     w = make_window(engine=fake_engine)
     g = w.gauge
@@ -282,7 +282,7 @@ def test_vram_gauge_states(make_window: Any, fake_engine: FakeEngine) -> None:
     g.set_predicted(5 * 1024**3)
     assert "5.0 GB" in g.text
     g.grab()  # paints zones and markers without error
-    from zit_desktop.core.vram import DeviceInfo
+    from zit_desktop.core.memory.vram import DeviceInfo
 
     g.set_info(DeviceInfo(kind="cpu", name="CPU", reason="no driver"))
     assert "CPU mode" in g.text

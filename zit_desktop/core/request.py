@@ -11,7 +11,7 @@ import secrets
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from .presets import DEFAULT_GUIDANCE, DEFAULT_MODEL, DEFAULT_STEPS, get_preset
+from zit_desktop.core.sizes import DEFAULT_GUIDANCE, DEFAULT_MODEL, DEFAULT_STEPS, get_preset
 
 MIN_SIDE, MAX_SIDE, SIDE_MULTIPLE = 256, 2048, 16
 MIN_STEPS, MAX_STEPS = 1, 100

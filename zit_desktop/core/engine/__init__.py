@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 
 if TYPE_CHECKING:
-    from .runner import Engine
+    from zit_desktop.core.engine.runner import Engine
 
 __all__ = ["Engine"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "Engine":
-        from .runner import Engine
+        from zit_desktop.core.engine.runner import Engine
 
         return Engine
     raise AttributeError(name)

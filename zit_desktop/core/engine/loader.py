@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from ..errors import AppError, ErrorKind
-from ..events import EventCallback, Loading
+from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.events import EventCallback, Loading
 
 log = logging.getLogger(__name__)
 

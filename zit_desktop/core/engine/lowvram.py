@@ -14,10 +14,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import AppError, ErrorKind
-from ..model_profile import published_profile
-from ..paths import AppPaths
-from ..planner import (
+from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.memory.plan import (
     RUNGS,
     Calibration,
     ModelProfile,
@@ -33,10 +31,12 @@ from ..planner import (
     profile_from_model_dir,
     recommend_preset,
 )
-from ..presets import PRESETS_BY_NAME
-from ..request import GenerationRequest
-from ..settings import Settings
-from ..vram import DeviceInfo, default_probe
+from zit_desktop.core.memory.profile import published_profile
+from zit_desktop.core.memory.vram import DeviceInfo, default_probe
+from zit_desktop.core.paths import AppPaths
+from zit_desktop.core.request import GenerationRequest
+from zit_desktop.core.settings import Settings
+from zit_desktop.core.sizes import PRESETS_BY_NAME
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class LowVram:
         if self.device_override is not None:
             return self.device_override()
         if self.device.type != "cuda":
-            from ..vram import _system_ram
+            from zit_desktop.core.memory.vram import _system_ram
 
             ram = _system_ram()
             return DeviceInfo(

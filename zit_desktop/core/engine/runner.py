@@ -23,9 +23,14 @@ os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 
 import torch  # noqa: E402
 
-from ... import __version__  # noqa: E402
-from ..errors import AppError, ErrorKind  # noqa: E402
-from ..events import (  # noqa: E402
+from zit_desktop import __version__  # noqa: E402
+from zit_desktop.core.engine import loader, strategies
+from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_encoder_identity  # noqa: E402
+from zit_desktop.core.engine.lowvram import SYSMEM_ADVICE, LowVram, SysmemWatch, check_latents  # noqa: E402
+from zit_desktop.core.engine.lowvram import is_oom as _is_oom  # noqa: E402
+from zit_desktop.core.engine.preview import latents_to_rgb  # noqa: E402
+from zit_desktop.core.errors import AppError, ErrorKind  # noqa: E402
+from zit_desktop.core.events import (  # noqa: E402
     Cancelled,
     CancelToken,
     EventCallback,
@@ -39,15 +44,10 @@ from ..events import (  # noqa: E402
     Preview,
     Step,
 )
-from ..paths import AppPaths  # noqa: E402
-from ..presets import MAX_SEQUENCE_LENGTH  # noqa: E402
-from ..request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
-from ..settings import Settings  # noqa: E402
-from . import loader, strategies  # noqa: E402
-from .embed_cache import EmbedCache, cache_key, text_encoder_identity  # noqa: E402
-from .lowvram import SYSMEM_ADVICE, LowVram, SysmemWatch, check_latents  # noqa: E402
-from .lowvram import is_oom as _is_oom  # noqa: E402
-from .preview import latents_to_rgb  # noqa: E402
+from zit_desktop.core.paths import AppPaths  # noqa: E402
+from zit_desktop.core.request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
+from zit_desktop.core.settings import Settings  # noqa: E402
+from zit_desktop.core.sizes import MAX_SEQUENCE_LENGTH  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -439,7 +439,7 @@ class Engine:
         return pil
 
     def save(self, image: Any, req: GenerationRequest, environment: dict[str, Any], info: dict[str, Any]) -> Path:
-        from ..pngmeta import png_text_chunks, unique_output_path, write_png_atomic
+        from zit_desktop.core.metadata.write import png_text_chunks, unique_output_path, write_png_atomic
 
         path = unique_output_path(self.paths.outputs, datetime.now(), req.seed)
         return write_png_atomic(image, path, png_text_chunks(req, environment, info))

@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.presets import DEFAULT_GUIDANCE, DEFAULT_PRESET, DEFAULT_STEPS, get_preset, preset_for_size
-from ...core.request import (
+from zit_desktop.core.request import (
     MAX_COUNT,
     MAX_GUIDANCE,
     MAX_SEED,
@@ -38,7 +37,14 @@ from ...core.request import (
     GenerationRequest,
     nearest_valid_side,
 )
-from .preset_bar import PresetBar
+from zit_desktop.core.sizes import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_PRESET,
+    DEFAULT_STEPS,
+    get_preset,
+    preset_for_size,
+)
+from zit_desktop.ui.widgets.preset_bar import PresetBar
 
 
 class PromptEdit(QPlainTextEdit):

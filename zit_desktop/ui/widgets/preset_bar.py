@@ -6,8 +6,8 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QToolButton, QWidget
 
-from ...core.presets import PRESETS
-from ..fit import CPU, FITS, OFFLOAD, TOO_BIG, UNKNOWN, PresetFit
+from zit_desktop.core.sizes import PRESETS
+from zit_desktop.ui.window.fit import CPU, FITS, OFFLOAD, TOO_BIG, UNKNOWN, PresetFit
 
 OBJECT_NAMES = {
     "512x512": "preset512",

@@ -15,11 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .core import paths as paths_mod
-from .core.events import CancelToken, Event, Failed, Finished, ImageSaved, Loading, Notice, Step
-from .core.presets import DEFAULT_GUIDANCE, DEFAULT_PRESET, DEFAULT_STEPS, PRESETS_BY_NAME, preset_for_size
-from .core.request import GenerationRequest, RequestError, validate
+from zit_desktop import __version__
+from zit_desktop.core import paths as paths_mod
+from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageSaved, Loading, Notice, Step
+from zit_desktop.core.request import GenerationRequest, RequestError, validate
+from zit_desktop.core.sizes import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_PRESET,
+    DEFAULT_STEPS,
+    PRESETS_BY_NAME,
+    preset_for_size,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger(__name__)
@@ -82,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _optional_hook(name: str) -> Callable[[Any], None] | None:
     module = {
-        "add_history_commands": "zit_desktop.cli_history",
-        "add_doctor_command": "zit_desktop.cli_doctor",
+        "add_history_commands": "zit_desktop.cli.history",
+        "add_doctor_command": "zit_desktop.cli.doctor",
         "add_setup_commands": "zit_desktop.cli_setup",
     }[name]
     import importlib
@@ -171,8 +177,8 @@ def image_json(im: Any) -> dict[str, Any]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .core.pngmeta import remove_stale_temp_files
-    from .core.settings import load_settings
+    from zit_desktop.core.metadata.write import remove_stale_temp_files
+    from zit_desktop.core.settings import load_settings
 
     app = paths_mod.app_paths(args.data_dir).ensure()
     remove_stale_temp_files(app.outputs)
@@ -187,7 +193,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print("Loading the engine (torch, diffusers)…", file=sys.stderr)
-    from .core.engine import Engine
+    from zit_desktop.core.engine import Engine
 
     engine = Engine(app, settings)
     progress = TerminalProgress(sys.stderr)
@@ -225,10 +231,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _history_recorder(app: paths_mod.AppPaths) -> Callable[[Any], None] | None:
     """Record images in the history database when the history module exists."""
     try:
-        from .core.history import HistoryStore
+        from zit_desktop.core.history import HistoryStore
     except ModuleNotFoundError:
         return None
-    from .core.errors import AppError
+    from zit_desktop.core.errors import AppError
 
     try:
         store = HistoryStore(app.history_db)
@@ -247,7 +253,7 @@ def _history_recorder(app: paths_mod.AppPaths) -> Callable[[Any], None] | None:
 
 # ---------------------------------------------------------------------------- params
 def cmd_params(args: argparse.Namespace) -> int:
-    from .core.params import ParamsError, params_to_json, read_params
+    from zit_desktop.core.metadata.read import ParamsError, params_to_json, read_params
 
     status = EXIT_OK
     for name in args.files:
@@ -272,7 +278,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
-    from .core.engine.tiny_model import make_tiny_model
+    from zit_desktop.core.engine.tiny_model import make_tiny_model
 
     try:
         out = make_tiny_model(args.directory)
@@ -284,7 +290,7 @@ def cmd_make_tiny_model(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from .app import run_gui
+    from zit_desktop.app import run_gui
 
     return run_gui(args.data_dir)
 
@@ -371,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
             _log_to_file(paths_mod.app_paths(args.data_dir))
         except OSError:
             pass
-    from .core.errors import AppError
+    from zit_desktop.core.errors import AppError
 
     try:
         return handler(args)

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.presets import DEFAULT_MODEL
-from ..core.settings import Settings
+from zit_desktop.core.settings import Settings
+from zit_desktop.core.sizes import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from .errors import AppError, ErrorKind
-from .history_rows import NamedPreset
-from .request import GenerationRequest
+from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.history.rows import NamedPreset
+from zit_desktop.core.request import GenerationRequest
 
 
 class PresetsMixin:

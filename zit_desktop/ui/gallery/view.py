@@ -31,12 +31,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QListView, QMenu, QSplitter, QVBoxLayout, QWidget
 
-from ..core.errors import AppError
-from ..core.history import HistoryFilter, HistoryRow, HistoryStore
-from ..core.request import GenerationRequest
-from .gallery_bars import FilterBar, NoticeBar, ThumbDelegate, reveal_in_file_manager
-from .gallery_details import DetailsPane
-from .gallery_model import THUMB_SIDE, GalleryModel
+from zit_desktop.core.errors import AppError
+from zit_desktop.core.history import HistoryFilter, HistoryRow, HistoryStore
+from zit_desktop.core.request import GenerationRequest
+from zit_desktop.ui.gallery.bars import FilterBar, NoticeBar, ThumbDelegate, reveal_in_file_manager
+from zit_desktop.ui.gallery.details import DetailsPane
+from zit_desktop.ui.gallery.model import THUMB_SIDE, GalleryModel
 
 log = logging.getLogger(__name__)
 

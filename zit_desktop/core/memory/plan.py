@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .model_profile import (
+from zit_desktop.core.memory.profile import (
     ComponentSize,
     ModelProfile,
     ProfileError,
@@ -47,8 +47,8 @@ from .model_profile import (
     profile_from_model_dir,
     published_profile,
 )
-from .presets import PRESETS, SizePreset
-from .vram import GIB, DeviceInfo
+from zit_desktop.core.memory.vram import GIB, DeviceInfo
+from zit_desktop.core.sizes import PRESETS, SizePreset
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class Calibration:
         return cls()
 
     def save(self, path: str | Path) -> None:
-        from .settings import atomic_write_text
+        from zit_desktop.core.settings import atomic_write_text
 
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
@@ -409,7 +409,7 @@ class PeakLog:
     def save(self) -> None:
         if self.path is None:
             return
-        from .settings import atomic_write_text
+        from zit_desktop.core.settings import atomic_write_text
 
         data = {"version": 1, "records": [asdict(r) for r in self.records]}
         try:

@@ -12,8 +12,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import classify_os_error
-from .history_files import free_name, move_file
+from zit_desktop.core.errors import classify_os_error
+from zit_desktop.core.history.files import free_name, move_file
 
 log = logging.getLogger(__name__)
 

@@ -25,20 +25,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.events import Cancelled, Failed, Finished, ImageResult
-from ..core.paths import AppPaths
-from ..core.request import GenerationRequest, RequestError, validate
-from ..core.settings import Settings, save_settings
-from . import texts
-from .fit import FitAdvisor
-from .i18n import Translations
-from .vram_monitor import VramMonitor
-from .widgets.image_view import ImageView
-from .widgets.notice_bar import NoticeBar
-from .widgets.params_panel import ParamsPanel
-from .widgets.progress_panel import ProgressPanel
-from .widgets.vram_gauge import VramGauge
-from .worker import Job, JobController
+from zit_desktop.core.events import Cancelled, Failed, Finished, ImageResult
+from zit_desktop.core.paths import AppPaths
+from zit_desktop.core.request import GenerationRequest, RequestError, validate
+from zit_desktop.core.settings import Settings, save_settings
+from zit_desktop.ui.startup.i18n import Translations
+from zit_desktop.ui.widgets.image_view import ImageView
+from zit_desktop.ui.widgets.notice_bar import NoticeBar
+from zit_desktop.ui.widgets.params_panel import ParamsPanel
+from zit_desktop.ui.widgets.progress_panel import ProgressPanel
+from zit_desktop.ui.widgets.vram_gauge import VramGauge
+from zit_desktop.ui.window import texts
+from zit_desktop.ui.window.fit import FitAdvisor
+from zit_desktop.ui.window.vram_monitor import VramMonitor
+from zit_desktop.ui.window.worker import Job, JobController
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def edit_preferences(self) -> None:
         """Model and memory settings; they apply from the next job."""
-        from .settings_dialog import edit_preferences
+        from zit_desktop.ui.window.settings_dialog import edit_preferences
 
         choices = edit_preferences(self.settings, self)
         if choices is None:
@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
             self.progress.idle(self.tr("Failed"))
             self.notice.show_message(texts.failure(result.kind, result.message), "error")
             if result.kind == "internal":
-                from . import earlyinit
+                from zit_desktop.ui.startup import earlyinit
 
                 earlyinit.report_bug(result.message, result.detail)
         self._update_status()

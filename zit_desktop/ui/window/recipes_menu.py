@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.errors import AppError
-from ..core.history import HistoryStore
-from ..core.request import GenerationRequest
+from zit_desktop.core.errors import AppError
+from zit_desktop.core.history import HistoryStore
+from zit_desktop.core.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 

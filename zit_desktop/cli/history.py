@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .core import paths as paths_mod
-from .core.errors import AppError
-from .core.history import HistoryFilter, HistoryRow, HistoryStore
-from .core.presets import PRESETS_BY_NAME
-from .core.request import RequestError, validate
+from zit_desktop.core import paths as paths_mod
+from zit_desktop.core.errors import AppError
+from zit_desktop.core.history import HistoryFilter, HistoryRow, HistoryStore
+from zit_desktop.core.request import RequestError, validate
+from zit_desktop.core.sizes import PRESETS_BY_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -204,10 +204,10 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
         print(f"error: the stored request of image {row.id} can't be used: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    from .cli import TerminalProgress
-    from .core.engine import Engine
-    from .core.events import CancelToken, Finished
-    from .core.settings import load_settings
+    from zit_desktop.cli.main import TerminalProgress
+    from zit_desktop.core.engine import Engine
+    from zit_desktop.core.events import CancelToken, Finished
+    from zit_desktop.core.settings import load_settings
 
     app = paths_mod.app_paths(getattr(args, "data_dir", None)).ensure()
     print("Loading the engine (torch, diffusers)…", file=sys.stderr)

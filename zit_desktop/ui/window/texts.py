@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from ..core.request import MAX_SIDE, MIN_SIDE, RequestError
+from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
 
 def failure(kind: str, message: str) -> str:

@@ -24,8 +24,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from ..core.errors import ErrorKind
-from ..core.events import (
+from zit_desktop.core.errors import ErrorKind
+from zit_desktop.core.events import (
     Cancelled,
     CancelToken,
     Event,
@@ -40,7 +40,7 @@ from ..core.events import (
     Preview,
     Step,
 )
-from ..core.request import GenerationRequest
+from zit_desktop.core.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class EngineWorker(QObject):
             return self._history
         self._history_tried = True
         try:
-            from ..core.history import HistoryStore
+            from zit_desktop.core.history import HistoryStore
         except ModuleNotFoundError:
             log.info("history module not present: images are not recorded")
             return None

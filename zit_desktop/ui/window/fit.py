@@ -1,4 +1,4 @@
-"""Adapter between the window and the memory planner (``zit_desktop.core.planner``).
+"""Adapter between the window and the memory planner (``zit_desktop.core.memory.plan``).
 
 The window asks: does each size preset fit this card (and with what predicted peak), which preset to
 select on first run, and what peak the current settings predict (the gauge's marker). The planner
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.presets import DEFAULT_MODEL, PRESETS
+from zit_desktop.core.sizes import DEFAULT_MODEL, PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class PresetFit:
 
 def _planner() -> Any:
     try:
-        from ..core import planner
+        from zit_desktop.core.memory import plan as planner
     except ImportError:
         return None
     return planner

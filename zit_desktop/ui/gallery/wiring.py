@@ -13,12 +13,12 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Slot
 
-from ..core.errors import AppError
-from ..core.history import HistoryStore
-from ..core.paths import AppPaths
-from ..core.request import GenerationRequest
-from .gallery_view import GalleryPanel
-from .png_drop import PngDropFilter, install_png_drop
+from zit_desktop.core.errors import AppError
+from zit_desktop.core.history import HistoryStore
+from zit_desktop.core.paths import AppPaths
+from zit_desktop.core.request import GenerationRequest
+from zit_desktop.ui.gallery.view import GalleryPanel
+from zit_desktop.ui.window.png_drop import PngDropFilter, install_png_drop
 
 log = logging.getLogger(__name__)
 TRASH_DAYS = 30
@@ -90,7 +90,7 @@ def attach_gallery(window: Any, paths: AppPaths) -> GalleryHookup | None:
     hookup.drop = install_png_drop(window, hookup.apply_dropped, current_request=hookup.current_request)
     window.gallery = panel
     window.gallery_hookup = hookup
-    from .presets_menu import PresetsMenu
+    from zit_desktop.ui.window.recipes_menu import PresetsMenu
 
     window.presets_menu = PresetsMenu(window, store)  # named parameter sets live in the same database
     return hookup

@@ -1,7 +1,7 @@
 """Drop a PNG on the window: its generation parameters fill the parameter panel.
 
 Works for our own PNGs and those of A1111/Forge, ComfyUI, InvokeAI and Fooocus (via
-:func:`zit_desktop.core.params.read_params`). A file that can't be read or carries no parameters
+:func:`zit_desktop.core.metadata.read.read_params`). A file that can't be read or carries no parameters
 gives a non-modal message (the status bar) and changes nothing.
 
     install_png_drop(window)                     # uses window.apply_request(request, lock_seed)
@@ -18,9 +18,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QWidget
 
-from ..core.params import ImageParams, ParamsError, read_params, request_from_params
-from ..core.request import RANDOM_SEED, GenerationRequest, RequestError
-from . import qtcompat
+from zit_desktop.core.metadata.read import ImageParams, ParamsError, read_params, request_from_params
+from zit_desktop.core.request import RANDOM_SEED, GenerationRequest, RequestError
+from zit_desktop.ui.startup import qtcompat
 
 log = logging.getLogger(__name__)
 

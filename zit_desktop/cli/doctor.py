@@ -55,16 +55,15 @@ def _model_dir(ref: str) -> Path | None:
 
 
 def _configs_dir() -> Path | None:
-    cand = Path(__file__).resolve().parents[1] / "benchmarks" / "zimage-turbo-configs"
+    cand = Path(__file__).resolve().parents[2] / "benchmarks" / "zimage-turbo-configs"
     return cand if (cand / "transformer" / "config.json").exists() else None
 
 
 def gather(
     model_ref: str, simulate_vram_gb: float | None = None, data_root: Path | None = None
 ) -> dict[str, Any]:
-    from .core import paths as paths_mod
-    from .core.model_profile import ProfileError, published_profile
-    from .core.planner import (
+    from zit_desktop.core import paths as paths_mod
+    from zit_desktop.core.memory.plan import (
         Calibration,
         PeakLog,
         calibration_path,
@@ -75,8 +74,9 @@ def gather(
         profile_from_model_dir,
         recommend_preset,
     )
-    from .core.settings import load_settings
-    from .core.vram import GIB, sample_device, simulated_cuda_device
+    from zit_desktop.core.memory.profile import ProfileError, published_profile
+    from zit_desktop.core.memory.vram import GIB, sample_device, simulated_cuda_device
+    from zit_desktop.core.settings import load_settings
 
     app = paths_mod.app_paths(data_root)
     settings = load_settings(app.settings_file)

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .comfy_graph import parse_comfy_graph
-from .pngmeta import parse_a1111_parameters
-from .presets import preset_for_size
-from .request import (
+from zit_desktop.core.metadata.comfy import parse_comfy_graph
+from zit_desktop.core.metadata.write import parse_a1111_parameters
+from zit_desktop.core.request import (
     MAX_GUIDANCE,
     MAX_SEED,
     MAX_STEPS,
@@ -32,6 +31,7 @@ from .request import (
     RequestError,
     nearest_valid_side,
 )
+from zit_desktop.core.sizes import preset_for_size
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT_BYTES = 16 * 1024 * 1024  # per chunk, after decompression

@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.presets import PRESETS, PRESETS_BY_NAME
-from .gallery_model import Roles
+from zit_desktop.core.sizes import PRESETS, PRESETS_BY_NAME
+from zit_desktop.ui.gallery.model import Roles
 
 NOTICE_MS = 10_000
 UNDO_MS = 20_000

@@ -25,9 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import AppError, ErrorKind
-from .events import ImageResult
-from .history_files import (
+from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.events import ImageResult
+from zit_desktop.core.history.files import (
     canonical_request,
     created_at_of,
     free_name,
@@ -35,12 +35,12 @@ from .history_files import (
     read_our_metadata,
     result_from_record,
 )
-from .history_presets import PresetsMixin
-from .history_rows import ROW_COLUMNS, HistoryFilter, HistoryRow, NamedPreset
-from .history_schema import SCHEMA_VERSION, migrate, user_version
-from .history_trash import TrashMixin
-from .paths import AppPaths
-from .presets import DEFAULT_GUIDANCE, DEFAULT_STEPS
+from zit_desktop.core.history.recipes import PresetsMixin
+from zit_desktop.core.history.rows import ROW_COLUMNS, HistoryFilter, HistoryRow, NamedPreset
+from zit_desktop.core.history.schema import SCHEMA_VERSION, migrate, user_version
+from zit_desktop.core.history.trash import TrashMixin
+from zit_desktop.core.paths import AppPaths
+from zit_desktop.core.sizes import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 log = logging.getLogger(__name__)
 

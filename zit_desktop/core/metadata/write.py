@@ -4,7 +4,7 @@ Every image we save carries two UTF-8 iTXt chunks:
 
 - ``parameters``: the A1111/Forge text that civitai, A1111, Forge and most image viewers read;
 - ``zit-desktop``: a JSON record of the exact request, the environment and run info, which is what
-  "reuse" and "rebuild history from folder" read back (see :mod:`zit_desktop.core.params`).
+  "reuse" and "rebuild history from folder" read back (see :mod:`zit_desktop.core.metadata.read`).
 
 Files are written atomically: a hidden temp file in the same folder, fsync, then ``os.replace``, so
 a crash or a full disk never leaves a half-written PNG where the gallery would find it.
@@ -25,9 +25,9 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from .. import __version__
-from .errors import classify_os_error
-from .request import GenerationRequest
+from zit_desktop import __version__
+from zit_desktop.core.errors import classify_os_error
+from zit_desktop.core.request import GenerationRequest
 
 A1111_KEY = "parameters"
 ZIT_KEY = "zit-desktop"

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QMessageLogContext, QObject, QtMsgType, Signal, Slot, qInstallMessageHandler
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from . import earlyinit
+from zit_desktop.ui.startup import earlyinit
 
 log = logging.getLogger("zit_desktop.qt")
 

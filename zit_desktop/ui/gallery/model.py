@@ -27,9 +27,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QImage, QPixmap
 
-from ..core.history import HistoryFilter, HistoryRow, HistoryStore
-from . import qtcompat
-from .gallery_thumbs import DEFAULT_BUDGET_BYTES, PixmapLru, ThumbJob, ThumbnailLoader
+from zit_desktop.core.history import HistoryFilter, HistoryRow, HistoryStore
+from zit_desktop.ui.gallery.thumbs import DEFAULT_BUDGET_BYTES, PixmapLru, ThumbJob, ThumbnailLoader
+from zit_desktop.ui.startup import qtcompat
 
 PAGE_SIZE = 200
 THUMB_SIDE = 144

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .request import GenerationRequest
+from zit_desktop.core.request import GenerationRequest
 
 FTS_MIN_CHARS = 3  # the trigram tokenizer can't match shorter terms; those use LIKE
 

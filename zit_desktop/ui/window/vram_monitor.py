@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from .worker import start_thread
+from zit_desktop.ui.window.worker import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class _Prober(QObject):
     @Slot()
     def sample(self) -> None:
         if self._model_ref is not None:  # once: reads config files and safetensors headers
-            from .fit import load_model_profile
+            from zit_desktop.ui.window.fit import load_model_profile
 
             ref, self._model_ref = self._model_ref, None
             self.profileLoaded.emit(load_model_profile(ref))
@@ -40,7 +40,7 @@ class _Prober(QObject):
         if not self._missing:
             try:
                 if self._probe is None:
-                    from ..core.vram import default_probe
+                    from zit_desktop.core.memory.vram import default_probe
 
                     self._probe = default_probe()
                 info = self._probe.sample()

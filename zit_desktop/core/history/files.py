@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .events import ImageResult
+from zit_desktop.core.events import ImageResult
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class PngRecord:
 def read_our_metadata(path: Path) -> PngRecord | None:
     """The ``zit-desktop`` metadata of a PNG, or None if it is not ours or can't be read."""
     try:
-        from .params import read_params  # reads chunks without decoding pixels
+        from zit_desktop.core.metadata.read import read_params  # reads chunks without decoding pixels
     except ImportError:  # pragma: no cover - params.py is written in parallel
         raw = _raw_chunk(path)
     else:

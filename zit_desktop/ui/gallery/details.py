@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.history import HistoryRow
+from zit_desktop.core.history import HistoryRow
 
 PREVIEW_MAX_SIDE = 1024
 _TIMING_ORDER = ("encode", "denoise", "decode", "save", "total")
