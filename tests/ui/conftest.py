@@ -35,12 +35,16 @@ class FakeEngine:
         self.loaded = False
         self.calls: list[GenerationRequest] = []
 
-    def run(self, request: GenerationRequest, on_event: EventCallback, cancel: CancelToken) -> Any:
+    def update_settings(self, settings: Any) -> None:
+        self.settings = settings
+
+    def run(self, request: GenerationRequest, on_event: EventCallback, cancel: CancelToken,
+            job_id: str = "fake") -> Any:
         from PIL import Image
 
         self.calls.append(request)
         req = request.resolved()
-        job = "fake"
+        job = job_id
         if not self.loaded:
             on_event(Loading("load", "Loading model"))
             on_event(Loading("ready", "Model ready"))

@@ -9,11 +9,15 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from zit_desktop.core.events import Cancelled, Finished
+from zit_desktop.core.events import Cancelled, Failed, Finished, JobStarted, Step
 from zit_desktop.ui.window.worker import running_threads
 
 pytestmark = pytest.mark.slow
 STEPS = 4
+
+
+def is_step(event: Any) -> bool:
+    return isinstance(event, Step)
 
 
 def prepare(window: Any, qtbot: Any, prompt: str = "a red fox", size: str = "preset512") -> None:
@@ -33,17 +37,23 @@ def test_generate_streams_steps_preview_and_writes_the_file(
     previews: list[int] = []
     c.preview.connect(lambda _j, _i, step, _img: previews.append(step))
     seen_preview_in_view: list[bool] = []
-    c.step.connect(lambda *_: seen_preview_in_view.append(w.image_view.is_preview))
+    events: list[Any] = []
 
-    def step_is(n: int) -> Any:
-        return lambda job_id, index, step, steps, elapsed, eta: step == n and steps == STEPS
+    def on_event(event: Any) -> None:
+        if isinstance(event, Step):
+            seen_preview_in_view.append(w.image_view.is_preview)
+        events.append(event)
 
+    c.event.connect(on_event)
     results: list[Any] = []
     c.jobFinished.connect(lambda _j, r: results.append(r))
-    signals = [c.jobStarted] + [c.step] * STEPS + [c.jobFinished]
-    callbacks = [None] + [step_is(n) for n in range(1, STEPS + 1)] + [None]
-    with qtbot.waitSignals(signals, order="strict", check_params_cbs=callbacks, timeout=120_000):
+    with qtbot.waitSignal(c.jobFinished, timeout=120_000):
         qtbot.mouseClick(w.generate_button, Qt.MouseButton.LeftButton)
+    # strict order: the job starts, every step in turn, then the end
+    order = [(type(e).__name__, getattr(e, "step", None)) for e in events
+             if isinstance(e, (JobStarted, Step, Finished, Failed, Cancelled))]
+    assert order == [("JobStarted", None)] + [("Step", n) for n in range(1, STEPS + 1)] + [("Finished", None)]
+    assert all(e.steps == STEPS for e in events if isinstance(e, Step))
     result = results[0]
     assert isinstance(result, Finished), result
     path = Path(result.images[0].path)
@@ -61,7 +71,7 @@ def test_cancel_mid_run_writes_nothing(
     w = make_window(model=str(tiny_model))
     prepare(w, qtbot, size="preset1024")
     w.params.steps.setValue(8)
-    with qtbot.waitSignal(w.controller.step, timeout=120_000):
+    with qtbot.waitSignal(w.controller.event, check_params_cb=is_step, timeout=120_000):
         w.generate()
     with qtbot.waitSignal(w.controller.jobFinished, timeout=60_000) as blocker:
         qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
@@ -93,7 +103,7 @@ def test_closing_during_a_job_exits_cleanly(
     prepare(w, qtbot, size="preset1024")
     w.params.steps.setValue(8)
     w.params.count.setValue(3)
-    with qtbot.waitSignal(w.controller.step, timeout=120_000):
+    with qtbot.waitSignal(w.controller.event, check_params_cb=is_step, timeout=120_000):
         w.generate()
     t0 = time.perf_counter()
     w.close()
@@ -105,7 +115,6 @@ def test_closing_during_a_job_exits_cleanly(
 def test_finished_images_are_recorded_in_the_history(
     make_window: Any, tiny_model: Path, qtbot: Any, data_dir: Path
 ) -> None:
-    pytest.importorskip("zit_desktop.core.history.store")
     from zit_desktop.core.history import HistoryStore
 
     w = make_window(model=str(tiny_model))

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from zit_desktop.core.settings import Settings
 from zit_desktop.ui.window.settings_dialog import EngineChoices, SettingsDialog, model_folder_problem
+from zit_desktop.ui.window.worker import EngineStarted
 
 
 def test_model_folder_checks(tmp_path: Path, tiny_model: Path, qtbot: Any) -> None:
@@ -55,7 +56,8 @@ def test_preferences_apply_to_settings_file_and_engine(
     saved = json.loads((data_dir / "settings.json").read_text(encoding="utf-8"))
     assert (saved["model"], saved["low_vram"]) == (str(tiny_model), "sequential")
     if not fake_engine_started(w):  # chosen before the engine started: applied when it starts
-        with qtbot.waitSignal(w.controller.engineReady, timeout=10_000):
+        started = lambda e: isinstance(e, EngineStarted)  # noqa: E731
+        with qtbot.waitSignal(w.controller.event, check_params_cb=started, timeout=10_000):
             w.controller.warm_up()
     qtbot.waitUntil(lambda: fake_engine.settings.low_vram == "sequential", timeout=5000)
     assert fake_engine.settings is not w.settings  # the worker has its own copy

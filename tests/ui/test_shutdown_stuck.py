@@ -21,7 +21,10 @@ SCRIPT = textwrap.dedent(
     from zit_desktop.core.events import Loading
 
     class StuckEngine:
-        def run(self, request, on_event, cancel):
+        def update_settings(self, settings):
+            pass
+
+        def run(self, request, on_event, cancel, job_id):
             on_event(Loading("load", "Loading model"))
             time.sleep(60)  # like from_pretrained of 20 GB: no cancel check inside
 

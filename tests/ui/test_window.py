@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QPlainTextEdit, QWidget
 
 from tests.ui.conftest import FakeEngine
-from zit_desktop.core.events import Failed, Finished
+from zit_desktop.core.events import Failed, Finished, JobStarted, Notice
 from zit_desktop.core.request import GenerationRequest
 
 OBJECT_NAMES = [
@@ -291,7 +291,7 @@ def test_vram_gauge_states(make_window: Any, fake_engine: FakeEngine) -> None:
 @pytest.mark.parametrize("kind", ["oom-retry", "sysmem-fallback"])
 def test_notices_are_non_modal(make_window: Any, fake_engine: FakeEngine, kind: str) -> None:
     w = make_window(engine=fake_engine)
-    w.on_notice("j", kind, "Out of memory at 1024x1024, retried with group offload")
+    w.on_event(Notice("j", kind, "Out of memory at 1024x1024, retried with group offload"))
     assert w.notice.isVisible() and w.notice.level == "warning" and "1024x1024" in w.notice.text()
     assert w.isEnabled() and not w.notice.isModal() if hasattr(w.notice, "isModal") else True
 
@@ -306,7 +306,8 @@ def test_closing_after_the_first_image_of_a_batch_exits_cleanly(
     w.apply_request(
         GenerationRequest(prompt="cat", width=512, height=512, steps=8, seed=1, count=3), lock_seed=True
     )
-    with qtbot.waitSignal(w.controller.jobStarted, timeout=10_000, check_params_cb=lambda *a: a[1] == 1):
+    second_image = lambda e: isinstance(e, JobStarted) and e.index == 1  # noqa: E731
+    with qtbot.waitSignal(w.controller.event, timeout=10_000, check_params_cb=second_image):
         w.generate()
     w.close()
     qtbot.wait(300)  # let queued worker signals arrive

@@ -1,6 +1,10 @@
-"""Typed events the engine emits through one plain callback.
+"""Typed events the engine emits through one plain callback, and the events of recording them.
 
-The Qt worker is a thin adapter that re-emits them as signals; tests assert on lists of them.
+Flow: the engine emits ``Loading``, ``JobStarted``, ``Step``, ``Preview``, ``Notice`` and ``ImageSaved``
+while it runs and returns one terminal event (``Finished``, ``Failed`` or ``Cancelled``).
+:func:`zit_desktop.core.jobs.run_and_record` adds ``ImageRecorded`` after each image is in the history
+and passes the terminal event on last. The Qt worker forwards each object unchanged in one signal;
+the CLI prints them; tests assert on lists of them.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Loading:
-    """Model loading or moving; ``phase`` is a short machine name, ``message`` human text."""
+    """Model loading or moving; ``phase`` is a short machine name, ``message`` English text for logs
+    and terminals, ``detail`` the values a translated text needs (``{"rung": ...}`` for "strategy")."""
 
     phase: str
     message: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,23 @@ class ImageResult:
 
 @dataclass(frozen=True)
 class ImageSaved:
-    """One image of the request is on disk (sent before the next image starts)."""
+    """One image of the request is on disk (sent before the next image starts).
+
+    ``picture`` is the saved image still in memory (a ``PIL.Image``), so the window and the history
+    thumbnail need not decode the PNG again; ``None`` where the engine does not have it.
+    """
 
     job_id: str
+    image: ImageResult
+    picture: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ImageRecorded:
+    """``image`` is in the history as row ``row_id`` (sent right after its ``ImageSaved``)."""
+
+    job_id: str
+    row_id: int
     image: ImageResult
 
 
@@ -106,7 +126,8 @@ class Cancelled:
     images: tuple[ImageResult, ...] = ()  # images of the batch finished before the cancel
 
 
-Event = Loading | JobStarted | Step | Preview | Notice | ImageSaved | Finished | Failed | Cancelled
+Result = Finished | Failed | Cancelled
+Event = Loading | JobStarted | Step | Preview | Notice | ImageSaved | ImageRecorded | Finished | Failed | Cancelled
 EventCallback = Callable[[Event], None]
 
 

@@ -88,6 +88,12 @@ class Engine:
         self._sysmem = SysmemWatch()
         self._phase = "idle"  # the phase running now, named in out-of-memory notices
 
+    def update_settings(self, settings: Settings) -> None:
+        """New preferences, used from the next job on (the caller hands over its own copy). A new
+        model is loaded at the next run; memory choices apply at the next plan."""
+        self.settings = settings
+        self.lowvram.settings = settings
+
     # ------------------------------------------------------------------ model lifecycle
     @property
     def pipeline(self) -> Any:
@@ -142,7 +148,13 @@ class Engine:
         if spec == self._spec:
             return self._pipe
         if strategies.needs_reload(self._spec, spec):
-            emit(Loading("strategy", f"Reloading the model to switch to the '{spec.rung}' memory strategy"))
+            emit(
+                Loading(
+                    "strategy",
+                    f"Reloading the model to switch to the '{spec.rung}' memory strategy",
+                    {"rung": str(spec.rung)},
+                )
+            )
             self._reload(emit)
         else:
             strategies.undo(self._pipe, self._spec)
@@ -200,11 +212,11 @@ class Engine:
                 if cancel.cancelled:
                     return final(Cancelled(job_id, tuple(done)))
                 single = request.single(index)
-                result = self._run_one(pipe, single, index, request.count, job_id, on_event, cancel)
+                result, picture = self._run_one(pipe, single, index, request.count, job_id, on_event, cancel)
                 if index == 0 and load_s > 0.05:
                     result.timings["load"] = round(load_s, 4)
                 done.append(result)
-                on_event(ImageSaved(job_id, result))
+                on_event(ImageSaved(job_id, result, picture))
             total = time.perf_counter() - t_job
             return final(Finished(job_id, tuple(done), {"total": round(total, 4), "load": round(load_s, 4)}))
         except _CancelledError:
@@ -240,7 +252,7 @@ class Engine:
         job_id: str,
         emit: EventCallback,
         cancel: CancelToken,
-    ) -> ImageResult:
+    ) -> tuple[ImageResult, Any]:
         # STRATEGY HOOK: OOM recovery steps down the ladder here (see strategies / planner).
         plan = self.choose_plan(req)
         retries = 0
@@ -280,7 +292,8 @@ class Engine:
         emit: EventCallback,
         cancel: CancelToken,
         retries: int,
-    ) -> ImageResult:
+    ) -> tuple[ImageResult, Any]:
+        """One try at one image on ``plan``'s rung: (its result, the saved PIL image)."""
         self._phase = "load"
         self._plan = plan
         pipe = self.apply_plan(plan, emit)
@@ -318,7 +331,7 @@ class Engine:
         path = self.save(image, req, environment, info)
         timings["save"] = time.perf_counter() - t3
         timings["total"] = time.perf_counter() - t0
-        return ImageResult(
+        result = ImageResult(
             index=index,
             seed=req.seed,
             path=str(path),
@@ -331,6 +344,7 @@ class Engine:
             request=req.to_dict(),
             environment=environment,
         )
+        return result, image
 
     # ------------------------------------------------------------------ phases
     def count_prompt_tokens(self, pipe: Any, prompt: str) -> int:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+def pil_to_qimage(picture: Any) -> QImage:
+    """A ``PIL.Image`` as a QImage that owns its pixels (a few ms at 1024²; no PNG decode)."""
+    rgb = picture if picture.mode == "RGB" else picture.convert("RGB")
+    width, height = rgb.size
+    return QImage(rgb.tobytes(), width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
 class ImageView(QWidget):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QImage, QKeySequence
@@ -25,20 +25,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zit_desktop.core.events import Cancelled, Failed, Finished, ImageResult
+from zit_desktop.core.events import (
+    Cancelled,
+    Failed,
+    Finished,
+    ImageRecorded,
+    ImageResult,
+    ImageSaved,
+    JobStarted,
+    Loading,
+    Notice,
+    Preview,
+    Result,
+    Step,
+)
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings, save_settings
 from zit_desktop.ui.startup.i18n import Translations
-from zit_desktop.ui.widgets.image_view import ImageView
+from zit_desktop.ui.widgets.image_view import ImageView, pil_to_qimage
 from zit_desktop.ui.widgets.notice_bar import NoticeBar
-from zit_desktop.ui.widgets.params_panel import ParamsPanel
+from zit_desktop.ui.widgets.params_panel import ParamsPanel, Reuse
 from zit_desktop.ui.widgets.progress_panel import ProgressPanel
 from zit_desktop.ui.widgets.vram_gauge import VramGauge
 from zit_desktop.ui.window import texts
 from zit_desktop.ui.window.fit import FitAdvisor
 from zit_desktop.ui.window.vram_monitor import VramMonitor
-from zit_desktop.ui.window.worker import Job, JobController
+from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, WorkerEvent
+
+if TYPE_CHECKING:
+    from zit_desktop.ui.gallery.view import GalleryPanel
+    from zit_desktop.ui.gallery.wiring import GalleryHookup
+    from zit_desktop.ui.window.png_drop import PngDropFilter
+    from zit_desktop.ui.window.recipes_menu import PresetsMenu
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +84,11 @@ class MainWindow(QMainWindow):
         self.advisor = advisor or FitAdvisor(settings, paths.cache)
         self.last_results: list[ImageResult] = []
         self.reuse_parent: int | None = None
+        # set by app.create_main_window once the history opened (the window works without them)
+        self.gallery: GalleryPanel | None = None
+        self.gallery_hookup: GalleryHookup | None = None
+        self.presets_menu: PresetsMenu | None = None
+        self.png_drop: PngDropFilter | None = None
         self._sizes: dict[str, tuple[int, int]] = {}  # job id -> final image size, for the preview frame
         self._first_run_pending = not settings.first_run_done and not settings.last_request
         self._closed = False
@@ -182,17 +206,9 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         self.language_group.triggered.connect(self._on_language_action)
         self.preferences_action.triggered.connect(self.edit_preferences)
-        c = self.controller
-        c.loading.connect(self.on_loading)
-        c.jobStarted.connect(self.on_job_started)
-        c.step.connect(self.on_step)
-        c.preview.connect(self.on_preview)
-        c.notice.connect(self.on_notice)
-        c.imageReady.connect(self.on_image_ready)
-        c.imageRecorded.connect(self.imageRecorded)
-        c.jobFinished.connect(self.on_job_finished)
-        c.engineReady.connect(self.on_engine_ready)
-        c.queueChanged.connect(self.refresh_queue)
+        self.controller.event.connect(self.on_event)
+        self.controller.preview.connect(self.on_preview)
+        self.controller.queueChanged.connect(self.refresh_queue)
         self.monitor.sampled.connect(self.on_vram_sample)
         self.monitor.profileLoaded.connect(self.on_profile_loaded)
 
@@ -264,7 +280,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ actions
     @Slot()
     def generate(self) -> Job | None:
-        request = self.params.request(self.settings.model)
+        request = self.current_request()
         try:
             for warning in validate(request):
                 log.info("request warning: %s", warning)
@@ -288,14 +304,22 @@ class MainWindow(QMainWindow):
     @Slot()
     def reuse_last(self) -> None:
         if self.last_results:
-            self.apply_request(GenerationRequest.from_dict(self.last_results[-1].request), lock_seed=True)
+            self.apply_reuse(Reuse(GenerationRequest.from_dict(self.last_results[-1].request)))
 
-    def apply_request(
-        self, request: GenerationRequest, lock_seed: bool, parent_id: int | None = None
-    ) -> None:
-        """The reuse hook (gallery, PNG drop): fill the panel; ``parent_id`` links the next image to it."""
-        self.params.apply_request(request, lock_seed)
-        self.reuse_parent = parent_id
+    def current_request(self) -> GenerationRequest:
+        """What Generate would submit now (the panel's parameters and the model setting)."""
+        return self.params.request(self.settings.model)
+
+    @Slot(object)
+    def apply_reuse(self, reuse: Reuse) -> None:
+        """The one reuse entry (gallery, recipes, PNG drop, last image): fill the panel; a
+        ``parent_id`` links the next image to the row it came from."""
+        lock = self.params.lock.isChecked() if reuse.lock_seed is None else reuse.lock_seed
+        self.params.apply_request(reuse.request, lock)
+        self.reuse_parent = reuse.parent_id
+
+    def apply_request(self, request: GenerationRequest, lock_seed: bool, parent_id: int | None = None) -> None:
+        self.apply_reuse(Reuse(request, lock_seed, parent_id))
 
     def set_gallery_widget(self, widget: QWidget) -> None:
         """Embed the history gallery (``galleryView``) in the bottom dock."""
@@ -321,66 +345,75 @@ class MainWindow(QMainWindow):
         self.queue_label.setText(self.tr("Queue ({0} waiting)").format(len(self.controller.pending)))
         self.cancel_button.setEnabled(bool(jobs))
 
-    @Slot(str, str)
-    def on_loading(self, phase: str, message: str) -> None:
-        self.progress.busy(texts.loading_phase(phase, message))
+    @Slot(object)
+    def on_event(self, event: WorkerEvent) -> None:
+        """The one entry for the worker's events (core.events and EngineStarted), in order."""
+        match event:
+            case Loading():
+                self.progress.busy(texts.loading_phase(event))
+            case EngineStarted():
+                if not self.controller.busy:  # the background warm-up finished: nothing is running
+                    self.progress.idle()
+            case JobStarted():
+                self._on_job_started(event)
+            case Step():
+                total = self.controller.current.request.count if self.controller.current else 1
+                self.progress.step(event.index, total, event.step, event.steps, event.elapsed, event.eta)
+            case Notice():
+                text, level = texts.notice(event)
+                if text:
+                    self.notice.show_message(text, level)
+            case ImageSaved():
+                self._on_image_saved(event)
+            case ImageRecorded():
+                self.imageRecorded.emit(event.row_id)
+            case Finished() | Failed() | Cancelled():
+                self._on_job_finished(event)
+            case Preview():
+                pass  # previews arrive as QImages through on_preview
 
-    @Slot(float)
-    def on_engine_ready(self, _seconds: float) -> None:
-        if not self.controller.busy:  # the background warm-up finished: nothing is running
-            self.progress.idle()
-
-    @Slot(str, int, int, object, str)
-    def on_job_started(self, job_id: str, index: int, total: int, seed: int, strategy: str) -> None:
-        if index == 0:
+    def _on_job_started(self, event: JobStarted) -> None:
+        if event.index == 0:
             if self.notice.level != "error":
                 self.notice.dismiss()
             self.gauge.begin_job()
-        self.params.show_used_seed(seed)
-        self.progress.busy(self.tr("Image {0}/{1}: encoding the prompt…").format(index + 1, total))
-
-    @Slot(str, int, int, int, float, float)
-    def on_step(self, job_id: str, index: int, step: int, steps: int, elapsed: float, eta: float) -> None:
-        total = self.controller.current.request.count if self.controller.current else 1
-        self.progress.step(index, total, step, steps, elapsed, eta)
+        self.params.show_used_seed(event.seed)
+        self.progress.busy(self.tr("Image {0}/{1}: encoding the prompt…").format(event.index + 1, event.total))
 
     @Slot(str, int, int, QImage)
     def on_preview(self, job_id: str, index: int, step: int, image: QImage) -> None:
         self.image_view.show_preview(image, step, self._sizes.get(job_id))
 
-    @Slot(str, str, str)
-    def on_notice(self, job_id: str, kind: str, message: str) -> None:
-        text, level = texts.notice(kind, message)
-        if text:
-            self.notice.show_message(text, level)
-
-    @Slot(str, object, QImage)
-    def on_image_ready(self, job_id: str, result: Any, image: QImage) -> None:
-        if not image.isNull():
+    def _on_image_saved(self, event: ImageSaved) -> None:
+        result = event.image
+        image = pil_to_qimage(event.picture) if event.picture is not None else QImage(result.path)
+        if image.isNull():
+            log.warning("cannot read back the image %s", result.path)
+        else:
             self.image_view.show_image(image, result.path)
             self.imageShown.emit(result.path)
         self.last_results.append(result)
         self.last_results = self.last_results[-50:]
         self.reuse_action.setEnabled(True)
 
-    @Slot(str, object)
-    def on_job_finished(self, job_id: str, result: Any) -> None:
-        self._sizes.pop(job_id, None)
-        peaks = [im.peak_vram_bytes for im in getattr(result, "images", ()) if im.peak_vram_bytes]
+    def _on_job_finished(self, result: Result) -> None:
+        self._sizes.pop(result.job_id, None)
+        peaks = [im.peak_vram_bytes for im in result.images if im.peak_vram_bytes]
         self.gauge.end_job(max(peaks) if peaks else None)
-        if isinstance(result, Finished):
-            self.progress.idle(self.tr("Done: {0} image(s)").format(len(result.images)))
-        elif isinstance(result, Cancelled):
-            self.progress.idle(self.tr("Cancelled"))
-            if self.image_view.is_preview:
-                self.image_view.clear()
-        elif isinstance(result, Failed):
-            self.progress.idle(self.tr("Failed"))
-            self.notice.show_message(texts.failure(result.kind, result.message), "error")
-            if result.kind == "internal":
-                from zit_desktop.ui.startup import earlyinit
+        match result:
+            case Finished():
+                self.progress.idle(self.tr("Done: {0} image(s)").format(len(result.images)))
+            case Cancelled():
+                self.progress.idle(self.tr("Cancelled"))
+                if self.image_view.is_preview:
+                    self.image_view.clear()
+            case Failed():
+                self.progress.idle(self.tr("Failed"))
+                self.notice.show_message(texts.failure(result.kind, result.message), "error")
+                if result.kind == "internal":
+                    from zit_desktop.ui.startup import earlyinit
 
-                earlyinit.report_bug(result.message, result.detail)
+                    earlyinit.report_bug(result.message, result.detail)
         self._update_status()
 
     def _update_status(self) -> None:
@@ -457,7 +490,7 @@ class MainWindow(QMainWindow):
             "geometry": bytes(self.saveGeometry().toBase64().data()).decode("ascii"),
             "state": bytes(self.saveState().toBase64().data()).decode("ascii"),
         }
-        request = self.params.request(self.settings.model)
+        request = self.current_request()
         self.settings.last_request = request.to_dict()
         try:
             save_settings(self.paths.settings_file, self.settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
+from zit_desktop.core.events import Loading, Notice
 from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
 
@@ -47,35 +48,60 @@ def failure(kind: str, message: str) -> str:
     return f"{head}\n{message}" if message else head
 
 
-def loading_phase(phase: str, message: str) -> str:
+def loading_phase(event: Loading) -> str:
     phases = {
         "engine": QCoreApplication.translate("Messages", "Starting the engine (torch, diffusers)…"),
         "resolve": QCoreApplication.translate("Messages", "Finding the model…"),
         "load": QCoreApplication.translate("Messages", "Loading the model (the first time takes longest)…"),
         "ready": QCoreApplication.translate("Messages", "Model ready"),
     }
-    return phases.get(phase, message or phase)
+    if event.phase == "strategy":
+        return QCoreApplication.translate(
+            "Messages", "Reloading the model to switch to the “{0}” memory strategy…"
+        ).format(event.detail.get("rung", "?"))
+    return phases.get(event.phase, event.message or event.phase)
 
 
-def notice(kind: str, message: str) -> tuple[str, str]:
+def notice(event: Notice) -> tuple[str, str]:
     """(text, level) for a Notice event; an empty text means nothing to show."""
-    if kind == "oom-retry":
+    kind, message, detail = event.kind, event.message, event.detail
+    if kind == "oom-retry" and {"from", "to", "phase"} <= detail.keys():
         head = QCoreApplication.translate("Messages", "Out of memory: retried with a leaner memory strategy.")
-        return f"{head}\n{message}", "warning"
-    if kind == "prompt-truncated":
-        head = QCoreApplication.translate("Messages", "The prompt is too long: only its beginning is used.")
-        return f"{head}\n{message}", "warning"
-    if kind == "sysmem-fallback":
-        head = QCoreApplication.translate(
+        body = QCoreApplication.translate(
+            "Messages", "Out of video memory while {0} with “{1}”; the same image (same seed) is retried "
+            "with the leaner “{2}” strategy."
+        ).format(_phase_name(str(detail["phase"])), detail["from"], detail["to"])
+        return f"{head}\n{body}", "warning"
+    heads = {
+        "oom-retry": QCoreApplication.translate(
+            "Messages", "Out of memory: retried with a leaner memory strategy."
+        ),
+        "prompt-truncated": QCoreApplication.translate(
+            "Messages", "The prompt is too long: only its beginning is used."
+        ),
+        "sysmem-fallback": QCoreApplication.translate(
             "Messages", "The GPU driver is spilling into system memory, which makes generation very slow."
-        )
-        return f"{head}\n{message}", "warning"
-    if kind == "history":
-        head = QCoreApplication.translate("Messages", "The image was saved but not recorded in the history.")
-        return f"{head}\n{message}", "warning"
+        ),
+        "history": QCoreApplication.translate(
+            "Messages", "The image was saved but not recorded in the history."
+        ),
+    }
+    if kind in heads:
+        return f"{heads[kind]}\n{message}", "warning"
     if kind == "warning" and "negative prompt has no effect" in message:
         return "", "info"  # the panel already marks the negative prompt as inactive
     return message, "info"
+
+
+def _phase_name(phase: str) -> str:
+    names = {
+        "load": QCoreApplication.translate("Messages", "preparing the model"),
+        "encode": QCoreApplication.translate("Messages", "encoding the prompt"),
+        "denoise": QCoreApplication.translate("Messages", "denoising"),
+        "decode": QCoreApplication.translate("Messages", "decoding the image"),
+        "save": QCoreApplication.translate("Messages", "saving"),
+    }
+    return names.get(phase, phase)
 
 
 def request_error(exc: RequestError) -> str:

@@ -1,0 +1,107 @@
+"""Run one request and record what it saved: the one place where images enter the history.
+
+The Qt worker, ``zit-desktop generate`` and ``zit-desktop history rerun`` all call
+:func:`run_and_record`. Its contract:
+
+- every event the engine emits reaches ``on_event`` in order; after each ``ImageSaved`` the image is
+  recorded and an ``ImageRecorded`` follows (or a ``Notice(kind="history")`` when recording failed);
+- every image on disk gets a row, also in a cancelled or failed batch, and also from an engine that
+  only lists its images in the terminal event (each then gets its ``ImageSaved`` first);
+- the terminal event (``Finished``, ``Failed`` or ``Cancelled``) comes last and is also returned;
+- it never raises for an engine bug: that becomes ``Failed(kind="internal")`` with the traceback.
+
+No Qt, no torch: the engine is anything with :class:`EngineLike`'s ``run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from typing import TYPE_CHECKING, Protocol
+
+from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.events import (
+    CancelToken,
+    Event,
+    EventCallback,
+    Failed,
+    ImageRecorded,
+    ImageResult,
+    ImageSaved,
+    Notice,
+    Result,
+)
+from zit_desktop.core.request import GenerationRequest
+
+if TYPE_CHECKING:
+    from zit_desktop.core.history import HistoryStore
+
+log = logging.getLogger(__name__)
+
+INTERNAL_MESSAGE = (
+    "Something went wrong inside ZIT Desktop ({0}). The details are in the log file; please report them."
+)
+NOT_RECORDED = "The image {0} was saved but not recorded in the history: {1}"
+
+
+class EngineLike(Protocol):
+    """What :func:`run_and_record` needs of an engine (the real one, a remote one, a test fake)."""
+
+    def run(
+        self, request: GenerationRequest, on_event: EventCallback, cancel: CancelToken, job_id: str
+    ) -> Result: ...
+
+
+def internal_failure(job_id: str, what: str) -> Failed:
+    """A bug outside the engine's own handling, as a terminal event (call inside ``except``)."""
+    return Failed(job_id, ErrorKind.INTERNAL.value, INTERNAL_MESSAGE.format(what), traceback.format_exc())
+
+
+def run_and_record(
+    engine: EngineLike,
+    store: HistoryStore | None,
+    request: GenerationRequest,
+    on_event: EventCallback,
+    *,
+    parent_id: int | None = None,
+    cancel: CancelToken | None = None,
+    job_id: str | None = None,
+) -> Result:
+    """Run ``request`` on ``engine``, record each saved image in ``store`` (none: record nothing)."""
+    job_id = job_id or uuid.uuid4().hex[:12]
+    recorded: set[str] = set()
+
+    def record(saved: ImageSaved) -> None:
+        recorded.add(saved.image.path)
+        on_event(saved)
+        if store is None:
+            return
+        try:
+            row_id = store.add_result(saved.image, parent_id=parent_id, image=saved.picture)
+        except Exception as exc:  # the image is safe on disk: say so, and let the batch go on
+            reason = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
+            log.exception("recording %s in the history failed", saved.image.path)
+            on_event(Notice(job_id, "history", NOT_RECORDED.format(saved.image.path, reason)))
+            return
+        on_event(ImageRecorded(job_id, row_id, saved.image))
+
+    def handle(event: Event) -> None:
+        if isinstance(event, ImageSaved):
+            record(event)
+        elif not isinstance(event, Result):  # the terminal event goes out last, below
+            on_event(event)
+
+    try:
+        result = engine.run(request, handle, cancel or CancelToken(), job_id)
+    except Exception:
+        log.exception("the engine raised instead of returning a result")
+        result = internal_failure(job_id, "the engine could not run")
+    images: tuple[ImageResult, ...] = result.images
+    for image in images:
+        if image.path not in recorded:
+            record(ImageSaved(job_id, image))
+    if isinstance(result, Failed):
+        log.error("job %s failed (%s): %s\n%s", job_id, result.kind, result.message, result.detail)
+    on_event(result)
+    return result
