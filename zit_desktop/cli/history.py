@@ -19,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from zit_desktop.cli.common import Exit, error, note, open_store, run_in_terminal
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
+from zit_desktop.core.events import Event, Failed, Finished, ImageRecorded, ImageSaved
 from zit_desktop.core.history import HistoryFilter, HistoryRow, HistoryStore
 from zit_desktop.core.request import RequestError, validate
 from zit_desktop.core.sizes import PRESETS_BY_NAME
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -65,7 +66,7 @@ def add_history_commands(subparsers: Any) -> None:
 def _usage(parser: argparse.ArgumentParser) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
 
     return handler
 
@@ -88,15 +89,7 @@ def _non_negative(text: str) -> int:
 
 
 def _open_store(args: argparse.Namespace) -> HistoryStore | None:
-    app = paths_mod.app_paths(getattr(args, "data_dir", None))
-    try:
-        store = HistoryStore.for_paths(app)
-    except AppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-    if store.recovered is not None:
-        print(f"note: {store.recovered.message}", file=sys.stderr)
-    return store
+    return open_store(paths_mod.app_paths(getattr(args, "data_dir", None)), required=True)
 
 
 def _print_rows(rows: list[HistoryRow], as_json: bool) -> None:
@@ -119,18 +112,18 @@ def _one_line(row: HistoryRow) -> str:
 def _run_query(args: argparse.Namespace, query: Callable[[HistoryStore], list[HistoryRow]]) -> int:
     store = _open_store(args)
     if store is None:
-        return EXIT_FAILED
+        return Exit.FAILED
     try:
         rows = query(store)
     except AppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        error(f"{exc}")
+        return Exit.FAILED
     finally:
         store.close()
     _print_rows(rows, args.json)
     if not rows and not args.json:
         print("no images", file=sys.stderr)
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_history_list(args: argparse.Namespace) -> int:
@@ -145,25 +138,24 @@ def cmd_history_search(args: argparse.Namespace) -> int:
 def _get_row(store: HistoryStore, image_id: int) -> HistoryRow | None:
     row = store.get(image_id)
     if row is None:
-        print(f"error: there is no image {image_id} in the history. `zit-desktop history list` shows the ids.",
-              file=sys.stderr)
+        error(f"there is no image {image_id} in the history. `zit-desktop history list` shows the ids.")
     return row
 
 
 def cmd_history_show(args: argparse.Namespace) -> int:
     store = _open_store(args)
     if store is None:
-        return EXIT_FAILED
+        return Exit.FAILED
     try:
         row = _get_row(store, args.id)
     finally:
         store.close()
     if row is None:
-        return EXIT_FAILED
+        return Exit.FAILED
     data = row.to_json_dict()
     if args.json:
         print(json.dumps(data, ensure_ascii=False), flush=True)
-        return EXIT_OK
+        return Exit.OK
     for key in ("id", "created_at", "prompt", "negative_prompt", "seed", "width", "height", "preset", "steps",
                 "guidance", "model", "strategy", "oom_retries", "peak_vram_bytes", "timings", "path",
                 "thumbnail", "favorite", "parent_id", "missing", "trashed"):
@@ -172,15 +164,15 @@ def cmd_history_show(args: argparse.Namespace) -> int:
             value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
         print(f"{key:>16}: {value}")
     if row.missing:
-        print(f"note: the image file is missing: {row.path}", file=sys.stderr)
-    return EXIT_OK
+        note(f"the image file is missing: {row.path}")
+    return Exit.OK
 
 
 def cmd_history_rerun(args: argparse.Namespace) -> int:
     """Generate the stored request again (same seed unless ``--seed``); record it as a child."""
     store = _open_store(args)
     if store is None:
-        return EXIT_FAILED
+        return Exit.FAILED
     try:
         return _rerun(args, store)
     finally:
@@ -190,7 +182,7 @@ def cmd_history_rerun(args: argparse.Namespace) -> int:
 def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
     row = _get_row(store, args.id)
     if row is None:
-        return EXIT_FAILED
+        return Exit.FAILED
     try:
         request = row.request()
         if args.seed is not None:
@@ -199,33 +191,34 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
             request = replace(request, model=args.model)
         request = replace(request, count=1)
         for warning in validate(request):
-            print(f"note: {warning}", file=sys.stderr)
+            note(f"{warning}")
     except RequestError as exc:
-        print(f"error: the stored request of image {row.id} can't be used: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        error(f"the stored request of image {row.id} can't be used: {exc}")
+        return Exit.USAGE
 
-    from zit_desktop.cli.main import TerminalProgress
-    from zit_desktop.core.engine import Engine
-    from zit_desktop.core.events import CancelToken, Finished
     from zit_desktop.core.settings import load_settings
 
     app = paths_mod.app_paths(getattr(args, "data_dir", None)).ensure()
-    print("Loading the engine (torch, diffusers)…", file=sys.stderr)
-    engine = Engine(app, load_settings(app.settings_file))
-    result = engine.run(request, TerminalProgress(sys.stderr), CancelToken())
-    if not isinstance(result, Finished):  # failed and cancelled jobs create no rows
-        message = getattr(result, "message", "cancelled")
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_FAILED
-    try:
-        new_ids = store.add_results(result.images, parent_id=row.id)
-    except AppError as exc:
-        print(f"error: the image was saved but not recorded in the history: {exc}", file=sys.stderr)
-        for im in result.images:
-            print(im.path, flush=True)
-        return EXIT_FAILED
-    for new_id in new_ids:
-        new = store.get(new_id)
-        assert new is not None
-        print(json.dumps(new.to_json_dict(), ensure_ascii=False) if args.json else new.path, flush=True)
-    return EXIT_OK
+    saved: list[str] = []
+    recorded: set[str] = set()
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, ImageSaved):
+            saved.append(event.image.path)
+        elif isinstance(event, ImageRecorded):
+            recorded.add(event.image.path)
+            new = store.get(event.row_id)
+            assert new is not None
+            print(json.dumps(new.to_json_dict(), ensure_ascii=False) if args.json else new.path, flush=True)
+
+    result = run_in_terminal(app, load_settings(app.settings_file), request, store, on_event, parent_id=row.id)
+    for path in saved:
+        if path not in recorded:  # on disk, but the history could not take it: the note said why
+            print(path, flush=True)
+    if isinstance(result, Failed):
+        error(result.message)
+        return Exit.FAILED
+    if not isinstance(result, Finished):
+        error("cancelled")
+        return Exit.FAILED
+    return Exit.OK if len(recorded) == len(saved) else Exit.FAILED

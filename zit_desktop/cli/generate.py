@@ -1,0 +1,140 @@
+"""``zit-desktop generate``: images in the terminal, each recorded in the history like the window's.
+
+Prints one line per image as soon as it is on disk (its path, or a JSON object with ``--json``);
+the progress bar and notes go to stderr. ``… | head -1`` stops after the first image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from zit_desktop.cli.common import Exit, error, note, open_store, run_in_terminal
+from zit_desktop.core import paths as paths_mod
+from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageResult, ImageSaved
+from zit_desktop.core.memory.plan import RUNGS
+from zit_desktop.core.request import GenerationRequest, RequestError, validate
+from zit_desktop.core.sizes import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_PRESET,
+    DEFAULT_STEPS,
+    PRESETS_BY_NAME,
+    preset_for_size,
+)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().replace("×", "x").split("x")
+        return int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 768x768") from None
+
+
+def add_generate_command(subparsers: Any) -> None:
+    gen = subparsers.add_parser("generate", help="generate images in the terminal")
+    gen.add_argument("--prompt", required=True, help="what to draw (Chinese and English both work)")
+    gen.add_argument("--negative", default="", help="negative prompt (only used when guidance > 0)")
+    size = gen.add_mutually_exclusive_group()
+    size.add_argument("--preset", choices=list(PRESETS_BY_NAME), help=f"size preset (default {DEFAULT_PRESET})")
+    size.add_argument("--size", type=_size, metavar="WxH", help="custom size, multiples of 16, e.g. 832x1216")
+    gen.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps (default {DEFAULT_STEPS})")
+    gen.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="guidance scale (default 0)")
+    gen.add_argument("--seed", type=int, default=-1, help="seed, -1 for random (default)")
+    gen.add_argument("--count", type=int, default=1, help="images, with seeds seed, seed+1, ...")
+    gen.add_argument("--model", help="model folder or Hub id in the local cache (default: the setting)")
+    gen.add_argument(
+        "--low-vram",
+        choices=["auto", *RUNGS],
+        help="memory strategy (default auto: the planner picks)",
+    )
+    gen.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")
+    gen.set_defaults(handler=cmd_generate)
+
+
+def request_from_args(args: argparse.Namespace, default_model: str) -> GenerationRequest:
+    if args.size:
+        width, height = args.size
+        preset = preset_for_size(width, height)
+    else:
+        p = PRESETS_BY_NAME[args.preset or DEFAULT_PRESET]
+        width, height, preset = p.width, p.height, p.name
+    return GenerationRequest(
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        width=width,
+        height=height,
+        steps=args.steps,
+        guidance=args.guidance,
+        seed=args.seed,
+        count=args.count,
+        model=args.model or default_model,
+        preset=preset,
+    )
+
+
+def image_json(im: ImageResult) -> dict[str, Any]:
+    return {
+        "path": im.path,
+        "seed": im.seed,
+        "width": im.width,
+        "height": im.height,
+        "steps": im.request["steps"],
+        "guidance": im.request["guidance"],
+        "prompt": im.request["prompt"],
+        "strategy": im.strategy,
+        "oom_retries": im.oom_retries,
+        "peak_vram_bytes": im.peak_vram_bytes,
+        "timings": im.timings,
+    }
+
+
+def print_line(text: str, cancel: CancelToken) -> None:
+    """One result line on stdout; a closed pipe (``… | head -1``) cancels the rest of the job."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # the reader is gone: stop after this image
+        cancel.cancel()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from zit_desktop.core.metadata.write import remove_stale_temp_files
+    from zit_desktop.core.settings import load_settings
+
+    app = paths_mod.app_paths(args.data_dir).ensure()
+    remove_stale_temp_files(app.outputs)
+    settings = load_settings(app.settings_file)
+    if args.low_vram:
+        settings.low_vram = args.low_vram
+    try:
+        request = request_from_args(args, settings.model)
+        for warning in validate(request):
+            note(warning)
+    except RequestError as exc:
+        error(str(exc))
+        return Exit.USAGE
+    store = open_store(app, required=False)
+    cancel = CancelToken()
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, ImageSaved):  # each image as soon as it is on disk
+            im = event.image
+            print_line(json.dumps(image_json(im), ensure_ascii=False) if args.json else im.path, cancel)
+
+    try:
+        result = run_in_terminal(app, settings, request, store, on_event, cancel=cancel)
+    finally:
+        if store is not None:
+            store.close()
+    if isinstance(result, Failed):
+        error(result.message)
+        return Exit.FAILED
+    if not isinstance(result, Finished):
+        print("cancelled", file=sys.stderr)
+        return Exit.FAILED
+    return Exit.OK
