@@ -47,9 +47,11 @@ def create_main_window(
     """The fully wired main window, not yet shown. Needs a running ``QApplication``."""
     from PySide6.QtWidgets import QApplication
 
+    from zit_desktop.ui.gallery.wiring import attach_gallery
     from zit_desktop.ui.startup import qtcompat
     from zit_desktop.ui.startup.i18n import translations_for
     from zit_desktop.ui.window.main_window import MainWindow
+    from zit_desktop.ui.window.png_drop import install_png_drop
     from zit_desktop.ui.window.vram_monitor import VramMonitor
     from zit_desktop.ui.window.worker import JobController
 
@@ -69,13 +71,8 @@ def create_main_window(
     window = MainWindow(paths, settings, controller, monitor, translations)
     controller.setParent(window)
     monitor.setParent(window)
-    try:
-        from zit_desktop.ui.gallery.wiring import attach_gallery
-    except ModuleNotFoundError as exc:  # the gallery is optional: the window works without it
-        if exc.name != "zit_desktop.ui.gallery.wiring":
-            raise
-    else:
-        attach_gallery(window, paths)  # history gallery in the dock, PNG drop on the window
+    attach_gallery(window, paths)  # history gallery in the dock, recipes menu
+    window.png_drop = install_png_drop(window, window.apply_reuse, window.current_request)
     window.restore_window_state()  # after the docks exist, so their layout comes back too
     return window
 

@@ -20,6 +20,7 @@ from zit_desktop.core.request import GenerationRequest
 from zit_desktop.ui.gallery.model import GalleryModel, Roles
 from zit_desktop.ui.gallery.view import GalleryPanel
 from zit_desktop.ui.startup import qtcompat
+from zit_desktop.ui.widgets.params_panel import Reuse
 
 from .gallery_support import PROMPTS, fill, make_result
 
@@ -68,10 +69,12 @@ class Spy(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[GenerationRequest, bool]] = []
+        self.parents: list[int | None] = []
 
-    @Slot(object, bool)
-    def apply_request(self, request: GenerationRequest, lock_seed: bool) -> None:
-        self.calls.append((request, lock_seed))
+    @Slot(object)
+    def apply_reuse(self, reuse: Reuse) -> None:
+        self.calls.append((reuse.request, bool(reuse.lock_seed)))
+        self.parents.append(reuse.parent_id)
 
 
 def wait_thumbnails(qtbot: Any, model: GalleryModel, count: int) -> None:
@@ -213,7 +216,7 @@ def test_reuse_seed_and_reuse_all_reach_apply_request(qtbot: Any, make_panel: An
     fill(store, paths.outputs, 3)
     panel = make_panel()
     spy = Spy()
-    panel.reuseRequested.connect(spy.apply_request)
+    panel.reuseRequested.connect(spy.apply_reuse)
     current = GenerationRequest(prompt="what the panel holds", steps=6, width=768, height=768, count=2)
     panel.request_provider = lambda: current
     panel.view.setFocus()
@@ -223,9 +226,10 @@ def test_reuse_seed_and_reuse_all_reach_apply_request(qtbot: Any, make_panel: An
     qtbot.keyClick(panel.view, Qt.Key.Key_S)  # reuse seed: keep the panel, take the seed, lock it
     assert spy.calls[-1] == (GenerationRequest(prompt="what the panel holds", steps=6, width=768, height=768,
                                                count=2, seed=row.seed), True)
-    with qtbot.waitSignal(panel.reusedFrom) as parent:
+    with qtbot.waitSignal(panel.reuseRequested) as parent:
         qtbot.keyClick(panel.view, Qt.Key.Key_R)  # reuse all parameters
-    assert spy.calls[-1] == (row.request(), True) and parent.args == [row.id]
+    assert spy.calls[-1] == (row.request(), True) and parent.args[0].parent_id == row.id
+    assert spy.parents == [row.id, row.id]
     assert spy.calls[-1][0].prompt == row.prompt and spy.calls[-1][0].seed == row.seed
 
 

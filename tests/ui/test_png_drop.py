@@ -143,7 +143,7 @@ def test_text_drags_are_left_to_the_text_boxes(window: Any) -> None:
     assert local_files(mime) == []
     enter = QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
-    drop_filter = window.findChild(type(window.gallery_hookup.drop), "pngDropFilter")
+    drop_filter = window.findChild(type(window.png_drop), "pngDropFilter")
     assert drop_filter is not None
     assert drop_filter.eventFilter(window.params.prompt.viewport(), enter) is False
 

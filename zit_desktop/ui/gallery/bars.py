@@ -17,19 +17,16 @@ from PySide6.QtCore import (
     QSize,
     QSizeF,
     Qt,
-    QTimer,
     QUrl,
     Signal,
 )
 from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMenu,
-    QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -41,7 +38,6 @@ from zit_desktop.core.sizes import PRESETS, PRESETS_BY_NAME
 from zit_desktop.ui.gallery.model import Roles
 
 NOTICE_MS = 10_000
-UNDO_MS = 20_000
 _DAYS: tuple[int | None, ...] = (None, 0, 7, 30)  # all, today, 7 days, 30 days
 
 
@@ -181,60 +177,6 @@ class _Quiet:
 
     def __exit__(self, *exc: object) -> None:
         self.widget.blockSignals(self._was)
-
-
-class NoticeBar(QFrame):
-    """A non-modal line above the grid: a message, or "N moved to the trash" with Undo."""
-
-    undoRequested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("galleryNotice")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = QLabel(self)
-        self.label.setObjectName("galleryNoticeText")
-        self.label.setWordWrap(True)
-        self.undo = QPushButton(self)
-        self.undo.setObjectName("galleryUndo")
-        self.undo.clicked.connect(self.undoRequested)
-        self.close_button = QToolButton(self)
-        self.close_button.setObjectName("galleryNoticeClose")
-        self.close_button.setText("×")
-        self.close_button.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 2, 2, 2)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.undo)
-        layout.addWidget(self.close_button)
-        self._timer = QTimer(self, singleShot=True)
-        self._timer.timeout.connect(self.hide)
-        self.retranslate()
-        self.hide()
-
-    def retranslate(self) -> None:
-        self.undo.setText(self.tr("Undo"))
-        self.undo.setToolTip(self.tr("Put the deleted images back (Ctrl+Z)"))
-        self.undo.setAccessibleName(self.tr("Undo delete"))
-        self.close_button.setAccessibleName(self.tr("Close notice"))
-        self.label.setAccessibleName(self.tr("Gallery notice"))
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
-    def show_undo(self, text: str) -> None:
-        self._show(text, True, UNDO_MS)
-
-    def show_message(self, text: str) -> None:
-        self._show(text, False, NOTICE_MS)
-
-    def _show(self, text: str, undo: bool, msecs: int) -> None:
-        self.label.setText(text)
-        self.undo.setVisible(undo)
-        self.show()
-        self._timer.start(msecs)
 
 
 class ThumbDelegate(QStyledItemDelegate):

@@ -34,9 +34,11 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QListView, QMenu, QSpli
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.history import HistoryFilter, HistoryRow, HistoryStore
 from zit_desktop.core.request import GenerationRequest
-from zit_desktop.ui.gallery.bars import FilterBar, NoticeBar, ThumbDelegate, reveal_in_file_manager
+from zit_desktop.ui.gallery.bars import NOTICE_MS, FilterBar, ThumbDelegate, reveal_in_file_manager
 from zit_desktop.ui.gallery.details import DetailsPane
 from zit_desktop.ui.gallery.model import THUMB_SIDE, GalleryModel
+from zit_desktop.ui.widgets.notice_bar import NoticeBar
+from zit_desktop.ui.widgets.params_panel import Reuse
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +56,7 @@ class _RebuildSink(QObject):
 class GalleryPanel(QWidget):
     """The history as a browsable grid. Call :meth:`shutdown` before closing ``store``."""
 
-    reuseRequested = Signal(object, bool)  # GenerationRequest, lock the seed
-    reusedFrom = Signal(int)  # the history id a reuse came from (parent of the next job)
+    reuseRequested = Signal(object)  # a Reuse: the request, seed locked, the row as parent of the next job
     rebuildFinished = Signal(int)
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None, *, page_size: int = 200) -> None:
@@ -72,7 +73,7 @@ class GalleryPanel(QWidget):
         self._rebuild_sink.done.connect(self._on_rebuild_done)
 
         self.filters = FilterBar(self)
-        self.notice = NoticeBar(self)
+        self.notice = NoticeBar(self, "galleryNotice", autohide_ms=NOTICE_MS)
         self.view = QListView(self)
         self._setup_view()
         self.details = DetailsPane(self)
@@ -241,16 +242,14 @@ class GalleryPanel(QWidget):
         if row is None:
             return
         base = self.request_provider() if self.request_provider is not None else row.request()
-        self.reusedFrom.emit(row.id)
-        self.reuseRequested.emit(replace(base, seed=row.seed, count=base.count), True)
+        self.reuseRequested.emit(Reuse(replace(base, seed=row.seed, count=base.count), True, row.id))
 
     def reuse_all(self) -> None:
         """Every parameter of this image, seed locked: generating gives the same image."""
         row = self.current_row()
         if row is None:
             return
-        self.reusedFrom.emit(row.id)
-        self.reuseRequested.emit(row.request(), True)
+        self.reuseRequested.emit(Reuse(row.request(), True, row.id))
 
     def open_image(self) -> None:
         row = self.current_row()

@@ -1,41 +1,60 @@
-"""A non-modal message strip under the image: notices (OOM retry, truncation) and job failures."""
+"""The one non-modal message strip: notices (OOM retry, truncation), job failures, and gallery
+messages such as "1 image moved to the trash" with an Undo button.
+
+``show_message(text, level)`` shows a message until dismissed, or for ``autohide_ms`` when the bar was
+made with one; ``show_undo(text)`` adds the Undo button (which emits ``undoRequested``) for ``UNDO_MS``.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
-STYLES = {
-    "info": "QFrame#noticeBar { background: #e8f1fb; border: 1px solid #9cc2ea; border-radius: 4px; }",
-    "warning": "QFrame#noticeBar { background: #fff4d6; border: 1px solid #e0b84c; border-radius: 4px; }",
-    "error": "QFrame#noticeBar { background: #fde3e3; border: 1px solid #d77c7c; border-radius: 4px; }",
+UNDO_MS = 20_000
+COLOURS = {  # background, border
+    "info": ("#e8f1fb", "#9cc2ea"),
+    "warning": ("#fff4d6", "#e0b84c"),
+    "error": ("#fde3e3", "#d77c7c"),
 }
 
 
 class NoticeBar(QFrame):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    undoRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, name: str = "noticeBar", autohide_ms: int = 0) -> None:
         super().__init__(parent)
-        self.setObjectName("noticeBar")
+        self.setObjectName(name)
         self.level = "info"
+        self.autohide_ms = autohide_ms
         self.label = QLabel(self)
-        self.label.setObjectName("noticeText")
+        self.label.setObjectName(f"{name}Text")
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.undo = QPushButton(self)
+        self.undo.setObjectName(f"{name}Undo")
+        self.undo.clicked.connect(self.undoRequested)
+        self.undo.hide()
         self.close_button = QToolButton(self)
-        self.close_button.setObjectName("noticeCloseButton")
+        self.close_button.setObjectName(f"{name}CloseButton")
         self.close_button.setText("×")
         self.close_button.setAutoRaise(True)
         self.close_button.clicked.connect(self.dismiss)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.undo, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self.dismiss)
         self.retranslate()
         self.hide()
 
     def retranslate(self) -> None:
         self.close_button.setAccessibleName(self.tr("Dismiss message"))
         self.close_button.setToolTip(self.tr("Dismiss message"))
+        self.undo.setText(self.tr("Undo"))
+        self.undo.setToolTip(self.tr("Put the deleted images back (Ctrl+Z)"))
+        self.undo.setAccessibleName(self.tr("Undo delete"))
         self.setAccessibleName(self.tr("Message"))
 
     def changeEvent(self, event: QEvent) -> None:
@@ -44,15 +63,32 @@ class NoticeBar(QFrame):
         super().changeEvent(event)
 
     def show_message(self, text: str, level: str = "info") -> None:
+        self._show(text, level, False, self.autohide_ms)
+
+    def show_undo(self, text: str) -> None:
+        self._show(text, "info", True, UNDO_MS)
+
+    def _show(self, text: str, level: str, undo: bool, msecs: int) -> None:
         self.level = level
-        self.setStyleSheet(STYLES.get(level, STYLES["info"]))
+        background, border = COLOURS.get(level, COLOURS["info"])
+        self.setStyleSheet(
+            f"QFrame#{self.objectName()} {{ background: {background}; border: 1px solid {border}; "
+            "border-radius: 4px; }"
+        )
         self.label.setText(text)
         self.setAccessibleDescription(text)
+        self.undo.setVisible(undo)
         self.show()
+        if msecs > 0:
+            self._timer.start(msecs)
+        else:
+            self._timer.stop()
 
     def text(self) -> str:
         return self.label.text()
 
     def dismiss(self) -> None:
+        self._timer.stop()
         self.hide()
         self.label.clear()
+        self.undo.hide()

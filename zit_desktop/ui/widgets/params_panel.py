@@ -7,6 +7,7 @@ hook the gallery and PNG drop call). It does not validate: the window does, and 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from itertools import pairwise
 
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -45,6 +46,19 @@ from zit_desktop.core.sizes import (
     preset_for_size,
 )
 from zit_desktop.ui.widgets.preset_bar import PresetBar
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """Parameters to put into the panel: from the gallery, a recipe, a dropped PNG or the last image.
+
+    ``lock_seed``: lock the request's seed for the next jobs (``None`` keeps the lock as it is);
+    ``parent_id``: the history row the next image derives from.
+    """
+
+    request: GenerationRequest
+    lock_seed: bool | None = True
+    parent_id: int | None = None
 
 
 class PromptEdit(QPlainTextEdit):

@@ -4,8 +4,7 @@ Works for our own PNGs and those of A1111/Forge, ComfyUI, InvokeAI and Fooocus (
 :func:`zit_desktop.core.metadata.read.read_params`). A file that can't be read or carries no parameters
 gives a non-modal message (the status bar) and changes nothing.
 
-    install_png_drop(window)                     # uses window.apply_request(request, lock_seed)
-    install_png_drop(window, apply_request=fn, current_request=window.current_request)
+    install_png_drop(window, window.apply_reuse, window.current_request)
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 from zit_desktop.core.metadata.read import ImageParams, ParamsError, read_params, request_from_params
 from zit_desktop.core.request import RANDOM_SEED, GenerationRequest, RequestError
 from zit_desktop.ui.startup import qtcompat
+from zit_desktop.ui.widgets.params_panel import Reuse
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ MESSAGE_MS = 10_000
 SOURCE_NAMES = {"zit-desktop": "ZIT Desktop", "a1111": "A1111/Forge", "comfyui": "ComfyUI",
                 "invokeai": "InvokeAI", "fooocus": "Fooocus"}
 
-ApplyRequest = Callable[[GenerationRequest, bool], object]
+ApplyReuse = Callable[[Reuse], object]
 Notify = Callable[[str], object]
 
 
@@ -59,14 +59,13 @@ class PngDropFilter(QObject):
     applied = Signal(object, object)  # GenerationRequest, ImageParams
     rejected = Signal(str)  # the message shown; nothing was changed
 
-    def __init__(self, window: QWidget, apply_request: ApplyRequest,
-                 current_request: Callable[[], GenerationRequest] | None = None,
+    def __init__(self, window: QWidget, apply: ApplyReuse, current_request: Callable[[], GenerationRequest],
                  notify: Notify | None = None) -> None:
         qtcompat.install()  # PySide6 6.12 + CPython 3.11 reference bug: before our first signal
         super().__init__(window)
         self.setObjectName("pngDropFilter")
         self.window = window
-        self._apply = apply_request
+        self._apply = apply
         self._current = current_request
         self._notify = notify or _status_bar_notifier(window)
 
@@ -92,8 +91,7 @@ class PngDropFilter(QObject):
         """Read ``path`` and fill the panel; on any problem show a message and change nothing."""
         try:
             params = read_params(path)
-            base = self._current() if self._current is not None else GenerationRequest(prompt="")
-            request = request_from_params(params, base)
+            request = request_from_params(params, self._current())
         except ParamsError as exc:
             self._reject(str(exc))
             return None
@@ -102,7 +100,7 @@ class PngDropFilter(QObject):
             self._reject(str(exc))
             return None
         lock = params.seed is not None and request.seed != RANDOM_SEED
-        self._apply(request, lock)
+        self._apply(Reuse(request, lock))
         self._notify(self.tr("Parameters filled in from %1 (%2).").replace("%1", Path(path).name)
                      .replace("%2", params_summary(params)))
         self.applied.emit(request, params)
@@ -120,17 +118,14 @@ def _status_bar_notifier(window: QWidget) -> Notify:
     return lambda text: window.setToolTip(text)
 
 
-def install_png_drop(window: QWidget, apply_request: ApplyRequest | None = None, *,
-                     current_request: Callable[[], GenerationRequest] | None = None,
+def install_png_drop(window: QWidget, apply: ApplyReuse, current_request: Callable[[], GenerationRequest], *,
                      notify: Notify | None = None) -> PngDropFilter:
     """Let ``window`` take PNG drops. Call after its children exist (they are hooked too).
 
-    ``apply_request`` defaults to ``window.apply_request``; ``current_request`` (what a foreign
-    PNG does not say, e.g. the model and count) to ``window.current_request`` when it has one.
+    ``apply`` receives the :class:`Reuse`; ``current_request`` gives what a foreign PNG does not say
+    (the model, the count).
     """
-    apply: ApplyRequest = apply_request or window.apply_request  # type: ignore[attr-defined]
-    current = current_request or getattr(window, "current_request", None)
-    drop = PngDropFilter(window, apply, current if callable(current) else None, notify)
+    drop = PngDropFilter(window, apply, current_request, notify)
     window.setAcceptDrops(True)
     window.installEventFilter(drop)
     for child in window.findChildren(QWidget):

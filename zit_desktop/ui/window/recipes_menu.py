@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtGui import QAction
@@ -28,7 +28,10 @@ from PySide6.QtWidgets import (
 
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.history import HistoryStore
-from zit_desktop.core.request import GenerationRequest
+from zit_desktop.ui.widgets.params_panel import Reuse
+
+if TYPE_CHECKING:
+    from zit_desktop.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 class PresetsMenu(QObject):
     """Owns the window's Presets menu; reads and writes presets through the GUI thread's store."""
 
-    def __init__(self, window: Any, store: HistoryStore) -> None:
+    def __init__(self, window: MainWindow, store: HistoryStore) -> None:
         super().__init__(window)
         self.window, self.store = window, store
         self.menu = QMenu(window)
@@ -83,10 +86,6 @@ class PresetsMenu(QObject):
         self.menu.addAction(self.manage_action)
         self.manage_action.setEnabled(bool(presets))
 
-    def current_request(self) -> GenerationRequest:
-        request: GenerationRequest = self.window.params.request(self.window.settings.model)
-        return request
-
     def apply(self, name: str) -> bool:
         try:
             preset = self.store.get_preset(name)
@@ -96,14 +95,14 @@ class PresetsMenu(QObject):
         except (AppError, TypeError, ValueError) as exc:
             self.window.statusBar().showMessage(str(exc), 10_000)
             return False
-        current = self.current_request()
+        current = self.window.current_request()
         request = replace(
             stored,
             prompt=current.prompt if current.prompt.strip() else stored.prompt,
             seed=current.seed,
             model=current.model,
         )
-        self.window.apply_request(request, self.window.params.lock.isChecked())
+        self.window.apply_reuse(Reuse(request, lock_seed=None))  # the seed lock stays as it is
         self.window.statusBar().showMessage(self.tr("Preset “%1” applied.").replace("%1", preset.name), 5000)
         return True
 
@@ -121,7 +120,7 @@ class PresetsMenu(QObject):
                 )  # fmt: skip
                 if answer != QMessageBox.StandardButton.Yes:
                     return None
-            saved = self.store.save_preset(name, self.current_request())
+            saved = self.store.save_preset(name, self.window.current_request())
         except AppError as exc:
             self._error(exc)
             return None
