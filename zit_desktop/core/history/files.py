@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zit_desktop.core.events import ImageResult
+from zit_desktop.core.jsonobj import json_object, object_or_empty
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,10 @@ def read_our_metadata(path: Path) -> PngRecord | None:
             return None
         if parsed.source != METADATA_KEY:
             return None
-        raw = _json(parsed.raw.get(METADATA_KEY))
+        raw = json_object(parsed.raw.get(METADATA_KEY))
     if raw is None or not isinstance(raw.get("request"), dict) or "prompt" not in raw["request"]:
         return None
-    return PngRecord(raw["request"], _dict_or_empty(raw.get("environment")), _dict_or_empty(raw.get("info")))
+    return PngRecord(raw["request"], object_or_empty(raw.get("environment")), object_or_empty(raw.get("info")))
 
 
 def _raw_chunk(path: Path) -> dict[str, Any] | None:
@@ -96,21 +97,7 @@ def _raw_chunk(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError, SyntaxError) as exc:
         log.info("skipping unreadable %s: %s", path, exc)
         return None
-    return _json(text)
-
-
-def _json(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _dict_or_empty(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
+    return json_object(text)
 
 
 def free_name(target: Path) -> Path:

@@ -10,7 +10,6 @@ Fooocus JSON ``parameters``, A1111/Forge ``parameters`` text, ComfyUI ``prompt``
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 import zlib
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from zit_desktop.core.jsonobj import json_object
 from zit_desktop.core.metadata.comfy import parse_comfy_graph
 from zit_desktop.core.metadata.write import parse_a1111_parameters
 from zit_desktop.core.request import (
@@ -187,16 +187,6 @@ def _as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _size_pair(text: Any) -> tuple[int | None, int | None]:
     """``"(1024, 1024)"``, ``"1024x768"``, ``"1024*768"`` or ``[1024, 768]`` -> (width, height)."""
     if isinstance(text, (list, tuple)) and len(text) == 2:
@@ -213,7 +203,7 @@ def _size_pair(text: Any) -> tuple[int | None, int | None]:
 
 # ---- formats ----------------------------------------------------------------------------------
 def _from_ours(chunk: str | None) -> ImageParams | None:
-    record = _json_object(chunk)
+    record = json_object(chunk)
     request = record.get("request") if record else None
     if not isinstance(request, dict) or not isinstance(request.get("prompt"), str):
         return None
@@ -234,7 +224,7 @@ def _from_ours(chunk: str | None) -> ImageParams | None:
 
 
 def _from_invokeai(chunk: str | None) -> ImageParams | None:
-    meta = _json_object(chunk)
+    meta = json_object(chunk)
     if meta is None:
         return None
     prompt = meta.get("positive_prompt", meta.get("prompt"))
@@ -302,7 +292,7 @@ def _from_a1111(text: str, source: str) -> ImageParams | None:
 
 
 def _from_comfy(chunk: str | None) -> ImageParams | None:
-    graph = _json_object(chunk)
+    graph = json_object(chunk)
     if graph is None:
         return None
     try:
@@ -329,7 +319,7 @@ def _params_from_text(text: dict[str, str]) -> ImageParams | None:
     if found is not None:
         return found
     parameters = text.get("parameters")
-    fooocus_json = _json_object(parameters)
+    fooocus_json = json_object(parameters)
     if fooocus_json is not None:
         found = _from_fooocus(fooocus_json)
         if found is not None:
