@@ -12,13 +12,8 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from zit_desktop.core.metadata.read import (
-    ImageParams,
-    ParamsError,
-    params_to_json,
-    read_params,
-    request_from_params,
-)
+from zit_desktop.core.metadata.params import ImageParams
+from zit_desktop.core.metadata.read import ParamsError, params_to_json, read_params, request_from_params
 from zit_desktop.core.metadata.write import png_text_chunks, write_png_atomic
 from zit_desktop.core.request import MAX_SEED, GenerationRequest, validate
 
@@ -200,6 +195,17 @@ def test_comfyui_cyclic_and_dangling_links_do_not_hang(tmp_path: Path) -> None:
     assert (params.width, params.height) == (96, 64)
 
 
+def test_comfyui_numbers_typed_as_text_are_read(tmp_path: Path) -> None:
+    graph = _comfy_zimage_graph()
+    graph["3"]["inputs"].update(seed="4242", steps="8.0", cfg="2.5")
+    graph["13"]["inputs"].update(width="768", height=" 1024 ")
+    params = read_params(_png(tmp_path / "c.png", {"prompt": json.dumps(graph)}))
+    assert (params.seed, params.steps, params.guidance, params.width, params.height) == (4242, 8, 2.5, 768, 1024)
+    graph["3"]["inputs"].update(steps="7.5", cfg="a lot")
+    params = read_params(_png(tmp_path / "c.png", {"prompt": json.dumps(graph)}))
+    assert (params.steps, params.guidance) == (None, None)  # not a whole number / not a number: unknown
+
+
 # ---- InvokeAI / Fooocus -------------------------------------------------------------------------
 def test_invokeai_metadata(tmp_path: Path) -> None:
     meta = {
@@ -312,6 +318,18 @@ def test_garbage_chunks_never_crash(tmp_path: Path, payload: str) -> None:
         return
     assert isinstance(params, ImageParams)
     json.dumps(params_to_json(params))
+
+
+def test_numbers_too_big_for_a_float_are_unknown_not_a_crash(tmp_path: Path) -> None:
+    big = "1" + "0" * 400  # valid JSON; float() of it raises OverflowError
+    invokeai = f'{{"positive_prompt": "x", "seed": {big}, "cfg_scale": {big}, "steps": {big}}}'
+    params = read_params(_png(tmp_path / "i.png", {"invokeai_metadata": invokeai}))
+    assert (params.source, params.seed, params.guidance) == ("invokeai", int(big), None)
+    comfy = _comfy_zimage_graph()
+    comfy["3"]["inputs"]["cfg"] = int(big)
+    params = read_params(_png(tmp_path / "c.png", {"prompt": json.dumps(comfy)}))
+    assert (params.source, params.guidance, params.steps) == ("comfyui", None, 9)
+    request_from_params(read_params(tmp_path / "i.png"), BASE)  # huge seed and steps still map
 
 
 def test_fuzz_random_bytes_and_mutations(tmp_path: Path) -> None:

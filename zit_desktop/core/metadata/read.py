@@ -10,15 +10,15 @@ Fooocus JSON ``parameters``, A1111/Forge ``parameters`` text, ComfyUI ``prompt``
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from zit_desktop.core.jsonobj import json_object
 from zit_desktop.core.metadata.comfy import parse_comfy_graph
+from zit_desktop.core.metadata.params import ImageParams, Source, as_float, as_int, as_str, size_pair
 from zit_desktop.core.metadata.write import parse_a1111_parameters
 from zit_desktop.core.request import (
     MAX_GUIDANCE,
@@ -36,7 +36,6 @@ from zit_desktop.core.sizes import preset_for_size
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT_BYTES = 16 * 1024 * 1024  # per chunk, after decompression
 MAX_CHUNKS = 100_000
-SOURCES = ("zit-desktop", "a1111", "comfyui", "invokeai", "fooocus")
 _SUPPORTED = "ZIT Desktop, A1111/Forge, ComfyUI, InvokeAI or Fooocus"
 
 
@@ -46,22 +45,6 @@ class ParamsError(ValueError):
     def __init__(self, message: str, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
-
-
-@dataclass(frozen=True)
-class ImageParams:
-    prompt: str
-    negative_prompt: str
-    seed: int | None
-    width: int | None
-    height: int | None
-    steps: int | None
-    guidance: float | None
-    source: str
-    model: str | None = None
-    request: dict[str, Any] | None = None  # ours: the full stored request
-    raw: dict[str, str] = field(default_factory=dict)  # every text chunk of the file
-    file: str = ""
 
 
 # ---- PNG chunks -------------------------------------------------------------------------------
@@ -151,73 +134,23 @@ def _non_png_description(head: bytes) -> str | None:
     return None
 
 
-# ---- field helpers ----------------------------------------------------------------------------
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            number = _as_float(value)
-            return int(number) if number is not None and number == int(number) else None
-    return None
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _as_str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _size_pair(text: Any) -> tuple[int | None, int | None]:
-    """``"(1024, 1024)"``, ``"1024x768"``, ``"1024*768"`` or ``[1024, 768]`` -> (width, height)."""
-    if isinstance(text, (list, tuple)) and len(text) == 2:
-        return _as_int(text[0]), _as_int(text[1])
-    if not isinstance(text, str):
-        return None, None
-    cleaned = text.strip().strip("()[]")
-    for sep in (",", "x", "X", "*", "×"):
-        if sep in cleaned:
-            left, _, right = cleaned.partition(sep)
-            return _as_int(left), _as_int(right.split()[0] if right.split() else right)
-    return None, None
-
-
 # ---- formats ----------------------------------------------------------------------------------
 def _from_ours(chunk: str | None) -> ImageParams | None:
     record = json_object(chunk)
     request = record.get("request") if record else None
     if not isinstance(request, dict) or not isinstance(request.get("prompt"), str):
         return None
-    guidance = _as_float(request.get("guidance"))
+    guidance = as_float(request.get("guidance"))
     model = request.get("model")
     return ImageParams(
         prompt=request["prompt"],
-        negative_prompt=_as_str(request.get("negative_prompt")),
-        seed=_as_int(request.get("seed")),
-        width=_as_int(request.get("width")),
-        height=_as_int(request.get("height")),
-        steps=_as_int(request.get("steps")),
+        negative_prompt=as_str(request.get("negative_prompt")),
+        seed=as_int(request.get("seed")),
+        width=as_int(request.get("width")),
+        height=as_int(request.get("height")),
+        steps=as_int(request.get("steps")),
         guidance=guidance,
-        source="zit-desktop",
+        source=Source.OURS,
         model=model if isinstance(model, str) else None,
         request=request,
     )
@@ -239,13 +172,13 @@ def _from_invokeai(chunk: str | None) -> ImageParams | None:
         model_name = model
     return ImageParams(
         prompt=prompt,
-        negative_prompt=_as_str(meta.get("negative_prompt")),
-        seed=_as_int(meta.get("seed")),
-        width=_as_int(meta.get("width")),
-        height=_as_int(meta.get("height")),
-        steps=_as_int(meta.get("steps")),
-        guidance=_as_float(meta.get("cfg_scale")),
-        source="invokeai",
+        negative_prompt=as_str(meta.get("negative_prompt")),
+        seed=as_int(meta.get("seed")),
+        width=as_int(meta.get("width")),
+        height=as_int(meta.get("height")),
+        steps=as_int(meta.get("steps")),
+        guidance=as_float(meta.get("cfg_scale")),
+        source=Source.INVOKEAI,
         model=model_name,
     )
 
@@ -254,38 +187,38 @@ def _from_fooocus(meta: dict[str, Any]) -> ImageParams | None:
     prompt = meta.get("prompt")
     if not isinstance(prompt, str):
         return None
-    width, height = _size_pair(meta.get("resolution"))
+    width, height = size_pair(meta.get("resolution"))
     model = meta.get("base_model")
     return ImageParams(
         prompt=prompt,
-        negative_prompt=_as_str(meta.get("negative_prompt")),
-        seed=_as_int(meta.get("seed")),
+        negative_prompt=as_str(meta.get("negative_prompt")),
+        seed=as_int(meta.get("seed")),
         width=width,
         height=height,
-        steps=_as_int(meta.get("steps")),
-        guidance=_as_float(meta.get("guidance_scale", meta.get("cfg_scale"))),
-        source="fooocus",
+        steps=as_int(meta.get("steps")),
+        guidance=as_float(meta.get("guidance_scale", meta.get("cfg_scale"))),
+        source=Source.FOOOCUS,
         model=model if isinstance(model, str) else None,
     )
 
 
-def _from_a1111(text: str, source: str) -> ImageParams | None:
+def _from_a1111(text: str, source: Source) -> ImageParams | None:
     parsed = parse_a1111_parameters(text)
     if parsed is None:
         return None
     prompt, negative, settings = parsed
-    width, height = _size_pair(settings.get("Size"))
+    width, height = size_pair(settings.get("Size"))
     model = settings.get("Model")
-    if source == "a1111" and "Fooocus" in settings.get("Version", ""):
-        source = "fooocus"
+    if source == Source.A1111 and "Fooocus" in settings.get("Version", ""):
+        source = Source.FOOOCUS
     return ImageParams(
         prompt=prompt,
         negative_prompt=negative,
-        seed=_as_int(settings.get("Seed")),
+        seed=as_int(settings.get("Seed")),
         width=width,
         height=height,
-        steps=_as_int(settings.get("Steps")),
-        guidance=_as_float(settings.get("CFG scale")),
+        steps=as_int(settings.get("Steps")),
+        guidance=as_float(settings.get("CFG scale")),
         source=source,
         model=model,
     )
@@ -296,22 +229,9 @@ def _from_comfy(chunk: str | None) -> ImageParams | None:
     if graph is None:
         return None
     try:
-        found = parse_comfy_graph(graph)
+        return parse_comfy_graph(graph)
     except RecursionError:
         return None
-    if found is None:
-        return None
-    return ImageParams(
-        prompt=found.prompt,
-        negative_prompt=found.negative_prompt,
-        seed=found.seed,
-        width=found.width,
-        height=found.height,
-        steps=found.steps,
-        guidance=found.guidance,
-        source="comfyui",
-        model=found.model,
-    )
 
 
 def _params_from_text(text: dict[str, str]) -> ImageParams | None:
@@ -326,7 +246,7 @@ def _params_from_text(text: dict[str, str]) -> ImageParams | None:
             return found
     a1111: ImageParams | None = None
     if parameters and fooocus_json is None:
-        source = "fooocus" if "fooocus_scheme" in text else "a1111"
+        source = Source.FOOOCUS if "fooocus_scheme" in text else Source.A1111
         a1111 = _from_a1111(parameters, source)
         if a1111 is not None and a1111.steps is not None:
             return a1111
@@ -384,7 +304,7 @@ def request_from_params(params: ImageParams, base: GenerationRequest) -> Generat
     from the file (clamped into our ranges; seeds beyond 32 bits wrap), the size snapped to the
     nearest valid one with its preset when one matches; model and count stay those of ``base``.
     """
-    if params.source == "zit-desktop" and params.request is not None:
+    if params.source == Source.OURS and params.request is not None:
         try:
             return GenerationRequest.from_dict(params.request)
         except (RequestError, TypeError):
