@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from zit_desktop.core.jsonobj import json_object
+from zit_desktop.core.metadata.a1111 import params_from_a1111
 from zit_desktop.core.metadata.comfy import parse_comfy_graph
 from zit_desktop.core.metadata.params import ImageParams, Source, as_float, as_int, as_str, size_pair
-from zit_desktop.core.metadata.write import parse_a1111_parameters
 from zit_desktop.core.request import (
     MAX_GUIDANCE,
     MAX_SEED,
@@ -202,28 +202,6 @@ def _from_fooocus(meta: dict[str, Any]) -> ImageParams | None:
     )
 
 
-def _from_a1111(text: str, source: Source) -> ImageParams | None:
-    parsed = parse_a1111_parameters(text)
-    if parsed is None:
-        return None
-    prompt, negative, settings = parsed
-    width, height = size_pair(settings.get("Size"))
-    model = settings.get("Model")
-    if source == Source.A1111 and "Fooocus" in settings.get("Version", ""):
-        source = Source.FOOOCUS
-    return ImageParams(
-        prompt=prompt,
-        negative_prompt=negative,
-        seed=as_int(settings.get("Seed")),
-        width=width,
-        height=height,
-        steps=as_int(settings.get("Steps")),
-        guidance=as_float(settings.get("CFG scale")),
-        source=source,
-        model=model,
-    )
-
-
 def _from_comfy(chunk: str | None) -> ImageParams | None:
     graph = json_object(chunk)
     if graph is None:
@@ -246,8 +224,9 @@ def _params_from_text(text: dict[str, str]) -> ImageParams | None:
             return found
     a1111: ImageParams | None = None
     if parameters and fooocus_json is None:
-        source = Source.FOOOCUS if "fooocus_scheme" in text else Source.A1111
-        a1111 = _from_a1111(parameters, source)
+        a1111 = params_from_a1111(parameters)
+        if a1111 is not None and "fooocus_scheme" in text:
+            a1111 = replace(a1111, source=Source.FOOOCUS)
         if a1111 is not None and a1111.steps is not None:
             return a1111
     # A parameters text without a settings line is weaker evidence than a ComfyUI graph.

@@ -1,4 +1,4 @@
-"""PNG writing: A1111 text, our JSON record, atomic writes, file names. No Qt, no torch."""
+"""PNG writing: both text chunks, round trips, atomic writes, temp files, file names. No Qt, no torch."""
 
 from __future__ import annotations
 
@@ -13,13 +13,11 @@ import pytest
 from PIL import Image
 
 from zit_desktop.core.errors import AppError, ErrorKind
-from zit_desktop.core.metadata import write as pngmeta
+from zit_desktop.core.metadata import write
 from zit_desktop.core.metadata.read import read_params, request_from_params
 from zit_desktop.core.metadata.write import (
-    a1111_parameters,
     is_temp_name,
     output_filename,
-    parse_a1111_parameters,
     png_text_chunks,
     remove_stale_temp_files,
     unique_output_path,
@@ -45,47 +43,7 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-# ---- A1111 text -------------------------------------------------------------------------------
-def test_a1111_text_layout() -> None:
-    text = a1111_parameters(_request(prompt="a cat", negative_prompt="blurry"))
-    lines = text.split("\n")
-    assert lines[0] == "a cat"
-    assert lines[1] == "Negative prompt: blurry"
-    assert lines[2].startswith(
-        "Steps: 8, Sampler: Euler, Schedule type: Simple, CFG scale: 0, Seed: 7, Size: 768x768, "
-        "Model: Z-Image-Turbo"
-    )
-
-
-def test_a1111_text_omits_empty_negative_and_appends_extra() -> None:
-    req = _request(prompt="a cat", negative_prompt="  ", width=1024, height=576, guidance=3.5)
-    text = a1111_parameters(req, {"Strategy": "group-offload", "Skipped": None, "OOM: retries": 1})
-    assert "Negative prompt" not in text
-    prompt, negative, settings = parse_a1111_parameters(text) or ("", "", {})
-    assert (prompt, negative) == ("a cat", "")
-    assert settings["Size"] == "1024x576"
-    assert settings["CFG scale"] == "3.5"
-    assert settings["Strategy"] == "group-offload"
-    assert settings["OOM retries"] == "1"
-    assert "Skipped" not in settings
-
-
-def test_a1111_model_name_from_path_or_repo() -> None:
-    assert pngmeta.model_display_name("Tongyi-MAI/Z-Image-Turbo") == "Z-Image-Turbo"
-    assert pngmeta.model_display_name("C:\\models\\zit-bf16\\") == "zit-bf16"
-    assert pngmeta.model_display_name("/home/u/models/tiny") == "tiny"
-
-
-def test_a1111_values_with_commas_are_quoted_and_round_trip() -> None:
-    req = _request(prompt="line one\nline two, with: colon", negative_prompt="bad, ugly\nworse")
-    text = a1111_parameters(req, {"Strategy": 'offload, "leaf" level: 2'})
-    prompt, negative, settings = parse_a1111_parameters(text) or ("", "", {})
-    assert prompt == "line one\nline two, with: colon"
-    assert negative == "bad, ugly\nworse"
-    assert settings["Strategy"] == 'offload, "leaf" level: 2'
-    assert settings["Seed"] == "7"
-
-
+# ---- text chunks ------------------------------------------------------------------------------
 def test_png_text_chunks_json_record() -> None:
     req = _request()
     chunks = png_text_chunks(req, ENV, {"strategy": "full-gpu", "timings": {"denoise": 1.5}})
@@ -191,7 +149,7 @@ def test_enospc_at_fsync_gives_disk_full(tmp_path: Path, monkeypatch: pytest.Mon
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pngmeta.os, "fsync", no_space)
+    monkeypatch.setattr(write.os, "fsync", no_space)
     with pytest.raises(AppError) as info:
         write_png_atomic(_image(), tmp_path / "x.png", {})
     assert info.value.kind is ErrorKind.DISK_FULL
@@ -204,7 +162,7 @@ def test_rename_refused_gives_unwritable(tmp_path: Path, monkeypatch: pytest.Mon
         assert Path(src).parent == Path(dst).parent
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(pngmeta.os, "replace", refuse)
+    monkeypatch.setattr(write.os, "replace", refuse)
     with pytest.raises(AppError) as info:
         write_png_atomic(_image(), tmp_path / "x.png", {})
     assert info.value.kind is ErrorKind.UNWRITABLE
@@ -241,7 +199,7 @@ def test_temp_file_refused_gives_unwritable(tmp_path: Path, monkeypatch: pytest.
     def refuse(*args: Any, **kwargs: Any) -> int:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(pngmeta.os, "open", refuse)
+    monkeypatch.setattr(write.os, "open", refuse)
     with pytest.raises(AppError) as info:
         write_png_atomic(_image(), tmp_path / "x.png", {})
     assert info.value.kind is ErrorKind.UNWRITABLE
