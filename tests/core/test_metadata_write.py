@@ -14,6 +14,7 @@ from PIL import Image
 
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.metadata import write
+from zit_desktop.core.metadata.chunks import A1111_CHUNK, OUR_CHUNK
 from zit_desktop.core.metadata.read import read_params, request_from_params
 from zit_desktop.core.metadata.write import (
     is_temp_name,
@@ -47,15 +48,15 @@ def _leftovers(folder: Path) -> list[str]:
 def test_png_text_chunks_json_record() -> None:
     req = _request()
     chunks = png_text_chunks(req, ENV, {"strategy": "full-gpu", "timings": {"denoise": 1.5}})
-    assert set(chunks) == {"parameters", "zit-desktop"}
-    record = json.loads(chunks["zit-desktop"])
+    assert set(chunks) == {A1111_CHUNK, OUR_CHUNK}
+    record = json.loads(chunks[OUR_CHUNK])
     assert record["version"] == 1
     assert record["request"] == req.to_dict()
     assert record["environment"] == ENV
     assert record["info"]["timings"] == {"denoise": 1.5}
-    assert "Strategy: full-gpu" in chunks["parameters"]
-    assert "一只橘色的猫" in chunks["zit-desktop"]  # UTF-8, not \u escapes
-    assert json.loads(png_text_chunks(req, ENV)["zit-desktop"])["info"] is None
+    assert "Strategy: full-gpu" in chunks[A1111_CHUNK]
+    assert "一只橘色的猫" in chunks[OUR_CHUNK]  # UTF-8, not \u escapes
+    assert json.loads(png_text_chunks(req, ENV)[OUR_CHUNK])["info"] is None
 
 
 # ---- round trip -------------------------------------------------------------------------------
@@ -66,7 +67,7 @@ def test_round_trip_chinese_prompt(tmp_path: Path) -> None:
     with Image.open(path) as im:
         im.load()
         assert im.size == (64, 48)
-        assert im.text["parameters"].startswith(CAT + "\nNegative prompt: 负面提示\n")
+        assert im.text[A1111_CHUNK].startswith(CAT + "\nNegative prompt: 负面提示\n")
         chunk_types = [c for c in _chunk_types(path)]
     assert chunk_types.count(b"iTXt") == 2 and b"tEXt" not in chunk_types
     params = read_params(path)
@@ -88,7 +89,7 @@ def _chunk_types(path: Path) -> list[bytes]:
 
 def test_a1111_chunk_alone_is_read_like_a1111(tmp_path: Path) -> None:
     req = _request()
-    text = {"parameters": png_text_chunks(req, ENV)["parameters"]}
+    text = {A1111_CHUNK: png_text_chunks(req, ENV)[A1111_CHUNK]}
     params = read_params(write_png_atomic(_image(), tmp_path / "a.png", text))
     assert params.source == "a1111"
     assert (params.prompt, params.negative_prompt, params.seed) == (CAT, "负面提示", 7)
@@ -139,7 +140,7 @@ def test_failure_mid_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(Image.Image, "save", disk_full_midway)
     with pytest.raises(AppError) as info:
-        write_png_atomic(_image((256, 256)), tmp_path / "x.png", {"parameters": "a cat"})
+        write_png_atomic(_image((256, 256)), tmp_path / "x.png", {A1111_CHUNK: "a cat"})
     assert info.value.kind is ErrorKind.DISK_FULL
     assert "disk is full" in info.value.message
     assert _leftovers(tmp_path) == []

@@ -18,12 +18,13 @@ from typing import Any
 
 from zit_desktop.core.events import ImageResult
 from zit_desktop.core.jsonobj import json_object, object_or_empty
+from zit_desktop.core.metadata.chunks import OUR_CHUNK
+from zit_desktop.core.metadata.params import Source
 
 log = logging.getLogger(__name__)
 
 THUMBNAIL_SIDE = 256  # longest side, pixels
 THUMBNAIL_QUALITY = 85
-METADATA_KEY = "zit-desktop"
 
 
 def thumbnail_name(image_path: str | os.PathLike[str]) -> str:
@@ -80,9 +81,9 @@ def read_our_metadata(path: Path) -> PngRecord | None:
         except Exception as exc:  # noqa: BLE001 - any unreadable file is just "not ours"
             log.info("skipping %s: %s", path, exc)
             return None
-        if parsed.source != METADATA_KEY:
+        if parsed.source != Source.OURS:
             return None
-        raw = json_object(parsed.raw.get(METADATA_KEY))
+        raw = json_object(parsed.raw.get(OUR_CHUNK))
     if raw is None or not isinstance(raw.get("request"), dict) or "prompt" not in raw["request"]:
         return None
     return PngRecord(raw["request"], object_or_empty(raw.get("environment")), object_or_empty(raw.get("info")))
@@ -93,7 +94,7 @@ def _raw_chunk(path: Path) -> dict[str, Any] | None:
 
     try:
         with Image.open(path) as im:
-            text = getattr(im, "text", {}).get(METADATA_KEY)
+            text = getattr(im, "text", {}).get(OUR_CHUNK)
     except (OSError, ValueError, SyntaxError) as exc:
         log.info("skipping unreadable %s: %s", path, exc)
         return None

@@ -10,14 +10,21 @@ Fooocus JSON ``parameters``, A1111/Forge ``parameters`` text, ComfyUI ``prompt``
 
 from __future__ import annotations
 
-import struct
-import zlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from zit_desktop.core.jsonobj import json_object
 from zit_desktop.core.metadata.a1111 import params_from_a1111
+from zit_desktop.core.metadata.chunks import (
+    A1111_CHUNK,
+    COMFYUI_CHUNK,
+    FOOOCUS_SCHEME_CHUNK,
+    INVOKEAI_CHUNK,
+    OUR_CHUNK,
+    PNG_SIGNATURE,
+    scan_png,
+)
 from zit_desktop.core.metadata.comfy import parse_comfy_graph
 from zit_desktop.core.metadata.params import ImageParams, Source, as_float, as_int, as_str, size_pair
 from zit_desktop.core.request import (
@@ -33,9 +40,6 @@ from zit_desktop.core.request import (
 )
 from zit_desktop.core.sizes import preset_for_size
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_TEXT_BYTES = 16 * 1024 * 1024  # per chunk, after decompression
-MAX_CHUNKS = 100_000
 _SUPPORTED = "ZIT Desktop, A1111/Forge, ComfyUI, InvokeAI or Fooocus"
 
 
@@ -47,79 +51,7 @@ class ParamsError(ValueError):
         self.path = path
 
 
-# ---- PNG chunks -------------------------------------------------------------------------------
-@dataclass
-class _PngScan:
-    text: dict[str, str]
-    size: tuple[int, int] | None
-    complete: bool  # reached IEND with sane chunks
-
-
-def _decompress(data: bytes) -> str | None:
-    try:
-        out = zlib.decompressobj().decompress(data, MAX_TEXT_BYTES)
-    except zlib.error:
-        return None
-    return out.decode("utf-8", "replace")
-
-
-def _text_chunk(ctype: bytes, data: bytes) -> tuple[str, str] | None:
-    key_bytes, sep, rest = data.partition(b"\0")
-    if not sep or not key_bytes:
-        return None
-    key = key_bytes.decode("latin-1")
-    if ctype == b"tEXt":
-        return key, rest.decode("latin-1")
-    if ctype == b"zTXt":
-        value = _decompress(rest[1:])
-        return None if value is None else (key, value)
-    # iTXt: compression flag, method, language\0, translated keyword\0, UTF-8 text
-    if len(rest) < 2:
-        return None
-    flag = rest[0]
-    parts = rest[2:].split(b"\0", 2)
-    if len(parts) != 3:
-        return None
-    body = parts[2]
-    if flag:
-        value = _decompress(body)
-        return None if value is None else (key, value)
-    return key, body.decode("utf-8", "replace")
-
-
-def _scan_png(fh: BinaryIO) -> _PngScan:
-    """Walk the chunks after the signature; stop quietly at the first sign of damage."""
-    text: dict[str, str] = {}
-    size: tuple[int, int] | None = None
-    for _ in range(MAX_CHUNKS):
-        header = fh.read(8)
-        if len(header) < 8:
-            break
-        length, ctype = struct.unpack(">I4s", header)
-        if length > 0x7FFFFFFF or not ctype.isalpha():
-            break
-        if ctype == b"IEND":
-            return _PngScan(text, size, size is not None)
-        if ctype in (b"tEXt", b"zTXt", b"iTXt", b"IHDR") and length <= MAX_TEXT_BYTES:
-            data = fh.read(length)
-            crc = fh.read(4)
-            if len(crc) < 4:
-                break
-            if zlib.crc32(ctype + data) != int.from_bytes(crc, "big"):
-                continue  # a damaged chunk: ignore it rather than trust its bytes
-            if ctype == b"IHDR":
-                if length >= 8:
-                    width, height = struct.unpack(">II", data[:8])
-                    size = (width, height) if width and height else None
-            else:
-                item = _text_chunk(ctype, data)
-                if item is not None:
-                    text.setdefault(item[0], item[1])
-        else:
-            fh.seek(length + 4, 1)
-    return _PngScan(text, size, False)
-
-
+# ---- file kinds -------------------------------------------------------------------------------
 def _non_png_description(head: bytes) -> str | None:
     if head.startswith(b"\xff\xd8\xff"):
         return "a JPEG image"
@@ -213,10 +145,10 @@ def _from_comfy(chunk: str | None) -> ImageParams | None:
 
 
 def _params_from_text(text: dict[str, str]) -> ImageParams | None:
-    found = _from_ours(text.get("zit-desktop")) or _from_invokeai(text.get("invokeai_metadata"))
+    found = _from_ours(text.get(OUR_CHUNK)) or _from_invokeai(text.get(INVOKEAI_CHUNK))
     if found is not None:
         return found
-    parameters = text.get("parameters")
+    parameters = text.get(A1111_CHUNK)
     fooocus_json = json_object(parameters)
     if fooocus_json is not None:
         found = _from_fooocus(fooocus_json)
@@ -225,12 +157,12 @@ def _params_from_text(text: dict[str, str]) -> ImageParams | None:
     a1111: ImageParams | None = None
     if parameters and fooocus_json is None:
         a1111 = params_from_a1111(parameters)
-        if a1111 is not None and "fooocus_scheme" in text:
+        if a1111 is not None and FOOOCUS_SCHEME_CHUNK in text:
             a1111 = replace(a1111, source=Source.FOOOCUS)
         if a1111 is not None and a1111.steps is not None:
             return a1111
     # A parameters text without a settings line is weaker evidence than a ComfyUI graph.
-    return _from_comfy(text.get("prompt")) or a1111
+    return _from_comfy(text.get(COMFYUI_CHUNK)) or a1111
 
 
 # ---- public API -------------------------------------------------------------------------------
@@ -253,7 +185,7 @@ def read_params(path: Path | str) -> ImageParams:
                 else:
                     message = f"{name} is not a valid image. Choose a PNG image made by {_SUPPORTED}."
                 raise ParamsError(message, path)
-            scan = _scan_png(fh)
+            scan = scan_png(fh)
     except OSError as exc:
         raise ParamsError(f"{name} could not be read ({exc.strerror or exc}). "
                           "Check that the file is still there and that you may read it.", path) from None

@@ -26,10 +26,9 @@ from PIL.PngImagePlugin import PngInfo
 
 from zit_desktop.core.errors import classify_os_error
 from zit_desktop.core.metadata.a1111 import a1111_parameters
+from zit_desktop.core.metadata.chunks import A1111_CHUNK, OUR_CHUNK
 from zit_desktop.core.request import GenerationRequest
 
-A1111_KEY = "parameters"
-ZIT_KEY = "zit-desktop"
 METADATA_VERSION = 1
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
@@ -51,8 +50,8 @@ def png_text_chunks(
         "info": info,
     }
     return {
-        A1111_KEY: a1111_parameters(request, extra),
-        ZIT_KEY: json.dumps(record, ensure_ascii=False, sort_keys=True, default=str),
+        A1111_CHUNK: a1111_parameters(request, extra),
+        OUR_CHUNK: json.dumps(record, ensure_ascii=False, sort_keys=True, default=str),
     }
 
 
