@@ -1,5 +1,9 @@
 """Generation parameters from a ComfyUI ``prompt`` chunk (the API-format graph).
 
+Qt-free, stdlib only. :func:`parse_comfy_graph` takes the decoded graph and returns an
+:class:`~zit_desktop.core.metadata.params.ImageParams` (source ``comfyui``) or ``None`` when no
+sampler in it leads to a prompt, a seed or a step count.
+
 The graph maps node ids to ``{"class_type": ..., "inputs": {...}}``; an input is either a literal
 or a link ``[node_id, output_index]``. We pick the sampler that starts from an empty latent, then
 follow its links: positive/negative conditioning to the text encoders, the latent to its size,

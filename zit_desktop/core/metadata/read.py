@@ -1,11 +1,19 @@
-"""Reading generation parameters back from PNGs: ours and those of other popular tools.
+"""Reading generation parameters back from a PNG: ours and those of other popular tools.
 
-Qt-free, no torch. Used by ``zit-desktop params``, "drop a PNG" and "rebuild history from folder".
-The PNG chunks are walked directly (no pixel decoding), so a huge or damaged file is cheap and
-safe to read. Junk input of any kind ends in :class:`ParamsError`, never in a traceback.
+Qt-free, no torch. Used by ``zit-desktop params``, "drop a PNG" and "rebuild history from folder"::
 
-Sources, in order of preference: our ``zit-desktop`` JSON chunk, InvokeAI ``invokeai_metadata``,
-Fooocus JSON ``parameters``, A1111/Forge ``parameters`` text, ComfyUI ``prompt`` API graph.
+    params = read_params(path)                   # ImageParams, or raises ParamsError
+    request = request_from_params(params, base)  # a valid GenerationRequest for our app
+    params_to_json(params)                       # what ``zit-desktop params --json`` prints
+
+The chunks are walked without decoding pixels (:mod:`.chunks`), so a huge or damaged file is cheap
+and safe to read; junk input of any kind ends in :class:`ParamsError` with a message for the user,
+never in a traceback. Sizes the metadata does not state come from the PNG header.
+
+This module picks the source; the formats have their own modules (:mod:`.a1111`, :mod:`.comfy`)
+except ours, InvokeAI's and Fooocus' JSON, which are a few ``dict.get`` calls each. In order of
+preference: our JSON chunk, InvokeAI's, Fooocus' JSON in ``parameters``, an A1111/Forge text that
+states its steps, a ComfyUI ``prompt`` graph, and last any other A1111 text (e.g. just a prompt).
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """Writing PNGs with their generation parameters (Qt-free, no torch).
 
-Every image we save carries two UTF-8 iTXt chunks:
+Every image we save carries two UTF-8 iTXt chunks (:func:`png_text_chunks`; keys in :mod:`.chunks`):
 
-- ``parameters``: the A1111/Forge text that civitai, A1111, Forge and most image viewers read;
-- ``zit-desktop``: a JSON record of the exact request, the environment and run info, which is what
-  "reuse" and "rebuild history from folder" read back (see :mod:`zit_desktop.core.metadata.read`).
+- ``parameters``: the A1111/Forge text that civitai, A1111, Forge and most image viewers read
+  (formatted by :mod:`.a1111`);
+- ``zit-desktop``: a JSON record ``{"version", "request", "environment", "info"}`` of the exact
+  request, the environment and run info, which is what "reuse" and "rebuild history from folder"
+  read back (see :mod:`.read`).
 
-Files are written atomically: a hidden temp file in the same folder, fsync, then ``os.replace``, so
-a crash or a full disk never leaves a half-written PNG where the gallery would find it.
+Files are written atomically (:func:`write_png_atomic`): a hidden temp file in the same folder,
+fsync, then ``os.replace``, so a crash or a full disk never leaves a half-written PNG where the
+gallery would find it. Folder scans skip those temp files (:func:`is_temp_name`), and
+:func:`remove_stale_temp_files` clears the ones a killed process left. Output names are
+``<time>_s<seed>.png`` (:func:`unique_output_path`).
 """
 
 from __future__ import annotations
