@@ -431,3 +431,4 @@ def test_params_to_json(tmp_path: Path) -> None:
     assert {k: out[k] for k in ("source", "seed", "width", "height", "steps", "guidance")} == {
         "source": "a1111", "seed": 3851215938, "width": 832, "height": 1216, "steps": 28, "guidance": 6.5}
     assert json.loads(json.dumps(out, ensure_ascii=False)) == out
+    assert all(type(v) in (str, int, float, type(None)) for v in out.values())  # plain values, no Source enum

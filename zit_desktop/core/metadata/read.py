@@ -254,7 +254,7 @@ def params_to_json(params: ImageParams) -> dict[str, Any]:
     """The object ``zit-desktop params --json`` prints for one file."""
     return {
         "file": params.file,
-        "source": params.source,
+        "source": str(params.source),
         "prompt": params.prompt,
         "negative_prompt": params.negative_prompt,
         "seed": params.seed,
