@@ -9,6 +9,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 
 from zit_desktop.core.events import ImageResult
+from zit_desktop.core.metadata.chunks import OUR_CHUNK
 
 
 def request_dict(prompt: str, seed: int = 1, preset: str | None = "512x512", size: int = 512,
@@ -29,7 +30,7 @@ def write_png(path: Path, request: dict[str, Any], *, size: tuple[int, int] = (6
     meta = PngImagePlugin.PngInfo()
     payload = {"version": 1, "request": request, "environment": {"app": "zit-desktop", "test": True},
                "info": info or {"strategy": "gpu", "oom_retries": 0, "peak_vram_bytes": 123}}
-    meta.add_itxt("zit-desktop", json.dumps(payload, ensure_ascii=False))
+    meta.add_itxt(OUR_CHUNK, json.dumps(payload, ensure_ascii=False))
     Image.new("RGB", size, color).save(path, pnginfo=meta)
     return path
 

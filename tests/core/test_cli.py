@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
+from zit_desktop.core.metadata.chunks import A1111_CHUNK
+
 
 def zit(*args: str, data_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ZIT_DESKTOP_HOME=str(data_dir), HF_HUB_OFFLINE="1")
@@ -58,7 +60,7 @@ def test_done_when_flow_make_model_generate_json_params(tmp_path: Path, data_dir
 def test_params_reports_bad_files_and_still_reads_the_rest(tmp_path: Path, data_dir: Path) -> None:
     good = tmp_path / "a1111.png"
     info = PngImagePlugin.PngInfo()
-    info.add_text("parameters", "a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 99, Size: 832x1216")
+    info.add_text(A1111_CHUNK, "a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 99, Size: 832x1216")
     Image.new("RGB", (8, 8)).save(good, pnginfo=info)
     plain = tmp_path / "plain.png"
     Image.new("RGB", (8, 8)).save(plain)

@@ -26,6 +26,7 @@ from zit_desktop.core.events import (
     Preview,
     Step,
 )
+from zit_desktop.core.metadata.chunks import A1111_CHUNK, OUR_CHUNK
 from zit_desktop.core.paths import app_paths
 from zit_desktop.core.request import GenerationRequest
 
@@ -115,7 +116,7 @@ def test_random_seed_is_resolved_and_recorded(engine: Engine, tiny_model: Path) 
     seed = result.images[0].seed
     assert seed >= 0
     assert [e.seed for e in events if isinstance(e, JobStarted)] == [seed]
-    meta = json.loads(Image.open(result.images[0].path).text["zit-desktop"])
+    meta = json.loads(Image.open(result.images[0].path).text[OUR_CHUNK])
     assert meta["request"]["seed"] == seed
 
 
@@ -149,8 +150,8 @@ def test_metadata_round_trip_with_chinese_prompt(engine: Engine, tiny_model: Pat
         "一只橘色的猫，坐在窗台上", 42, 256, 256, 8,
     )
     text = Image.open(path).text
-    assert "一只橘色的猫，坐在窗台上" in text["parameters"] and "Seed: 42" in text["parameters"]
-    env = json.loads(text["zit-desktop"])["environment"]
+    assert "一只橘色的猫，坐在窗台上" in text[A1111_CHUNK] and "Seed: 42" in text[A1111_CHUNK]
+    env = json.loads(text[OUR_CHUNK])["environment"]
     assert {"app", "diffusers", "torch", "device", "dtype"} <= set(env)
     assert Path(path).name.endswith("_s42.png")
 

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, PngImagePlugin
 
 from zit_desktop.core.events import ImageResult
 from zit_desktop.core.history import HistoryStore
+from zit_desktop.core.metadata.chunks import OUR_CHUNK
 
 PROMPTS = [
     "a lighthouse at dusk, cinematic light",
@@ -68,7 +69,7 @@ def write_png(path: Path, request: dict[str, Any], seed: int, side: int = 256) -
     meta = PngImagePlugin.PngInfo()
     payload = {"version": 1, "request": request, "environment": {"app": "zit-desktop", "test": True},
                "info": {"strategy": "model-offload", "oom_retries": 0, "peak_vram_bytes": 5 << 30}}
-    meta.add_itxt("zit-desktop", json.dumps(payload, ensure_ascii=False))
+    meta.add_itxt(OUR_CHUNK, json.dumps(payload, ensure_ascii=False))
     pretty_image(seed, side).save(path, pnginfo=meta, compress_level=1)
     return path
 

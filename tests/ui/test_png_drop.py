@@ -13,6 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
+from zit_desktop.core.metadata.chunks import A1111_CHUNK, COMFYUI_CHUNK, FOOOCUS_SCHEME_CHUNK, INVOKEAI_CHUNK
 from zit_desktop.core.metadata.read import read_params
 from zit_desktop.core.request import GenerationRequest
 from zit_desktop.ui.startup import qtcompat
@@ -47,18 +48,18 @@ COMFY_GRAPH = {
 
 # kind -> (chunks, expected prompt, negative, seed, steps, guidance, width, height)
 FOREIGN: dict[str, tuple[dict[str, str], str, str, int, int, float, int, int]] = {
-    "a1111": ({"parameters": "a castle on a hill, golden hour\nNegative prompt: blurry, lowres\nSteps: 20, "
-                             "Sampler: Euler a, CFG scale: 7, Seed: 12345, Size: 832x1216, Model: sdxl_base"},
+    "a1111": ({A1111_CHUNK: "a castle on a hill, golden hour\nNegative prompt: blurry, lowres\nSteps: 20, "
+                            "Sampler: Euler a, CFG scale: 7, Seed: 12345, Size: 832x1216, Model: sdxl_base"},
               "a castle on a hill, golden hour", "blurry, lowres", 12345, 20, 7.0, 832, 1216),
-    "comfyui": ({"prompt": json.dumps(COMFY_GRAPH)}, "一只橘色的猫, cinematic light", "",
+    "comfyui": ({COMFYUI_CHUNK: json.dumps(COMFY_GRAPH)}, "一只橘色的猫, cinematic light", "",
                 1048203485927361 % 2**32, 9, 1.0, 1024, 1280),
-    "invokeai": ({"invokeai_metadata": json.dumps({
+    "invokeai": ({INVOKEAI_CHUNK: json.dumps({
         "positive_prompt": "a misty forest, volumetric light", "negative_prompt": "text", "seed": 99,
         "width": 768, "height": 512, "steps": 30, "cfg_scale": 5.5, "model": {"name": "sdxl"}})},
         "a misty forest, volumetric light", "text", 99, 30, 5.5, 768, 512),
-    "fooocus": ({"parameters": json.dumps({
+    "fooocus": ({A1111_CHUNK: json.dumps({
         "prompt": "雪山日出，电影感", "negative_prompt": "", "resolution": "(1024, 1024)", "steps": 30,
-        "guidance_scale": 4.0, "seed": "777", "base_model": "juggernautXL"}), "fooocus_scheme": "fooocus"},
+        "guidance_scale": 4.0, "seed": "777", "base_model": "juggernautXL"}), FOOOCUS_SCHEME_CHUNK: "fooocus"},
         "雪山日出，电影感", "", 777, 30, 4.0, 1024, 1024),
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -11,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from zit_desktop.core.jsonobj import json_object
 from zit_desktop.core.request import GenerationRequest
 
 FTS_MIN_CHARS = 3  # the trigram tokenizer can't match shorter terms; those use LIKE
@@ -25,14 +25,6 @@ ROW_COLUMNS = (
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).astimezone().isoformat(timespec="seconds")
-
-
-def _loads(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -72,9 +64,9 @@ class HistoryRow:
             id=int(rid), created_at=float(created), prompt=prompt, negative_prompt=neg, width=int(w),
             height=int(h), preset=preset, steps=int(steps), guidance=float(guidance), seed=int(seed),
             batch_index=int(bidx), model=model, strategy=strategy, oom_retries=int(oom),
-            timings=_loads(timings), peak_vram_bytes=None if peak is None else int(peak), path=path,
+            timings=json_object(timings) or {}, peak_vram_bytes=None if peak is None else int(peak), path=path,
             thumbnail=os.fspath(thumbnails_dir / thumb) if thumb else None, favorite=bool(fav),
-            parent_id=None if parent is None else int(parent), environment=_loads(env),
+            parent_id=None if parent is None else int(parent), environment=json_object(env) or {},
             request_json=req, trashed_at=trashed, missing=not os.path.exists(path),
         )
 
@@ -96,7 +88,7 @@ class HistoryRow:
         }
         if self.model:
             data["model"] = self.model
-        data.update(_loads(self.request_json))
+        data.update(json_object(self.request_json) or {})
         return data
 
     def request(self) -> GenerationRequest:

@@ -1,5 +1,9 @@
 """Generation parameters from a ComfyUI ``prompt`` chunk (the API-format graph).
 
+Qt-free, stdlib only. :func:`parse_comfy_graph` takes the decoded graph and returns an
+:class:`~zit_desktop.core.metadata.params.ImageParams` (source ``comfyui``) or ``None`` when no
+sampler in it leads to a prompt, a seed or a step count.
+
 The graph maps node ids to ``{"class_type": ..., "inputs": {...}}``; an input is either a literal
 or a link ``[node_id, output_index]``. We pick the sampler that starts from an empty latent, then
 follow its links: positive/negative conditioning to the text encoders, the latent to its size,
@@ -9,9 +13,9 @@ Every walk is bounded and tolerates links to missing or unexpected nodes.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
+
+from zit_desktop.core.metadata.params import ImageParams, Source, as_float, as_int
 
 MAX_VISITS = 400  # nodes per walk; this also bounds the recursion depth
 
@@ -25,18 +29,6 @@ TEXT_KEYS = ("text", "text_g", "t5xxl", "clip_l", "text_l", "prompt", "string", 
 CONDITIONING_KEYS = ("conditioning", "conditioning_1", "conditioning_to", "conditioning_from", "cond")
 VALUE_KEYS = ("value", "seed", "noise_seed", "int", "float", "number", "Value", "steps", "cfg")
 MODEL_NAME_KEYS = ("ckpt_name", "unet_name", "model_name", "model_path")
-
-
-@dataclass(frozen=True)
-class ComfyParams:
-    prompt: str
-    negative_prompt: str
-    seed: int | None
-    width: int | None
-    height: int | None
-    steps: int | None
-    guidance: float | None
-    model: str | None
 
 
 def _is_link(value: Any) -> bool:
@@ -106,8 +98,8 @@ class _Graph:
             return None, None
         _, inputs = target
         if "width" in inputs and "height" in inputs:
-            width = _int(self.scalar(inputs["width"], ("width",)))
-            height = _int(self.scalar(inputs["height"], ("height",)))
+            width = as_int(self.scalar(inputs["width"], ("width",)))
+            height = as_int(self.scalar(inputs["height"], ("height",)))
             return width, height
         for key in ("samples", "latent", "latent_image", "pixels", "image"):
             if key in inputs:
@@ -137,29 +129,11 @@ class _Graph:
         return any(self.reaches_empty_latent(inputs.get(k), seen) for k in ("samples", "latent"))
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def _sort_key(node_id: str) -> tuple[int, str]:
     return (int(node_id), "") if node_id.isdigit() else (1 << 62, node_id)
 
 
-def parse_comfy_graph(nodes: dict[str, Any]) -> ComfyParams | None:
+def parse_comfy_graph(nodes: dict[str, Any]) -> ImageParams | None:
     """Parameters of the main sampler in a ComfyUI API graph, or ``None`` if there is none."""
     graph = _Graph(nodes)
     samplers: list[tuple[str, dict[str, Any]]] = []
@@ -187,17 +161,17 @@ def parse_comfy_graph(nodes: dict[str, Any]) -> ComfyParams | None:
     seed_value = inputs.get("seed", inputs.get("noise_seed"))
     if seed_value is None and "noise" in inputs:  # SamplerCustomAdvanced: RandomNoise node
         seed_value = inputs["noise"]
-    seed = _int(graph.scalar(seed_value, ("noise_seed", "seed")))
+    seed = as_int(graph.scalar(seed_value, ("noise_seed", "seed")))
 
     steps_value = inputs.get("steps")
     if steps_value is None and "sigmas" in inputs:  # SamplerCustom*: BasicScheduler and friends
         steps_value = inputs["sigmas"]
-    steps = _int(graph.scalar(steps_value, ("steps",)))
+    steps = as_int(graph.scalar(steps_value, ("steps",)))
 
     cfg_value = cond_source.get("cfg")
     if cfg_value is None and guider is None:
         cfg_value = inputs.get("cfg")
-    guidance = _float(graph.scalar(cfg_value, ("cfg",)))
+    guidance = as_float(graph.scalar(cfg_value, ("cfg",)))
     if guidance is None and guider is not None and "cfg" not in guider[1]:
         guidance = 1.0  # BasicGuider: no classifier-free guidance
 
@@ -205,7 +179,7 @@ def parse_comfy_graph(nodes: dict[str, Any]) -> ComfyParams | None:
     model_link = inputs.get("model", guider[1].get("model") if guider else None)
     if positive is None and seed is None and steps is None:
         return None
-    return ComfyParams(
+    return ImageParams(
         prompt=positive or "",
         negative_prompt=negative or "",
         seed=seed,
@@ -213,5 +187,6 @@ def parse_comfy_graph(nodes: dict[str, Any]) -> ComfyParams | None:
         height=height,
         steps=steps,
         guidance=guidance,
+        source=Source.COMFYUI,
         model=graph.model_name(model_link),
     )

@@ -1,25 +1,40 @@
-"""Reading generation parameters back from PNGs: ours and those of other popular tools.
+"""Reading generation parameters back from a PNG: ours and those of other popular tools.
 
-Qt-free, no torch. Used by ``zit-desktop params``, "drop a PNG" and "rebuild history from folder".
-The PNG chunks are walked directly (no pixel decoding), so a huge or damaged file is cheap and
-safe to read. Junk input of any kind ends in :class:`ParamsError`, never in a traceback.
+Qt-free, no torch. Used by ``zit-desktop params``, "drop a PNG" and "rebuild history from folder"::
 
-Sources, in order of preference: our ``zit-desktop`` JSON chunk, InvokeAI ``invokeai_metadata``,
-Fooocus JSON ``parameters``, A1111/Forge ``parameters`` text, ComfyUI ``prompt`` API graph.
+    params = read_params(path)                   # ImageParams, or raises ParamsError
+    request = request_from_params(params, base)  # a valid GenerationRequest for our app
+    params_to_json(params)                       # what ``zit-desktop params --json`` prints
+
+The chunks are walked without decoding pixels (:mod:`.chunks`), so a huge or damaged file is cheap
+and safe to read; junk input of any kind ends in :class:`ParamsError` with a message for the user,
+never in a traceback. Sizes the metadata does not state come from the PNG header.
+
+This module picks the source; the formats have their own modules (:mod:`.a1111`, :mod:`.comfy`)
+except ours, InvokeAI's and Fooocus' JSON, which are a few ``dict.get`` calls each. In order of
+preference: our JSON chunk, InvokeAI's, Fooocus' JSON in ``parameters``, an A1111/Forge text that
+states its steps, a ComfyUI ``prompt`` graph, and last any other A1111 text (e.g. just a prompt).
 """
 
 from __future__ import annotations
 
-import json
-import math
-import struct
-import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from zit_desktop.core.jsonobj import json_object
+from zit_desktop.core.metadata.a1111 import params_from_a1111
+from zit_desktop.core.metadata.chunks import (
+    A1111_CHUNK,
+    COMFYUI_CHUNK,
+    FOOOCUS_SCHEME_CHUNK,
+    INVOKEAI_CHUNK,
+    OUR_CHUNK,
+    PNG_SIGNATURE,
+    scan_png,
+)
 from zit_desktop.core.metadata.comfy import parse_comfy_graph
-from zit_desktop.core.metadata.write import parse_a1111_parameters
+from zit_desktop.core.metadata.params import ImageParams, Source, as_float, as_int, as_str, size_pair
 from zit_desktop.core.request import (
     MAX_GUIDANCE,
     MAX_SEED,
@@ -33,10 +48,6 @@ from zit_desktop.core.request import (
 )
 from zit_desktop.core.sizes import preset_for_size
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_TEXT_BYTES = 16 * 1024 * 1024  # per chunk, after decompression
-MAX_CHUNKS = 100_000
-SOURCES = ("zit-desktop", "a1111", "comfyui", "invokeai", "fooocus")
 _SUPPORTED = "ZIT Desktop, A1111/Forge, ComfyUI, InvokeAI or Fooocus"
 
 
@@ -48,95 +59,7 @@ class ParamsError(ValueError):
         self.path = path
 
 
-@dataclass(frozen=True)
-class ImageParams:
-    prompt: str
-    negative_prompt: str
-    seed: int | None
-    width: int | None
-    height: int | None
-    steps: int | None
-    guidance: float | None
-    source: str
-    model: str | None = None
-    request: dict[str, Any] | None = None  # ours: the full stored request
-    raw: dict[str, str] = field(default_factory=dict)  # every text chunk of the file
-    file: str = ""
-
-
-# ---- PNG chunks -------------------------------------------------------------------------------
-@dataclass
-class _PngScan:
-    text: dict[str, str]
-    size: tuple[int, int] | None
-    complete: bool  # reached IEND with sane chunks
-
-
-def _decompress(data: bytes) -> str | None:
-    try:
-        out = zlib.decompressobj().decompress(data, MAX_TEXT_BYTES)
-    except zlib.error:
-        return None
-    return out.decode("utf-8", "replace")
-
-
-def _text_chunk(ctype: bytes, data: bytes) -> tuple[str, str] | None:
-    key_bytes, sep, rest = data.partition(b"\0")
-    if not sep or not key_bytes:
-        return None
-    key = key_bytes.decode("latin-1")
-    if ctype == b"tEXt":
-        return key, rest.decode("latin-1")
-    if ctype == b"zTXt":
-        value = _decompress(rest[1:])
-        return None if value is None else (key, value)
-    # iTXt: compression flag, method, language\0, translated keyword\0, UTF-8 text
-    if len(rest) < 2:
-        return None
-    flag = rest[0]
-    parts = rest[2:].split(b"\0", 2)
-    if len(parts) != 3:
-        return None
-    body = parts[2]
-    if flag:
-        value = _decompress(body)
-        return None if value is None else (key, value)
-    return key, body.decode("utf-8", "replace")
-
-
-def _scan_png(fh: BinaryIO) -> _PngScan:
-    """Walk the chunks after the signature; stop quietly at the first sign of damage."""
-    text: dict[str, str] = {}
-    size: tuple[int, int] | None = None
-    for _ in range(MAX_CHUNKS):
-        header = fh.read(8)
-        if len(header) < 8:
-            break
-        length, ctype = struct.unpack(">I4s", header)
-        if length > 0x7FFFFFFF or not ctype.isalpha():
-            break
-        if ctype == b"IEND":
-            return _PngScan(text, size, size is not None)
-        if ctype in (b"tEXt", b"zTXt", b"iTXt", b"IHDR") and length <= MAX_TEXT_BYTES:
-            data = fh.read(length)
-            crc = fh.read(4)
-            if len(crc) < 4:
-                break
-            if zlib.crc32(ctype + data) != int.from_bytes(crc, "big"):
-                continue  # a damaged chunk: ignore it rather than trust its bytes
-            if ctype == b"IHDR":
-                if length >= 8:
-                    width, height = struct.unpack(">II", data[:8])
-                    size = (width, height) if width and height else None
-            else:
-                item = _text_chunk(ctype, data)
-                if item is not None:
-                    text.setdefault(item[0], item[1])
-        else:
-            fh.seek(length + 4, 1)
-    return _PngScan(text, size, False)
-
-
+# ---- file kinds -------------------------------------------------------------------------------
 def _non_png_description(head: bytes) -> str | None:
     if head.startswith(b"\xff\xd8\xff"):
         return "a JPEG image"
@@ -151,90 +74,30 @@ def _non_png_description(head: bytes) -> str | None:
     return None
 
 
-# ---- field helpers ----------------------------------------------------------------------------
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            number = _as_float(value)
-            return int(number) if number is not None and number == int(number) else None
-    return None
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _as_str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _size_pair(text: Any) -> tuple[int | None, int | None]:
-    """``"(1024, 1024)"``, ``"1024x768"``, ``"1024*768"`` or ``[1024, 768]`` -> (width, height)."""
-    if isinstance(text, (list, tuple)) and len(text) == 2:
-        return _as_int(text[0]), _as_int(text[1])
-    if not isinstance(text, str):
-        return None, None
-    cleaned = text.strip().strip("()[]")
-    for sep in (",", "x", "X", "*", "×"):
-        if sep in cleaned:
-            left, _, right = cleaned.partition(sep)
-            return _as_int(left), _as_int(right.split()[0] if right.split() else right)
-    return None, None
-
-
 # ---- formats ----------------------------------------------------------------------------------
 def _from_ours(chunk: str | None) -> ImageParams | None:
-    record = _json_object(chunk)
+    record = json_object(chunk)
     request = record.get("request") if record else None
     if not isinstance(request, dict) or not isinstance(request.get("prompt"), str):
         return None
-    guidance = _as_float(request.get("guidance"))
+    guidance = as_float(request.get("guidance"))
     model = request.get("model")
     return ImageParams(
         prompt=request["prompt"],
-        negative_prompt=_as_str(request.get("negative_prompt")),
-        seed=_as_int(request.get("seed")),
-        width=_as_int(request.get("width")),
-        height=_as_int(request.get("height")),
-        steps=_as_int(request.get("steps")),
+        negative_prompt=as_str(request.get("negative_prompt")),
+        seed=as_int(request.get("seed")),
+        width=as_int(request.get("width")),
+        height=as_int(request.get("height")),
+        steps=as_int(request.get("steps")),
         guidance=guidance,
-        source="zit-desktop",
+        source=Source.OURS,
         model=model if isinstance(model, str) else None,
         request=request,
     )
 
 
 def _from_invokeai(chunk: str | None) -> ImageParams | None:
-    meta = _json_object(chunk)
+    meta = json_object(chunk)
     if meta is None:
         return None
     prompt = meta.get("positive_prompt", meta.get("prompt"))
@@ -249,13 +112,13 @@ def _from_invokeai(chunk: str | None) -> ImageParams | None:
         model_name = model
     return ImageParams(
         prompt=prompt,
-        negative_prompt=_as_str(meta.get("negative_prompt")),
-        seed=_as_int(meta.get("seed")),
-        width=_as_int(meta.get("width")),
-        height=_as_int(meta.get("height")),
-        steps=_as_int(meta.get("steps")),
-        guidance=_as_float(meta.get("cfg_scale")),
-        source="invokeai",
+        negative_prompt=as_str(meta.get("negative_prompt")),
+        seed=as_int(meta.get("seed")),
+        width=as_int(meta.get("width")),
+        height=as_int(meta.get("height")),
+        steps=as_int(meta.get("steps")),
+        guidance=as_float(meta.get("cfg_scale")),
+        source=Source.INVOKEAI,
         model=model_name,
     )
 
@@ -264,84 +127,50 @@ def _from_fooocus(meta: dict[str, Any]) -> ImageParams | None:
     prompt = meta.get("prompt")
     if not isinstance(prompt, str):
         return None
-    width, height = _size_pair(meta.get("resolution"))
+    width, height = size_pair(meta.get("resolution"))
     model = meta.get("base_model")
     return ImageParams(
         prompt=prompt,
-        negative_prompt=_as_str(meta.get("negative_prompt")),
-        seed=_as_int(meta.get("seed")),
+        negative_prompt=as_str(meta.get("negative_prompt")),
+        seed=as_int(meta.get("seed")),
         width=width,
         height=height,
-        steps=_as_int(meta.get("steps")),
-        guidance=_as_float(meta.get("guidance_scale", meta.get("cfg_scale"))),
-        source="fooocus",
+        steps=as_int(meta.get("steps")),
+        guidance=as_float(meta.get("guidance_scale", meta.get("cfg_scale"))),
+        source=Source.FOOOCUS,
         model=model if isinstance(model, str) else None,
     )
 
 
-def _from_a1111(text: str, source: str) -> ImageParams | None:
-    parsed = parse_a1111_parameters(text)
-    if parsed is None:
-        return None
-    prompt, negative, settings = parsed
-    width, height = _size_pair(settings.get("Size"))
-    model = settings.get("Model")
-    if source == "a1111" and "Fooocus" in settings.get("Version", ""):
-        source = "fooocus"
-    return ImageParams(
-        prompt=prompt,
-        negative_prompt=negative,
-        seed=_as_int(settings.get("Seed")),
-        width=width,
-        height=height,
-        steps=_as_int(settings.get("Steps")),
-        guidance=_as_float(settings.get("CFG scale")),
-        source=source,
-        model=model,
-    )
-
-
 def _from_comfy(chunk: str | None) -> ImageParams | None:
-    graph = _json_object(chunk)
+    graph = json_object(chunk)
     if graph is None:
         return None
     try:
-        found = parse_comfy_graph(graph)
+        return parse_comfy_graph(graph)
     except RecursionError:
         return None
-    if found is None:
-        return None
-    return ImageParams(
-        prompt=found.prompt,
-        negative_prompt=found.negative_prompt,
-        seed=found.seed,
-        width=found.width,
-        height=found.height,
-        steps=found.steps,
-        guidance=found.guidance,
-        source="comfyui",
-        model=found.model,
-    )
 
 
 def _params_from_text(text: dict[str, str]) -> ImageParams | None:
-    found = _from_ours(text.get("zit-desktop")) or _from_invokeai(text.get("invokeai_metadata"))
+    found = _from_ours(text.get(OUR_CHUNK)) or _from_invokeai(text.get(INVOKEAI_CHUNK))
     if found is not None:
         return found
-    parameters = text.get("parameters")
-    fooocus_json = _json_object(parameters)
+    parameters = text.get(A1111_CHUNK)
+    fooocus_json = json_object(parameters)
     if fooocus_json is not None:
         found = _from_fooocus(fooocus_json)
         if found is not None:
             return found
     a1111: ImageParams | None = None
     if parameters and fooocus_json is None:
-        source = "fooocus" if "fooocus_scheme" in text else "a1111"
-        a1111 = _from_a1111(parameters, source)
+        a1111 = params_from_a1111(parameters)
+        if a1111 is not None and FOOOCUS_SCHEME_CHUNK in text:
+            a1111 = replace(a1111, source=Source.FOOOCUS)
         if a1111 is not None and a1111.steps is not None:
             return a1111
     # A parameters text without a settings line is weaker evidence than a ComfyUI graph.
-    return _from_comfy(text.get("prompt")) or a1111
+    return _from_comfy(text.get(COMFYUI_CHUNK)) or a1111
 
 
 # ---- public API -------------------------------------------------------------------------------
@@ -364,7 +193,7 @@ def read_params(path: Path | str) -> ImageParams:
                 else:
                     message = f"{name} is not a valid image. Choose a PNG image made by {_SUPPORTED}."
                 raise ParamsError(message, path)
-            scan = _scan_png(fh)
+            scan = scan_png(fh)
     except OSError as exc:
         raise ParamsError(f"{name} could not be read ({exc.strerror or exc}). "
                           "Check that the file is still there and that you may read it.", path) from None
@@ -394,7 +223,7 @@ def request_from_params(params: ImageParams, base: GenerationRequest) -> Generat
     from the file (clamped into our ranges; seeds beyond 32 bits wrap), the size snapped to the
     nearest valid one with its preset when one matches; model and count stay those of ``base``.
     """
-    if params.source == "zit-desktop" and params.request is not None:
+    if params.source == Source.OURS and params.request is not None:
         try:
             return GenerationRequest.from_dict(params.request)
         except (RequestError, TypeError):
@@ -425,7 +254,7 @@ def params_to_json(params: ImageParams) -> dict[str, Any]:
     """The object ``zit-desktop params --json`` prints for one file."""
     return {
         "file": params.file,
-        "source": params.source,
+        "source": str(params.source),
         "prompt": params.prompt,
         "negative_prompt": params.negative_prompt,
         "seed": params.seed,

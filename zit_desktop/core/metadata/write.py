@@ -1,13 +1,18 @@
 """Writing PNGs with their generation parameters (Qt-free, no torch).
 
-Every image we save carries two UTF-8 iTXt chunks:
+Every image we save carries two UTF-8 iTXt chunks (:func:`png_text_chunks`; keys in :mod:`.chunks`):
 
-- ``parameters``: the A1111/Forge text that civitai, A1111, Forge and most image viewers read;
-- ``zit-desktop``: a JSON record of the exact request, the environment and run info, which is what
-  "reuse" and "rebuild history from folder" read back (see :mod:`zit_desktop.core.metadata.read`).
+- ``parameters``: the A1111/Forge text that civitai, A1111, Forge and most image viewers read
+  (formatted by :mod:`.a1111`);
+- ``zit-desktop``: a JSON record ``{"version", "request", "environment", "info"}`` of the exact
+  request, the environment and run info, which is what "reuse" and "rebuild history from folder"
+  read back (see :mod:`.read`).
 
-Files are written atomically: a hidden temp file in the same folder, fsync, then ``os.replace``, so
-a crash or a full disk never leaves a half-written PNG where the gallery would find it.
+Files are written atomically (:func:`write_png_atomic`): a hidden temp file in the same folder,
+fsync, then ``os.replace``, so a crash or a full disk never leaves a half-written PNG where the
+gallery would find it. Folder scans skip those temp files (:func:`is_temp_name`), and
+:func:`remove_stale_temp_files` clears the ones a killed process left. Output names are
+``<time>_s<seed>.png`` (:func:`unique_output_path`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import secrets
 import time
 from datetime import datetime
@@ -25,115 +29,18 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from zit_desktop import __version__
 from zit_desktop.core.errors import classify_os_error
+from zit_desktop.core.metadata.a1111 import a1111_parameters
+from zit_desktop.core.metadata.chunks import A1111_CHUNK, OUR_CHUNK
 from zit_desktop.core.request import GenerationRequest
 
-A1111_KEY = "parameters"
-ZIT_KEY = "zit-desktop"
 METADATA_VERSION = 1
-SAMPLER = "Euler"  # FlowMatchEulerDiscreteScheduler
-SCHEDULE_TYPE = "Simple"
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
 DEFAULT_COMPRESS_LEVEL = 4  # PNG stays lossless; 4 is much faster than PIL's 6 for ~2% more bytes
 
-_KEY_JUNK = re.compile(r"[^\w \-/]+")
-# A1111's re_param: ``Key: value`` or ``Key: "json, quoted"`` separated by commas (keys bounded
-# in length so junk lines can't make the scan quadratic).
-_MAX_SETTINGS_LINE = 100_000
-_PARAM_RE = re.compile(r'\s*(\w[\w \-/]{1,63}):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 
-
-# ---- the A1111 text -------------------------------------------------------------------------
-def _quote(value: str) -> str:
-    """Quote a value the way A1111 does, so commas and colons inside it survive parsing."""
-    if "," not in value and "\n" not in value and ":" not in value and not value.startswith('"'):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _unquote(value: str) -> str:
-    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
-        return value
-    try:
-        decoded = json.loads(value)
-    except ValueError:
-        return value
-    return decoded if isinstance(decoded, str) else value
-
-
-def parse_a1111_parameters(text: str) -> tuple[str, str, dict[str, str]] | None:
-    """Split an A1111/Forge ``parameters`` text into (prompt, negative prompt, settings).
-
-    Follows A1111's own parser: the last line is the settings line when it holds at least three
-    ``Key: value`` pairs (values may be JSON-quoted); lines from ``Negative prompt:`` on are the
-    negative prompt. ``None`` when there is nothing at all.
-    """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")
-    settings: dict[str, str] = {}
-    if len(lines[-1]) <= _MAX_SETTINGS_LINE and len(_PARAM_RE.findall(lines[-1])) >= 3:
-        for key, value in _PARAM_RE.findall(lines.pop()):
-            settings.setdefault(key.strip(), _unquote(value.strip()))
-    prompt: list[str] = []
-    negative: list[str] = []
-    in_negative = False
-    for line in lines:
-        if not in_negative and line.startswith("Negative prompt:"):
-            in_negative = True
-            line = line[len("Negative prompt:"):].strip()
-        (negative if in_negative else prompt).append(line)
-    prompt_text = "\n".join(prompt).strip()
-    negative_text = "\n".join(negative).strip()
-    if not prompt_text and not negative_text and not settings:
-        return None
-    return prompt_text, negative_text, settings
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
-def model_display_name(model: str) -> str:
-    """``Tongyi-MAI/Z-Image-Turbo`` or ``C:\\models\\Z-Image-Turbo\\`` -> ``Z-Image-Turbo``."""
-    parts = [p for p in re.split(r"[\\/]+", model.strip()) if p]
-    return parts[-1] if parts else model
-
-
-def a1111_parameters(request: GenerationRequest, extra: dict[str, Any] | None = None) -> str:
-    """The A1111/Forge ``parameters`` text for ``request`` (one image: its concrete seed).
-
-    ``extra`` entries (e.g. ``{"Strategy": "group-offload"}``) are appended as ``Key: value``;
-    ``None`` values are skipped.
-    """
-    fields: list[tuple[str, Any]] = [
-        ("Steps", request.steps),
-        ("Sampler", SAMPLER),
-        ("Schedule type", SCHEDULE_TYPE),
-        ("CFG scale", float(request.guidance)),
-        ("Seed", request.seed),
-        ("Size", f"{request.width}x{request.height}"),
-        ("Model", model_display_name(request.model)),
-    ]
-    for key, value in (extra or {}).items():
-        clean_key = " ".join(_KEY_JUNK.sub(" ", str(key)).split())
-        if value is not None and clean_key:
-            fields.append((clean_key, value))
-    fields.append(("Version", f"zit-desktop {__version__}"))
-    settings = ", ".join(f"{key}: {_quote(_format_value(value))}" for key, value in fields)
-    lines = [request.prompt]
-    if request.negative_prompt.strip():
-        lines.append(f"Negative prompt: {request.negative_prompt}")
-    lines.append(settings)
-    return "\n".join(lines)
-
-
+# ---- text chunks ------------------------------------------------------------------------------
 def png_text_chunks(
     request: GenerationRequest, environment: dict[str, Any], info: dict[str, Any] | None = None
 ) -> dict[str, str]:
@@ -148,8 +55,8 @@ def png_text_chunks(
         "info": info,
     }
     return {
-        A1111_KEY: a1111_parameters(request, extra),
-        ZIT_KEY: json.dumps(record, ensure_ascii=False, sort_keys=True, default=str),
+        A1111_CHUNK: a1111_parameters(request, extra),
+        OUR_CHUNK: json.dumps(record, ensure_ascii=False, sort_keys=True, default=str),
     }
 
 

@@ -17,7 +17,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QObject, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QWidget
 
-from zit_desktop.core.metadata.read import ImageParams, ParamsError, read_params, request_from_params
+from zit_desktop.core.metadata.params import ImageParams
+from zit_desktop.core.metadata.read import ParamsError, read_params, request_from_params
 from zit_desktop.core.request import RANDOM_SEED, GenerationRequest, RequestError
 from zit_desktop.ui.startup import qtcompat
 from zit_desktop.ui.widgets.params_panel import Reuse

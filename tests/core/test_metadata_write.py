@@ -1,4 +1,4 @@
-"""PNG writing: A1111 text, our JSON record, atomic writes, file names. No Qt, no torch."""
+"""PNG writing: both text chunks, round trips, atomic writes, temp files, file names. No Qt, no torch."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ import pytest
 from PIL import Image
 
 from zit_desktop.core.errors import AppError, ErrorKind
-from zit_desktop.core.metadata import write as pngmeta
+from zit_desktop.core.metadata import write
+from zit_desktop.core.metadata.chunks import A1111_CHUNK, OUR_CHUNK
 from zit_desktop.core.metadata.read import read_params, request_from_params
 from zit_desktop.core.metadata.write import (
-    a1111_parameters,
     is_temp_name,
     output_filename,
-    parse_a1111_parameters,
     png_text_chunks,
     remove_stale_temp_files,
     unique_output_path,
@@ -45,59 +44,19 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-# ---- A1111 text -------------------------------------------------------------------------------
-def test_a1111_text_layout() -> None:
-    text = a1111_parameters(_request(prompt="a cat", negative_prompt="blurry"))
-    lines = text.split("\n")
-    assert lines[0] == "a cat"
-    assert lines[1] == "Negative prompt: blurry"
-    assert lines[2].startswith(
-        "Steps: 8, Sampler: Euler, Schedule type: Simple, CFG scale: 0, Seed: 7, Size: 768x768, "
-        "Model: Z-Image-Turbo"
-    )
-
-
-def test_a1111_text_omits_empty_negative_and_appends_extra() -> None:
-    req = _request(prompt="a cat", negative_prompt="  ", width=1024, height=576, guidance=3.5)
-    text = a1111_parameters(req, {"Strategy": "group-offload", "Skipped": None, "OOM: retries": 1})
-    assert "Negative prompt" not in text
-    prompt, negative, settings = parse_a1111_parameters(text) or ("", "", {})
-    assert (prompt, negative) == ("a cat", "")
-    assert settings["Size"] == "1024x576"
-    assert settings["CFG scale"] == "3.5"
-    assert settings["Strategy"] == "group-offload"
-    assert settings["OOM retries"] == "1"
-    assert "Skipped" not in settings
-
-
-def test_a1111_model_name_from_path_or_repo() -> None:
-    assert pngmeta.model_display_name("Tongyi-MAI/Z-Image-Turbo") == "Z-Image-Turbo"
-    assert pngmeta.model_display_name("C:\\models\\zit-bf16\\") == "zit-bf16"
-    assert pngmeta.model_display_name("/home/u/models/tiny") == "tiny"
-
-
-def test_a1111_values_with_commas_are_quoted_and_round_trip() -> None:
-    req = _request(prompt="line one\nline two, with: colon", negative_prompt="bad, ugly\nworse")
-    text = a1111_parameters(req, {"Strategy": 'offload, "leaf" level: 2'})
-    prompt, negative, settings = parse_a1111_parameters(text) or ("", "", {})
-    assert prompt == "line one\nline two, with: colon"
-    assert negative == "bad, ugly\nworse"
-    assert settings["Strategy"] == 'offload, "leaf" level: 2'
-    assert settings["Seed"] == "7"
-
-
+# ---- text chunks ------------------------------------------------------------------------------
 def test_png_text_chunks_json_record() -> None:
     req = _request()
     chunks = png_text_chunks(req, ENV, {"strategy": "full-gpu", "timings": {"denoise": 1.5}})
-    assert set(chunks) == {"parameters", "zit-desktop"}
-    record = json.loads(chunks["zit-desktop"])
+    assert set(chunks) == {A1111_CHUNK, OUR_CHUNK}
+    record = json.loads(chunks[OUR_CHUNK])
     assert record["version"] == 1
     assert record["request"] == req.to_dict()
     assert record["environment"] == ENV
     assert record["info"]["timings"] == {"denoise": 1.5}
-    assert "Strategy: full-gpu" in chunks["parameters"]
-    assert "一只橘色的猫" in chunks["zit-desktop"]  # UTF-8, not \u escapes
-    assert json.loads(png_text_chunks(req, ENV)["zit-desktop"])["info"] is None
+    assert "Strategy: full-gpu" in chunks[A1111_CHUNK]
+    assert "一只橘色的猫" in chunks[OUR_CHUNK]  # UTF-8, not \u escapes
+    assert json.loads(png_text_chunks(req, ENV)[OUR_CHUNK])["info"] is None
 
 
 # ---- round trip -------------------------------------------------------------------------------
@@ -108,7 +67,7 @@ def test_round_trip_chinese_prompt(tmp_path: Path) -> None:
     with Image.open(path) as im:
         im.load()
         assert im.size == (64, 48)
-        assert im.text["parameters"].startswith(CAT + "\nNegative prompt: 负面提示\n")
+        assert im.text[A1111_CHUNK].startswith(CAT + "\nNegative prompt: 负面提示\n")
         chunk_types = [c for c in _chunk_types(path)]
     assert chunk_types.count(b"iTXt") == 2 and b"tEXt" not in chunk_types
     params = read_params(path)
@@ -130,7 +89,7 @@ def _chunk_types(path: Path) -> list[bytes]:
 
 def test_a1111_chunk_alone_is_read_like_a1111(tmp_path: Path) -> None:
     req = _request()
-    text = {"parameters": png_text_chunks(req, ENV)["parameters"]}
+    text = {A1111_CHUNK: png_text_chunks(req, ENV)[A1111_CHUNK]}
     params = read_params(write_png_atomic(_image(), tmp_path / "a.png", text))
     assert params.source == "a1111"
     assert (params.prompt, params.negative_prompt, params.seed) == (CAT, "负面提示", 7)
@@ -181,7 +140,7 @@ def test_failure_mid_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(Image.Image, "save", disk_full_midway)
     with pytest.raises(AppError) as info:
-        write_png_atomic(_image((256, 256)), tmp_path / "x.png", {"parameters": "a cat"})
+        write_png_atomic(_image((256, 256)), tmp_path / "x.png", {A1111_CHUNK: "a cat"})
     assert info.value.kind is ErrorKind.DISK_FULL
     assert "disk is full" in info.value.message
     assert _leftovers(tmp_path) == []
@@ -191,7 +150,7 @@ def test_enospc_at_fsync_gives_disk_full(tmp_path: Path, monkeypatch: pytest.Mon
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pngmeta.os, "fsync", no_space)
+    monkeypatch.setattr(write.os, "fsync", no_space)
     with pytest.raises(AppError) as info:
         write_png_atomic(_image(), tmp_path / "x.png", {})
     assert info.value.kind is ErrorKind.DISK_FULL
@@ -204,7 +163,7 @@ def test_rename_refused_gives_unwritable(tmp_path: Path, monkeypatch: pytest.Mon
         assert Path(src).parent == Path(dst).parent
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(pngmeta.os, "replace", refuse)
+    monkeypatch.setattr(write.os, "replace", refuse)
     with pytest.raises(AppError) as info:
         write_png_atomic(_image(), tmp_path / "x.png", {})
     assert info.value.kind is ErrorKind.UNWRITABLE
@@ -241,7 +200,7 @@ def test_temp_file_refused_gives_unwritable(tmp_path: Path, monkeypatch: pytest.
     def refuse(*args: Any, **kwargs: Any) -> int:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(pngmeta.os, "open", refuse)
+    monkeypatch.setattr(write.os, "open", refuse)
     with pytest.raises(AppError) as info:
         write_png_atomic(_image(), tmp_path / "x.png", {})
     assert info.value.kind is ErrorKind.UNWRITABLE

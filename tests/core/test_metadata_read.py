@@ -12,13 +12,15 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from zit_desktop.core.metadata.read import (
-    ImageParams,
-    ParamsError,
-    params_to_json,
-    read_params,
-    request_from_params,
+from zit_desktop.core.metadata.chunks import (
+    A1111_CHUNK,
+    COMFYUI_CHUNK,
+    FOOOCUS_SCHEME_CHUNK,
+    INVOKEAI_CHUNK,
+    OUR_CHUNK,
 )
+from zit_desktop.core.metadata.params import ImageParams
+from zit_desktop.core.metadata.read import ParamsError, params_to_json, read_params, request_from_params
 from zit_desktop.core.metadata.write import png_text_chunks, write_png_atomic
 from zit_desktop.core.request import MAX_SEED, GenerationRequest, validate
 
@@ -51,7 +53,7 @@ A1111_TEXT = (
 
 
 def test_a1111_forge_text(tmp_path: Path) -> None:
-    params = read_params(_png(tmp_path / "a.png", {"parameters": A1111_TEXT}))
+    params = read_params(_png(tmp_path / "a.png", {A1111_CHUNK: A1111_TEXT}))
     assert params.source == "a1111"
     assert params.prompt == (
         "masterpiece, best quality, 1girl, (red scarf:1.2), snowy street,\n<lora:detail_tweaker:0.5>, night"
@@ -60,15 +62,15 @@ def test_a1111_forge_text(tmp_path: Path) -> None:
     assert (params.seed, params.steps, params.guidance) == (3851215938, 28, 6.5)
     assert (params.width, params.height) == (832, 1216)
     assert params.model == "animagineXLV31_v31"
-    assert params.raw == {"parameters": A1111_TEXT}
+    assert params.raw == {A1111_CHUNK: A1111_TEXT}
 
 
 def test_a1111_without_negative_or_settings(tmp_path: Path) -> None:
     text = "a photo of a lighthouse\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: 512x768"
-    params = read_params(_png(tmp_path / "a.png", {"parameters": text}, kind="ztxt"))
+    params = read_params(_png(tmp_path / "a.png", {A1111_CHUNK: text}, kind="ztxt"))
     assert (params.prompt, params.negative_prompt, params.seed, params.height) == (
         "a photo of a lighthouse", "", 5, 768)
-    only_prompt = read_params(_png(tmp_path / "b.png", {"parameters": "just a prompt"}, size=(80, 96)))
+    only_prompt = read_params(_png(tmp_path / "b.png", {A1111_CHUNK: "just a prompt"}, size=(80, 96)))
     assert only_prompt.prompt == "just a prompt" and only_prompt.steps is None
     assert (only_prompt.width, only_prompt.height) == (80, 96)  # from the image itself
 
@@ -76,7 +78,7 @@ def test_a1111_without_negative_or_settings(tmp_path: Path) -> None:
 def test_fooocus_a1111_scheme(tmp_path: Path) -> None:
     text = ("a cat\nNegative prompt: \n"
             "Steps: 30, Sampler: DPM++ 2M SDE Karras, Seed: 9, Version: Fooocus v2.5.5")
-    params = read_params(_png(tmp_path / "f.png", {"parameters": text, "fooocus_scheme": "a1111"}))
+    params = read_params(_png(tmp_path / "f.png", {A1111_CHUNK: text, FOOOCUS_SCHEME_CHUNK: "a1111"}))
     assert params.source == "fooocus" and params.seed == 9 and params.negative_prompt == ""
 
 
@@ -107,7 +109,7 @@ def _comfy_zimage_graph() -> dict[str, Any]:
 def test_comfyui_zimage_graph(tmp_path: Path) -> None:
     graph = _comfy_zimage_graph()
     workflow = {"last_node_id": 18, "nodes": [{"id": 3, "type": "KSampler"}], "links": []}
-    chunks = {"prompt": json.dumps(graph), "workflow": json.dumps(workflow)}
+    chunks = {COMFYUI_CHUNK: json.dumps(graph), "workflow": json.dumps(workflow)}
     params = read_params(_png(tmp_path / "c.png", chunks))
     assert params.source == "comfyui"
     assert params.prompt == "一只橘色的猫, cinematic light"
@@ -146,7 +148,7 @@ def test_comfyui_sdxl_hires_graph_with_primitives_and_odd_links(tmp_path: Path) 
         "50": {"class_type": "Note", "inputs": "not a dict"},
         "51": ["junk"],
     }
-    params = read_params(_png(tmp_path / "c.png", {"prompt": json.dumps(graph)}, kind="itxt"))
+    params = read_params(_png(tmp_path / "c.png", {COMFYUI_CHUNK: json.dumps(graph)}, kind="itxt"))
     assert params.prompt == "a red fox in the snow, by John Doe"
     assert params.negative_prompt == "blurry, lowres"
     assert (params.seed, params.steps, params.guidance) == (424242, 30, 7.5)
@@ -172,7 +174,7 @@ def test_comfyui_sampler_custom_advanced(tmp_path: Path) -> None:
         "27": {"class_type": "EmptySD3LatentImage",
                "inputs": {"width": 1024, "height": 768, "batch_size": 1}},
     }
-    params = read_params(_png(tmp_path / "c.png", {"prompt": json.dumps(graph)}))
+    params = read_params(_png(tmp_path / "c.png", {COMFYUI_CHUNK: json.dumps(graph)}))
     assert params.prompt == "a lighthouse at dusk"
     assert (params.seed, params.steps, params.guidance) == (77, 20, 1.0)
     assert (params.width, params.height, params.model) == (1024, 768, "flux1-dev.safetensors")
@@ -188,16 +190,27 @@ def test_comfyui_cyclic_and_dangling_links_do_not_hang(tmp_path: Path) -> None:
     names = ["conditioning", "conditioning_1", "conditioning_to", "text", "positive", "model", "samples"]
     for i in range(3, 300):  # a dense web: every node links to the next ones under every name
         graph[str(i)] = {"class_type": "Web", "inputs": {n: [str(i + k), 0] for k, n in enumerate(names, 1)}}
-    path = _png(tmp_path / "c.png", {"prompt": json.dumps(graph)}, size=(96, 64))
+    path = _png(tmp_path / "c.png", {COMFYUI_CHUNK: json.dumps(graph)}, size=(96, 64))
     with pytest.raises(ParamsError, match="no generation parameters"):
         read_params(path)  # a sampler, but nothing in it leads anywhere
     graph["1"]["inputs"]["cfg"] = 2.5
     graph["1"]["inputs"]["steps"] = ["250", 0]
     graph["250"]["inputs"]["steps"] = 6
-    params = read_params(_png(tmp_path / "c.png", {"prompt": json.dumps(graph)}, size=(96, 64)))
+    params = read_params(_png(tmp_path / "c.png", {COMFYUI_CHUNK: json.dumps(graph)}, size=(96, 64)))
     assert params.source == "comfyui"
     assert (params.prompt, params.seed, params.steps, params.guidance) == ("", None, 6, 2.5)
     assert (params.width, params.height) == (96, 64)
+
+
+def test_comfyui_numbers_typed_as_text_are_read(tmp_path: Path) -> None:
+    graph = _comfy_zimage_graph()
+    graph["3"]["inputs"].update(seed="4242", steps="8.0", cfg="2.5")
+    graph["13"]["inputs"].update(width="768", height=" 1024 ")
+    params = read_params(_png(tmp_path / "c.png", {COMFYUI_CHUNK: json.dumps(graph)}))
+    assert (params.seed, params.steps, params.guidance, params.width, params.height) == (4242, 8, 2.5, 768, 1024)
+    graph["3"]["inputs"].update(steps="7.5", cfg="a lot")
+    params = read_params(_png(tmp_path / "c.png", {COMFYUI_CHUNK: json.dumps(graph)}))
+    assert (params.steps, params.guidance) == (None, None)  # not a whole number / not a number: unknown
 
 
 # ---- InvokeAI / Fooocus -------------------------------------------------------------------------
@@ -213,7 +226,7 @@ def test_invokeai_metadata(tmp_path: Path) -> None:
     }
     graph = {"id": "sdxl_graph", "nodes": {}, "edges": []}
     params = read_params(_png(tmp_path / "i.png", {
-        "invokeai_metadata": json.dumps(meta), "invokeai_graph": json.dumps(graph)}, kind="itxt"))
+        INVOKEAI_CHUNK: json.dumps(meta), "invokeai_graph": json.dumps(graph)}, kind="itxt"))
     assert params.source == "invokeai"
     assert (params.prompt, params.negative_prompt) == ("a cozy cabin, 雪", "people")
     assert (params.seed, params.width, params.height, params.steps, params.guidance) == (
@@ -234,7 +247,7 @@ def test_fooocus_json(tmp_path: Path) -> None:
         "scheduler": "karras", "seed": "3185734227465911218", "sharpness": 2, "steps": 30,
         "styles": "['Fooocus V2', 'Fooocus Enhance']", "vae": "Default (model)", "version": "Fooocus v2.5.5",
     }
-    chunks = {"parameters": json.dumps(meta), "fooocus_scheme": "fooocus"}
+    chunks = {A1111_CHUNK: json.dumps(meta), FOOOCUS_SCHEME_CHUNK: "fooocus"}
     params = read_params(_png(tmp_path / "f.png", chunks))
     assert params.source == "fooocus"
     assert (params.prompt, params.negative_prompt) == ("a portrait of an old sailor", "cartoon, 3d")
@@ -249,7 +262,7 @@ def test_ours_preferred_and_broken_record_falls_back(tmp_path: Path) -> None:
     chunks = png_text_chunks(req, {"app": "0.1.0"})
     ours = write_png_atomic(Image.new("RGB", (8, 8)), tmp_path / "o.png", chunks)
     assert read_params(ours).source == "zit-desktop"
-    chunks["zit-desktop"] = '{"version": 1, "request": ['
+    chunks[OUR_CHUNK] = '{"version": 1, "request": ['
     params = read_params(write_png_atomic(Image.new("RGB", (8, 8)), tmp_path / "b.png", chunks))
     assert params.source == "a1111" and params.prompt == "一只橘色的猫" and params.seed == 7
 
@@ -263,7 +276,7 @@ def test_missing_and_folder(tmp_path: Path) -> None:
 
 
 def test_png_without_parameters(tmp_path: Path) -> None:
-    path = _png(tmp_path / "plain.png", {"Software": "GIMP 2.10", "parameters": "", "prompt": "{}"})
+    path = _png(tmp_path / "plain.png", {"Software": "GIMP 2.10", A1111_CHUNK: "", COMFYUI_CHUNK: "{}"})
     with pytest.raises(ParamsError, match="this PNG carries no generation parameters") as info:
         read_params(path)
     assert info.value.path == path
@@ -285,7 +298,7 @@ def test_jpeg_and_text_files(tmp_path: Path) -> None:
 
 
 def test_truncated_png_keeps_early_chunks(tmp_path: Path) -> None:
-    full = _png(tmp_path / "full.png", {"parameters": A1111_TEXT}, size=(256, 256)).read_bytes()
+    full = _png(tmp_path / "full.png", {A1111_CHUNK: A1111_TEXT}, size=(256, 256)).read_bytes()
     cut = tmp_path / "cut.png"
     cut.write_bytes(full[: len(full) - 200])
     assert read_params(cut).seed == 3851215938  # parameters come before the pixels
@@ -304,7 +317,7 @@ def test_truncated_png_keeps_early_chunks(tmp_path: Path) -> None:
     "Steps: x, Seed: y, Size: zebra", "a" * 200_000,
 ])
 def test_garbage_chunks_never_crash(tmp_path: Path, payload: str) -> None:
-    keys = ("zit-desktop", "invokeai_metadata", "prompt", "parameters")
+    keys = (OUR_CHUNK, INVOKEAI_CHUNK, COMFYUI_CHUNK, A1111_CHUNK)
     path = _png(tmp_path / "g.png", {k: payload for k in keys}, kind="itxt")
     try:
         params = read_params(path)
@@ -314,9 +327,21 @@ def test_garbage_chunks_never_crash(tmp_path: Path, payload: str) -> None:
     json.dumps(params_to_json(params))
 
 
+def test_numbers_too_big_for_a_float_are_unknown_not_a_crash(tmp_path: Path) -> None:
+    big = "1" + "0" * 400  # valid JSON; float() of it raises OverflowError
+    invokeai = f'{{"positive_prompt": "x", "seed": {big}, "cfg_scale": {big}, "steps": {big}}}'
+    params = read_params(_png(tmp_path / "i.png", {INVOKEAI_CHUNK: invokeai}))
+    assert (params.source, params.seed, params.guidance) == ("invokeai", int(big), None)
+    comfy = _comfy_zimage_graph()
+    comfy["3"]["inputs"]["cfg"] = int(big)
+    params = read_params(_png(tmp_path / "c.png", {COMFYUI_CHUNK: json.dumps(comfy)}))
+    assert (params.source, params.guidance, params.steps) == ("comfyui", None, 9)
+    request_from_params(read_params(tmp_path / "i.png"), BASE)  # huge seed and steps still map
+
+
 def test_fuzz_random_bytes_and_mutations(tmp_path: Path) -> None:
     rng = random.Random(1234)
-    good = _png(tmp_path / "good.png", {"parameters": A1111_TEXT}, kind="ztxt").read_bytes()
+    good = _png(tmp_path / "good.png", {A1111_CHUNK: A1111_TEXT}, kind="ztxt").read_bytes()
     path = tmp_path / "fuzz.png"
     for i in range(400):
         if i % 4 == 0:
@@ -336,7 +361,7 @@ def test_fuzz_random_bytes_and_mutations(tmp_path: Path) -> None:
 
 
 def test_chunk_with_bad_crc_is_ignored(tmp_path: Path) -> None:
-    data = bytearray(_png(tmp_path / "a.png", {"parameters": A1111_TEXT}).read_bytes())
+    data = bytearray(_png(tmp_path / "a.png", {A1111_CHUNK: A1111_TEXT}).read_bytes())
     pos = data.index(b"Seed: 3851215938") + len("Seed: ")
     data[pos] = ord("9")  # bit rot inside the text chunk
     (tmp_path / "a.png").write_bytes(bytes(data))
@@ -347,7 +372,7 @@ def test_chunk_with_bad_crc_is_ignored(tmp_path: Path) -> None:
 def test_zip_bomb_chunk_is_bounded(tmp_path: Path) -> None:
     path = _png(tmp_path / "bomb.png", {})
     data = path.read_bytes()
-    body = b"parameters\x00\x00" + zlib.compress(b"a" * (64 * 1024 * 1024), 9)
+    body = A1111_CHUNK.encode() + b"\x00\x00" + zlib.compress(b"a" * (64 * 1024 * 1024), 9)
     chunk = len(body).to_bytes(4, "big") + b"zTXt" + body + zlib.crc32(b"zTXt" + body).to_bytes(4, "big")
     path.write_bytes(data[:33] + chunk + data[33:])  # after IHDR
     params = read_params(path)
@@ -400,9 +425,10 @@ def test_request_from_ours_is_exact(tmp_path: Path) -> None:
 
 
 def test_params_to_json(tmp_path: Path) -> None:
-    path = _png(tmp_path / "a.png", {"parameters": A1111_TEXT})
+    path = _png(tmp_path / "a.png", {A1111_CHUNK: A1111_TEXT})
     out = params_to_json(read_params(path))
     assert out["file"] == str(path)
     assert {k: out[k] for k in ("source", "seed", "width", "height", "steps", "guidance")} == {
         "source": "a1111", "seed": 3851215938, "width": 832, "height": 1216, "steps": 28, "guidance": 6.5}
     assert json.loads(json.dumps(out, ensure_ascii=False)) == out
+    assert all(type(v) in (str, int, float, type(None)) for v in out.values())  # plain values, no Source enum
