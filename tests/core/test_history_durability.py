@@ -56,11 +56,11 @@ def test_migration_from_v1_keeps_rows(paths: AppPaths) -> None:
         assert [r.seed for r in store.search("橘色的")] == [2]  # FTS backfilled by the migration
         assert [r.seed for r in store.search("chair")] == [1]
         assert rows[0].request().prompt == "a dog"
-        token = store.trash([rows[0].id])  # v3 columns work on migrated rows
-        assert store.count() == 2 and store.restore(token) == [rows[0].id]
+        token = store.trash.move([rows[0].id])  # v3 columns work on migrated rows
+        assert store.count() == 2 and store.trash.restore(token) == [rows[0].id]
         new = store.add_result(make_result(paths.outputs, "after the migration", seed=9))
         assert store.search("migration")[0].id == new
-        store.save_preset("mine", {"prompt": "x"})
+        store.recipes.save("mine", {"prompt": "x"})
         assert store.integrity_check() == ["ok"]
     with HistoryStore.for_paths(paths) as again:  # reopening an up-to-date db changes nothing
         assert again.count() == 4 and again.recovered is None

@@ -1,15 +1,18 @@
-"""Schema of the history database and its ordered migrations (``PRAGMA user_version``).
+"""Schema of the history database, its ordered migrations (``PRAGMA user_version``), and the
+two functions (:data:`Query`, :data:`Transaction`) through which the store's parts reach it.
 
 ``MIGRATIONS[n]`` turns a schema-``n`` database into schema ``n + 1``; version 0 is an empty file.
-Never edit a released step: append a new one and bump :data:`SCHEMA_VERSION`. Each step runs in
-the caller's transaction together with the ``user_version`` bump, so a crash leaves either the old
-or the new schema, never half of one.
+Never edit a released step: append a new one (:data:`SCHEMA_VERSION` is the number of steps).
+Each step runs in the caller's transaction together with the ``user_version`` bump, so a crash
+leaves either the old or the new schema, never half of one.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 # v1: one row per image, indexed columns for the gallery's sort and filters.
 _V1 = """
@@ -80,6 +83,12 @@ CREATE TABLE presets (
 """
 
 
+# v4: a saved parameter set is a "recipe" ("preset" means a size preset only).
+_V4 = """
+ALTER TABLE presets RENAME TO recipes;
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
         # executescript() would COMMIT first; run the statements one by one inside the transaction.
@@ -110,8 +119,15 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1
     _script(_V2),  # 1 -> 2
     _script(_V3),  # 2 -> 3
+    _script(_V4),  # 3 -> 4
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# How the store's parts (``store.trash``, ``store.recipes``) reach the database: the store hands
+# them its own ``query`` (read, errors mapped to AppError) and ``transaction`` (write) functions.
+Query = Callable[[str, Sequence[Any]], list[Any]]
+Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
 def user_version(conn: sqlite3.Connection) -> int:

@@ -1,6 +1,6 @@
 """The local history of generated images: one SQLite file, Qt-free.
 
-* WAL mode, ``PRAGMA user_version`` with ordered migrations (:mod:`.history_schema`); a database
+* WAL mode, ``PRAGMA user_version`` with ordered migrations (:mod:`.schema`); a database
   written by a newer version is refused with a message, never touched.
 * ``quick_check`` at open; a corrupt file (or one that is not a database) is renamed aside with a
   timestamp — never deleted — and the history is rebuilt from the metadata in the output PNGs.
@@ -8,6 +8,8 @@
   never block the writer, writers wait for each other up to ``busy_timeout``.
 * Files may be deleted or moved behind our back: rows report ``missing``; "rebuild from folder"
   re-imports or re-links PNGs that carry our metadata.
+* Its parts are components, each given what it needs: ``store.trash`` (:class:`.Trash`: move to the
+  trash with undo, purge) and ``store.recipes`` (:class:`.Recipes`: saved parameter sets).
 """
 
 from __future__ import annotations
@@ -35,16 +37,16 @@ from zit_desktop.core.history.files import (
     read_our_metadata,
     result_from_record,
 )
-from zit_desktop.core.history.recipes import PresetsMixin
-from zit_desktop.core.history.rows import ROW_COLUMNS, HistoryFilter, HistoryRow, NamedPreset
+from zit_desktop.core.history.recipes import Recipes
+from zit_desktop.core.history.rows import ROW_COLUMNS, HistoryFilter, HistoryRow, Recipe
 from zit_desktop.core.history.schema import SCHEMA_VERSION, migrate, user_version
-from zit_desktop.core.history.trash import TrashMixin
+from zit_desktop.core.history.trash import Trash
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.sizes import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HistoryFilter", "HistoryRow", "HistoryStore", "NamedPreset", "Recovery", "SCHEMA_VERSION"]
+__all__ = ["HistoryFilter", "HistoryRow", "HistoryStore", "Recipe", "Recovery", "SCHEMA_VERSION"]
 
 BUSY_TIMEOUT_MS = 10_000
 _IMPORT_BATCH = 200
@@ -100,11 +102,12 @@ def _app_error(exc: sqlite3.Error, db_path: Path, doing: str) -> AppError:
     return AppError(ErrorKind.DATABASE, f"The history database failed while {doing}: {exc}.", repr(exc))
 
 
-class HistoryStore(TrashMixin, PresetsMixin):
+class HistoryStore:
     """The image history in ``db_path``. Safe to use from several threads at once.
 
     ``thumbnails_dir``, ``trash_dir`` and ``outputs_dir`` default to the :class:`AppPaths` layout
     around ``db_path``; the outputs folder is where a damaged history is rebuilt from.
+    ``trash`` and ``recipes`` are its components (see the module docstring).
     """
 
     def __init__(
@@ -127,6 +130,9 @@ class HistoryStore(TrashMixin, PresetsMixin):
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
+        self.trash = Trash(self._query, self.transaction, trash_dir=self.trash_dir,
+                           thumbnails_dir=self.thumbnails_dir)
+        self.recipes = Recipes(self._query, self.transaction)
         self._open()
 
     @classmethod
