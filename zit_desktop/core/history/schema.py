@@ -14,6 +14,10 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+# ALTER TABLE … DROP COLUMN arrived in SQLite 3.35. Python builds linked against an older system
+# library (RHEL 9 ships 3.34) keep a dropped column instead: nothing reads or writes it any more.
+CAN_DROP_COLUMN = sqlite3.sqlite_version_info >= (3, 35, 0)
+
 # v1: one row per image, indexed columns for the gallery's sort and filters.
 _V1 = """
 CREATE TABLE images (
@@ -89,6 +93,14 @@ ALTER TABLE presets RENAME TO recipes;
 """
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """v5: drop ``images.missing``. Whether a file is there is asked of the disk when a row is read
+    (a stored flag was stale the moment a file manager touched the folder). No index, trigger or
+    view uses the column, which DROP COLUMN requires."""
+    if CAN_DROP_COLUMN:
+        conn.execute("ALTER TABLE images DROP COLUMN missing")
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
         # executescript() would COMMIT first; run the statements one by one inside the transaction.
@@ -120,6 +132,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V2),  # 1 -> 2
     _script(_V3),  # 2 -> 3
     _script(_V4),  # 3 -> 4
+    _v5,  # 4 -> 5
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

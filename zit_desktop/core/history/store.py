@@ -6,8 +6,9 @@
   timestamp — never deleted — and the history is rebuilt from the metadata in the output PNGs.
 * One connection per thread (the GUI thread reads while the worker thread writes): WAL readers
   never block the writer, writers wait for each other up to ``busy_timeout``.
-* Files may be deleted or moved behind our back: rows report ``missing``; "rebuild from folder"
-  re-imports or re-links PNGs that carry our metadata.
+* Files may be deleted or moved behind our back: a row's ``missing`` is asked of the disk each time
+  it is read (nothing stores it); "rebuild from folder" re-imports or re-links PNGs that carry our
+  metadata.
 * Its parts are components, each given what it needs: ``store.trash`` (:class:`.Trash`: move to the
   trash with undo, purge) and ``store.recipes`` (:class:`.Recipes`: saved parameter sets).
 """
@@ -375,22 +376,6 @@ class HistoryStore:
         row = self.get(image_id)
         return row is not None and not row.missing
 
-    def mark_missing(self) -> list[int]:
-        """Check every file on disk; store the ``missing`` flags; return the ids now missing."""
-        rows = self._query("SELECT id, path, missing FROM images")
-        gone: list[int] = []
-        changes: list[tuple[int, int]] = []
-        for rid, path, was in rows:
-            now = 0 if os.path.exists(path) else 1
-            if now:
-                gone.append(int(rid))
-            if now != was:
-                changes.append((now, rid))
-        if changes:
-            with self.transaction() as conn:
-                conn.executemany("UPDATE images SET missing = ? WHERE id = ?", changes)
-        return gone
-
     def rebuild_from_folder(self, folder: Path) -> int:
         """Import the PNGs under ``folder`` that carry our metadata; return how many were added.
 
@@ -436,5 +421,5 @@ class HistoryStore:
     def _relink(self, image_id: int, path: str) -> None:
         name = make_thumbnail(path, self.thumbnails_dir)
         with self.transaction() as conn:
-            conn.execute("UPDATE images SET path = ?, thumbnail = coalesce(?, thumbnail), missing = 0 "
-                         "WHERE id = ?", (path, name, image_id))
+            conn.execute("UPDATE images SET path = ?, thumbnail = coalesce(?, thumbnail) WHERE id = ?",
+                         (path, name, image_id))
