@@ -12,6 +12,7 @@ from PIL import Image
 
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.history import HistoryFilter, HistoryStore
+from zit_desktop.core.history.files import thumbnail_name
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
 
@@ -215,6 +216,51 @@ def test_result_with_unreadable_file_still_recorded(store: HistoryStore, paths: 
     row = store.get(rid)
     assert row is not None and row.thumbnail is None and row.missing
     assert store.thumbnail_path(rid) is None
+
+
+def _engine_image() -> Image.Image:
+    """Something with detail, so a thumbnail made differently would differ."""
+    gradient = Image.linear_gradient("L").resize((640, 480))
+    return Image.merge("RGB", (gradient, gradient.rotate(90).resize((640, 480)), Image.new("L", (640, 480), 40)))
+
+
+def test_thumbnail_from_the_image_in_memory_is_the_one_the_file_gives(store: HistoryStore,
+                                                                    paths: AppPaths) -> None:
+    image = _engine_image()
+    from_file = make_result(paths.outputs, "read back", seed=1)
+    image.save(from_file.path)  # what the engine wrote
+    in_memory = make_result(paths.outputs, "handed over", seed=2, write=False)
+
+    read = store.get(store.add_result(from_file))
+    given = store.get(store.add_result(in_memory, image=image))
+    assert read is not None and given is not None and read.thumbnail and given.thumbnail
+    assert Path(given.thumbnail).name == thumbnail_name(in_memory.path)  # same naming as from a file
+    assert Path(given.thumbnail).read_bytes() == Path(read.thumbnail).read_bytes()
+    with Image.open(given.thumbnail) as thumb:
+        assert thumb.size == (256, 192)
+    assert image.size == (640, 480)  # the caller's image is left as it was
+
+
+def test_given_the_image_the_png_is_not_opened_again(store: HistoryStore, paths: AppPaths,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_open(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the PNG was decoded again")
+
+    monkeypatch.setattr(Image, "open", no_open)
+    result = make_result(paths.outputs, "no file on disk", seed=1, write=False)  # unreadable: not there
+    rid = store.add_result(result, image=_engine_image())
+    row = store.get(rid)
+    assert row is not None and row.missing and row.thumbnail and Path(row.thumbnail).is_file()
+
+
+def test_add_results_pairs_images_with_results(store: HistoryStore, paths: AppPaths) -> None:
+    results = [make_result(paths.outputs, f"batch {i}", seed=i, write=i == 1) for i in range(3)]
+    ids = store.add_results(results, images=[_engine_image(), None, None])
+    thumbs = [store.get(i).thumbnail for i in ids]  # type: ignore[union-attr]
+    assert thumbs[0] and thumbs[1] and thumbs[2] is None  # given, read from its file, neither
+    with pytest.raises(ValueError, match="2 images for 3 results"):
+        store.add_results(results, images=[None, None])
+    assert store.count() == 3
 
 
 def test_rebuild_from_folder_imports_skips_and_relinks(store: HistoryStore, paths: AppPaths) -> None:

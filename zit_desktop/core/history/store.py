@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import ImageResult
@@ -44,6 +44,9 @@ from zit_desktop.core.history.schema import SCHEMA_VERSION, migrate, user_versio
 from zit_desktop.core.history.trash import Trash
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.sizes import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -282,18 +285,32 @@ class HistoryStore:
         return user_version(self._conn())
 
     # ------------------------------------------------------------------ writing images
-    def add_result(self, result: ImageResult, parent_id: int | None = None) -> int:
-        """Record one finished image (making its thumbnail); return the new row id."""
-        return self.add_results([result], parent_id)[0]
+    def add_result(self, result: ImageResult, parent_id: int | None = None,
+                   image: Image.Image | None = None) -> int:
+        """Record one finished image (making its thumbnail); return the new row id.
 
-    def add_results(self, results: Iterable[ImageResult], parent_id: int | None = None) -> list[int]:
-        """Record the images of one job in one transaction; thumbnails are made before it starts."""
-        values = [self._values(r, parent_id) for r in results]
+        ``image``: the picture the engine just saved at ``result.path``, still in memory; the
+        thumbnail is made from it instead of decoding the PNG again. Without it the file is read.
+        """
+        return self.add_results([result], parent_id, None if image is None else [image])[0]
+
+    def add_results(self, results: Iterable[ImageResult], parent_id: int | None = None,
+                    images: Sequence[Image.Image | None] | None = None) -> list[int]:
+        """Record the images of one job in one transaction; thumbnails are made before it starts.
+
+        ``images``, when given, pairs with ``results`` one to one (None: read that file), as
+        ``image`` does for :meth:`add_result`.
+        """
+        results = list(results)
+        if images is not None and len(images) != len(results):
+            raise ValueError(f"{len(images)} images for {len(results)} results")
+        paired = images if images is not None else [None] * len(results)
+        values = [self._values(r, parent_id, image=im) for r, im in zip(results, paired, strict=True)]
         with self.transaction() as conn:
             return [int(conn.execute(_INSERT, v).lastrowid or 0) for v in values]
 
     def _values(self, result: ImageResult, parent_id: int | None, created_at: float | None = None,
-                thumbnail: bool = True) -> dict[str, Any]:
+                image: Image.Image | None = None) -> dict[str, Any]:
         req = dict(result.request)
         path = os.path.abspath(result.path)
         return {
@@ -314,7 +331,7 @@ class HistoryStore:
             "timings_json": json.dumps(dict(result.timings), sort_keys=True),
             "peak_vram_bytes": result.peak_vram_bytes,
             "path": path,
-            "thumbnail": make_thumbnail(path, self.thumbnails_dir) if thumbnail else None,
+            "thumbnail": make_thumbnail(path, self.thumbnails_dir, image=image),
             "parent_id": parent_id,
             "environment_json": json.dumps(dict(result.environment), ensure_ascii=False, sort_keys=True,
                                            default=str),
