@@ -233,9 +233,9 @@ def test_corrupt_database_moved_aside_and_rebuilt(paths: AppPaths, damage: str) 
 
 
 def test_engine_written_png_is_importable(paths: AppPaths) -> None:
-    pngmeta = pytest.importorskip("zit_desktop.core.metadata.write")
     from PIL import Image
 
+    from zit_desktop.core.metadata import write as pngmeta
     from zit_desktop.core.request import GenerationRequest
 
     req = GenerationRequest(prompt="written like the engine does", seed=5)

@@ -105,7 +105,6 @@ def test_closing_during_a_job_exits_cleanly(
 def test_finished_images_are_recorded_in_the_history(
     make_window: Any, tiny_model: Path, qtbot: Any, data_dir: Path
 ) -> None:
-    pytest.importorskip("zit_desktop.core.history.store")
     from zit_desktop.core.history import HistoryStore
 
     w = make_window(model=str(tiny_model))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zit_desktop.core.events import ImageResult
+from zit_desktop.core.metadata.read import read_params
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -89,33 +90,16 @@ class PngRecord:
 def read_our_metadata(path: Path) -> PngRecord | None:
     """The ``zit-desktop`` metadata of a PNG, or None if it is not ours or can't be read."""
     try:
-        from zit_desktop.core.metadata.read import read_params  # reads chunks without decoding pixels
-    except ImportError:  # pragma: no cover - params.py is written in parallel
-        raw = _raw_chunk(path)
-    else:
-        try:
-            parsed = read_params(path)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is just "not ours"
-            log.info("skipping %s: %s", path, exc)
-            return None
-        if parsed.source != METADATA_KEY:
-            return None
-        raw = _json(parsed.raw.get(METADATA_KEY))
+        parsed = read_params(path)  # reads the text chunks without decoding pixels
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is just "not ours"
+        log.info("skipping %s: %s", path, exc)
+        return None
+    if parsed.source != METADATA_KEY:
+        return None
+    raw = _json(parsed.raw.get(METADATA_KEY))
     if raw is None or not isinstance(raw.get("request"), dict) or "prompt" not in raw["request"]:
         return None
     return PngRecord(raw["request"], _dict_or_empty(raw.get("environment")), _dict_or_empty(raw.get("info")))
-
-
-def _raw_chunk(path: Path) -> dict[str, Any] | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            text = getattr(im, "text", {}).get(METADATA_KEY)
-    except (OSError, ValueError, SyntaxError) as exc:
-        log.info("skipping unreadable %s: %s", path, exc)
-        return None
-    return _json(text)
 
 
 def _json(text: str | None) -> dict[str, Any] | None:
