@@ -4,7 +4,8 @@ While an image is in the trash its row's ``path`` is the file's place in the tra
 ``original_path`` where it came from; the row is hidden from every query that doesn't ask for
 trashed rows. :meth:`Trash.move` returns a token; :meth:`Trash.restore` with that token undoes
 exactly that call, once. :meth:`Trash.purge` deletes for good (the app empties images trashed more
-than 30 days ago at start-up); of an image's files it deletes only those inside the trash folder.
+than 30 days ago at start-up): the row, the thumbnail, and the image file only if it lies inside
+the trash folder.
 """
 
 from __future__ import annotations
