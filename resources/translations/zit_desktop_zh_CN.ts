@@ -825,80 +825,6 @@ Predicted peak VRAM: {3}</source>
     </message>
 </context>
 <context>
-    <name>PresetManager</name>
-    <message>
-        <source>Presets</source>
-        <translation>预设</translation>
-    </message>
-    <message>
-        <source>Saved presets</source>
-        <translation>已保存的预设</translation>
-    </message>
-    <message>
-        <source>Rename…</source>
-        <translation>重命名…</translation>
-    </message>
-    <message>
-        <source>Delete</source>
-        <translation>删除</translation>
-    </message>
-    <message>
-        <source>Rename preset</source>
-        <translation>重命名预设</translation>
-    </message>
-    <message>
-        <source>New name:</source>
-        <translation>新名称：</translation>
-    </message>
-    <message>
-        <source>Delete preset</source>
-        <translation>删除预设</translation>
-    </message>
-    <message>
-        <source>Delete the preset “%1”?</source>
-        <translation>要删除预设“%1”吗？</translation>
-    </message>
-</context>
-<context>
-    <name>PresetsMenu</name>
-    <message>
-        <source>P&amp;resets</source>
-        <translation>预设(&amp;R)</translation>
-    </message>
-    <message>
-        <source>Save the current parameters as…</source>
-        <translation>将当前参数保存为…</translation>
-    </message>
-    <message>
-        <source>Rename or delete presets…</source>
-        <translation>重命名或删除预设…</translation>
-    </message>
-    <message>
-        <source>Apply all its parameters; your prompt and seed stay</source>
-        <translation>应用其全部参数；提示词和种子保持不变</translation>
-    </message>
-    <message>
-        <source>Preset “%1” applied.</source>
-        <translation>已应用预设“%1”。</translation>
-    </message>
-    <message>
-        <source>Save preset</source>
-        <translation>保存预设</translation>
-    </message>
-    <message>
-        <source>Name of the preset:</source>
-        <translation>预设名称：</translation>
-    </message>
-    <message>
-        <source>A preset named “%1” exists. Replace it?</source>
-        <translation>已有名为“%1”的预设。要替换吗？</translation>
-    </message>
-    <message>
-        <source>Preset “%1” saved.</source>
-        <translation>已保存预设“%1”。</translation>
-    </message>
-</context>
-<context>
     <name>ProgressPanel</name>
     <message>
         <source>Progress</source>
@@ -919,6 +845,80 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>Image {0}/{1} · </source>
         <translation>第 {0}/{1} 张 · </translation>
+    </message>
+</context>
+<context>
+    <name>RecipeManager</name>
+    <message>
+        <source>Recipes</source>
+        <translation>配方</translation>
+    </message>
+    <message>
+        <source>Saved recipes</source>
+        <translation>已保存的配方</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Rename recipe</source>
+        <translation>重命名配方</translation>
+    </message>
+    <message>
+        <source>New name:</source>
+        <translation>新名称：</translation>
+    </message>
+    <message>
+        <source>Delete recipe</source>
+        <translation>删除配方</translation>
+    </message>
+    <message>
+        <source>Delete the recipe “%1”?</source>
+        <translation>要删除配方“%1”吗？</translation>
+    </message>
+</context>
+<context>
+    <name>RecipesMenu</name>
+    <message>
+        <source>&amp;Recipes</source>
+        <translation>配方(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Save the current parameters as…</source>
+        <translation>将当前参数保存为…</translation>
+    </message>
+    <message>
+        <source>Rename or delete recipes…</source>
+        <translation>重命名或删除配方…</translation>
+    </message>
+    <message>
+        <source>Apply all its parameters; your prompt and seed stay</source>
+        <translation>应用其全部参数；提示词和种子保持不变</translation>
+    </message>
+    <message>
+        <source>Recipe “%1” applied.</source>
+        <translation>已应用配方“%1”。</translation>
+    </message>
+    <message>
+        <source>Save recipe</source>
+        <translation>保存配方</translation>
+    </message>
+    <message>
+        <source>Name of the recipe:</source>
+        <translation>配方名称：</translation>
+    </message>
+    <message>
+        <source>A recipe named “%1” exists. Replace it?</source>
+        <translation>已有名为“%1”的配方。要替换吗？</translation>
+    </message>
+    <message>
+        <source>Recipe “%1” saved.</source>
+        <translation>已保存配方“%1”。</translation>
     </message>
 </context>
 <context>

@@ -1,4 +1,5 @@
-"""History store durability: migrations, newer schema refused, SIGKILL mid-burst, corruption, threads."""
+"""History store durability: migrations from every older schema, newer schema refused, SIGKILL
+mid-burst, corruption, threads."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from zit_desktop.core.errors import AppError, ErrorKind
-from zit_desktop.core.history import SCHEMA_VERSION, HistoryFilter, HistoryStore
-from zit_desktop.core.history.schema import V1_SQL
+from zit_desktop.core.history import SCHEMA_VERSION, HistoryFilter, HistoryStore, schema
+from zit_desktop.core.history.schema import V1_SQL, migrate
 from zit_desktop.core.paths import AppPaths
 
 from .history_support import make_result, request_dict, write_png
@@ -56,14 +57,79 @@ def test_migration_from_v1_keeps_rows(paths: AppPaths) -> None:
         assert [r.seed for r in store.search("橘色的")] == [2]  # FTS backfilled by the migration
         assert [r.seed for r in store.search("chair")] == [1]
         assert rows[0].request().prompt == "a dog"
-        token = store.trash([rows[0].id])  # v3 columns work on migrated rows
-        assert store.count() == 2 and store.restore(token) == [rows[0].id]
+        token = store.trash.move([rows[0].id])  # v3 columns work on migrated rows
+        assert store.count() == 2 and store.trash.restore(token) == [rows[0].id]
         new = store.add_result(make_result(paths.outputs, "after the migration", seed=9))
         assert store.search("migration")[0].id == new
-        store.save_preset("mine", {"prompt": "x"})
+        store.recipes.save("mine", {"prompt": "x"})
         assert store.integrity_check() == ["ok"]
     with HistoryStore.for_paths(paths) as again:  # reopening an up-to-date db changes nothing
         assert again.count() == 4 and again.recovered is None
+
+
+def _make_db_at(db: Path, version: int) -> None:
+    """A database left at schema ``version`` by an older release, with data in every table it has."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN")
+    migrate(conn, target=version)
+    if version >= 1:
+        for seed in (1, 2):
+            conn.execute(
+                "INSERT INTO images (created_at, request_json, prompt, width, height, preset, steps, "
+                "guidance, seed, path) VALUES (?, ?, ?, 512, 512, '512x512', 8, 0.0, ?, ?)",
+                (1_700_000_000 + seed, json.dumps(request_dict(f"old prompt {seed}", seed)), f"old prompt {seed}",
+                 seed, f"/nowhere/{seed}.png"))
+    if 3 <= version < 5:  # v3 stored a "missing" flag (v5 drops it)
+        conn.execute("UPDATE images SET missing = 1")
+    if version >= 3:  # saved parameter sets: table "presets" in v3, "recipes" from v4
+        conn.execute(f"INSERT INTO {'presets' if version == 3 else 'recipes'} (name, request_json, created_at, "
+                     "updated_at) VALUES ('Portrait 12 steps', '{\"prompt\": \"p\", \"steps\": 12}', 1, 2)")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def _tables_and_columns(db: Path) -> tuple[set[str], set[str]]:
+    conn = sqlite3.connect(db)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(images)")}
+    finally:
+        conn.close()
+    return tables, columns
+
+
+@pytest.mark.parametrize("version", range(SCHEMA_VERSION))
+def test_every_older_schema_migrates_with_its_data(paths: AppPaths, version: int) -> None:
+    _make_db_at(paths.history_db, version)
+    with HistoryStore.for_paths(paths) as store:
+        assert store.schema_version == SCHEMA_VERSION and store.recovered is None
+        assert store.count() == (2 if version >= 1 else 0)
+        assert all(r.missing for r in store.page(0, 10))  # asked of the disk: /nowhere is not there
+        if version >= 3:
+            [recipe] = store.recipes.list()
+            assert (recipe.name, recipe.request["steps"], recipe.updated_at) == ("Portrait 12 steps", 12, 2.0)
+        store.recipes.save("new one", {"prompt": "x"})
+        rid = store.add_result(make_result(paths.outputs, "after the migration", seed=9))
+        assert store.get(rid).missing is False  # type: ignore[union-attr]
+        assert store.trash.restore(store.trash.move([rid])) == [rid]
+        assert store.search("migration")[0].id == rid and store.integrity_check() == ["ok"]
+    tables, columns = _tables_and_columns(paths.history_db)
+    assert "recipes" in tables and "presets" not in tables
+    assert "missing" not in columns and {"trashed_at", "original_path", "trash_token"} <= columns
+
+
+def test_sqlite_without_drop_column_keeps_the_unused_column(paths: AppPaths,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite before 3.35 can't DROP COLUMN: the migration still succeeds and the store works."""
+    monkeypatch.setattr(schema, "CAN_DROP_COLUMN", False)
+    _make_db_at(paths.history_db, 3)
+    with HistoryStore.for_paths(paths) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        rid = store.add_result(make_result(paths.outputs, "written by new code", seed=9))
+        assert store.get(rid).missing is False and store.count() == 3  # type: ignore[union-attr]
+        assert [r.name for r in store.recipes.list()] == ["Portrait 12 steps"]
+    tables, columns = _tables_and_columns(paths.history_db)
+    assert "missing" in columns and "recipes" in tables
 
 
 def test_newer_database_is_refused_untouched(paths: AppPaths) -> None:

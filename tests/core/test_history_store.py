@@ -1,4 +1,4 @@
-"""History store: rows, queries, search (English and Chinese), filters, trash, missing files, presets."""
+"""History store: rows, queries, search (English and Chinese), filters, trash, missing files, recipes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from PIL import Image
 
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.history import HistoryFilter, HistoryStore
+from zit_desktop.core.history.files import thumbnail_name
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
 
@@ -149,7 +150,7 @@ def test_trash_and_undo_move_the_file(store: HistoryStore, paths: AppPaths) -> N
     keep = store.add_result(make_result(paths.outputs, "keep me", seed=1))
     ids = [store.add_result(make_result(paths.outputs, "bin me", seed=s)) for s in (2, 3)]
     originals = [Path(store.get(i).path) for i in ids]  # type: ignore[union-attr]
-    token = store.trash(ids)
+    token = store.trash.move(ids)
     for i, orig in zip(ids, originals, strict=False):
         row = store.get(i)
         assert row is not None and row.trashed and not row.missing
@@ -160,19 +161,19 @@ def test_trash_and_undo_move_the_file(store: HistoryStore, paths: AppPaths) -> N
     assert store.count(HistoryFilter(include_trashed=True)) == 3
     assert store.search("bin") == []
 
-    assert sorted(store.restore(token)) == sorted(ids)
+    assert sorted(store.trash.restore(token)) == sorted(ids)
     for i, orig in zip(ids, originals, strict=False):
         row = store.get(i)
         assert row is not None and not row.trashed and row.path == str(orig) and orig.exists()
     assert list(paths.trash.iterdir()) == []
-    assert store.restore(token) == []  # a token undoes once
+    assert store.trash.restore(token) == []  # a token undoes once
 
 
 def test_restore_when_the_name_was_taken_meanwhile(store: HistoryStore, paths: AppPaths) -> None:
     rid = store.add_result(make_result(paths.outputs, "first", seed=1, name="same.png"))
-    token = store.trash([rid])
+    token = store.trash.move([rid])
     write_png(paths.outputs / "same.png", request_dict("an impostor"))
-    store.restore(token)
+    store.trash.restore(token)
     row = store.get(rid)
     assert row is not None and row.path == str(paths.outputs / "same (2).png") and not row.missing
 
@@ -182,9 +183,9 @@ def test_purge_trash_deletes_only_trashed(store: HistoryStore, paths: AppPaths) 
     gone = store.add_result(make_result(paths.outputs, "gone", seed=2))
     child = store.add_result(make_result(paths.outputs, "child", seed=3), parent_id=gone)
     thumb = store.get(gone).thumbnail  # type: ignore[union-attr]
-    store.trash([gone])
+    store.trash.move([gone])
     trashed_file = Path(store.get(gone).path)  # type: ignore[union-attr]
-    assert store.purge_trash() == 1
+    assert store.trash.purge() == 1
     assert store.get(gone) is None and not trashed_file.exists() and not Path(thumb).exists()  # type: ignore[arg-type]
     assert store.get(keep) is not None and Path(store.get(keep).path).exists()  # type: ignore[union-attr]
     assert store.get(child).parent_id is None  # type: ignore[union-attr]
@@ -196,11 +197,10 @@ def test_deleted_file_shows_as_missing(store: HistoryStore, paths: AppPaths) -> 
     b = store.add_result(make_result(paths.outputs, "stays", seed=2))
     os.unlink(store.get(a).path)  # type: ignore[union-attr]
     assert store.get(a).missing and not store.exists(a) and store.exists(b)  # type: ignore[union-attr]
-    assert store.mark_missing() == [a]
     assert store.thumbnail_path(a) is not None  # the old thumbnail still shows
     assert [r.missing for r in store.page(0, 10)] == [False, True]
-    store.trash([a])  # trashing a missing file works and undoes
-    store.restore(store.trash([b]))
+    store.trash.move([a])  # trashing a missing file works and undoes
+    store.trash.restore(store.trash.move([b]))
     assert store.count() == 1
 
 
@@ -216,6 +216,51 @@ def test_result_with_unreadable_file_still_recorded(store: HistoryStore, paths: 
     row = store.get(rid)
     assert row is not None and row.thumbnail is None and row.missing
     assert store.thumbnail_path(rid) is None
+
+
+def _engine_image() -> Image.Image:
+    """Something with detail, so a thumbnail made differently would differ."""
+    gradient = Image.linear_gradient("L").resize((640, 480))
+    return Image.merge("RGB", (gradient, gradient.rotate(90).resize((640, 480)), Image.new("L", (640, 480), 40)))
+
+
+def test_thumbnail_from_the_image_in_memory_is_the_one_the_file_gives(store: HistoryStore,
+                                                                    paths: AppPaths) -> None:
+    image = _engine_image()
+    from_file = make_result(paths.outputs, "read back", seed=1)
+    image.save(from_file.path)  # what the engine wrote
+    in_memory = make_result(paths.outputs, "handed over", seed=2, write=False)
+
+    read = store.get(store.add_result(from_file))
+    given = store.get(store.add_result(in_memory, image=image))
+    assert read is not None and given is not None and read.thumbnail and given.thumbnail
+    assert Path(given.thumbnail).name == thumbnail_name(in_memory.path)  # same naming as from a file
+    assert Path(given.thumbnail).read_bytes() == Path(read.thumbnail).read_bytes()
+    with Image.open(given.thumbnail) as thumb:
+        assert thumb.size == (256, 192)
+    assert image.size == (640, 480)  # the caller's image is left as it was
+
+
+def test_given_the_image_the_png_is_not_opened_again(store: HistoryStore, paths: AppPaths,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_open(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the PNG was decoded again")
+
+    monkeypatch.setattr(Image, "open", no_open)
+    result = make_result(paths.outputs, "no file on disk", seed=1, write=False)  # unreadable: not there
+    rid = store.add_result(result, image=_engine_image())
+    row = store.get(rid)
+    assert row is not None and row.missing and row.thumbnail and Path(row.thumbnail).is_file()
+
+
+def test_add_results_pairs_images_with_results(store: HistoryStore, paths: AppPaths) -> None:
+    results = [make_result(paths.outputs, f"batch {i}", seed=i, write=i == 1) for i in range(3)]
+    ids = store.add_results(results, images=[_engine_image(), None, None])
+    thumbs = [store.get(i).thumbnail for i in ids]  # type: ignore[union-attr]
+    assert thumbs[0] and thumbs[1] and thumbs[2] is None  # given, read from its file, neither
+    with pytest.raises(ValueError, match="2 images for 3 results"):
+        store.add_results(results, images=[None, None])
+    assert store.count() == 3
 
 
 def test_rebuild_from_folder_imports_skips_and_relinks(store: HistoryStore, paths: AppPaths) -> None:
@@ -240,25 +285,25 @@ def test_rebuild_from_folder_imports_skips_and_relinks(store: HistoryStore, path
     assert store.rebuild_from_folder(paths.outputs) == 0  # idempotent
 
 
-def test_named_presets(store: HistoryStore) -> None:
+def test_recipes(store: HistoryStore) -> None:
     req = GenerationRequest(prompt="portrait", steps=12).with_preset("portrait")
-    saved = store.save_preset("  My   portrait ", req)
+    saved = store.recipes.save("  My   portrait ", req)
     assert saved.name == "My portrait" and saved.to_request() == req
-    store.save_preset("Square", {"prompt": "x", "width": 512, "height": 512})
-    assert [p.name for p in store.list_presets()] == ["My portrait", "Square"]
-    store.save_preset("square", {"prompt": "y"})  # same name, other case: overwrite
-    assert len(store.list_presets()) == 2 and store.get_preset("SQUARE").request["prompt"] == "y"  # type: ignore[union-attr]
-    renamed = store.rename_preset("My portrait", "Tall")
-    assert renamed.name == "Tall" and store.get_preset("My portrait") is None
+    store.recipes.save("Square", {"prompt": "x", "width": 512, "height": 512})
+    assert [p.name for p in store.recipes.list()] == ["My portrait", "Square"]
+    store.recipes.save("square", {"prompt": "y"})  # same name, other case: overwrite
+    assert len(store.recipes.list()) == 2 and store.recipes.get("SQUARE").request["prompt"] == "y"  # type: ignore[union-attr]
+    renamed = store.recipes.rename("My portrait", "Tall")
+    assert renamed.name == "Tall" and store.recipes.get("My portrait") is None
     with pytest.raises(AppError):
-        store.rename_preset("Tall", "square")
+        store.recipes.rename("Tall", "square")
     with pytest.raises(AppError):
-        store.rename_preset("nope", "whatever")
+        store.recipes.rename("nope", "whatever")
     with pytest.raises(AppError):
-        store.save_preset("   ", req)
-    assert store.delete_preset("tall") and not store.delete_preset("tall")
-    assert [p.name for p in store.list_presets()] == ["square"]
-    assert store.list_presets()[0].to_json_dict()["request"] == {"prompt": "y"}
+        store.recipes.save("   ", req)
+    assert store.recipes.delete("tall") and not store.recipes.delete("tall")
+    assert [p.name for p in store.recipes.list()] == ["square"]
+    assert store.recipes.list()[0].to_json_dict()["request"] == {"prompt": "y"}
 
 
 def test_transaction_rolls_back_on_error(store: HistoryStore, paths: AppPaths) -> None:
@@ -282,10 +327,10 @@ def test_trash_survives_a_failed_move(store: HistoryStore, paths: AppPaths,
         raise PermissionError(13, "Permission denied", str(src))
 
     monkeypatch.setattr(history_trash, "move_file", refuse)
-    token = store.trash([rid])
+    token = store.trash.move([rid])
     monkeypatch.undo()
     row = store.get(rid)
     assert row is not None and row.trashed and row.missing and Path(original).exists()
-    assert store.restore(token) == [rid]
+    assert store.trash.restore(token) == [rid]
     row = store.get(rid)
     assert row is not None and row.path == original and not row.trashed and not row.missing

@@ -267,16 +267,16 @@ def test_undo_that_cannot_move_the_file_back_keeps_the_undo(
     assert panel.select_id(ids[1])
     path = Path(store.get(ids[1]).path)  # type: ignore[union-attr]
     panel.delete_selected()
-    real_restore = store.restore
+    real_restore = store.trash.restore
 
     def unreachable(token: str) -> list[int]:
         raise AppError(ErrorKind.UNWRITABLE, "The restored image could not be written (drive missing).")
 
-    monkeypatch.setattr(store, "restore", unreachable)
+    monkeypatch.setattr(store.trash, "restore", unreachable)
     panel.undo_delete()  # no exception escapes to the crash dialog; the message says why
     assert "could not be written" in panel.notice.label.text()
     assert not path.exists()
-    monkeypatch.setattr(store, "restore", real_restore)
+    monkeypatch.setattr(store.trash, "restore", real_restore)
     panel.undo_delete()  # the same undo still works once the folder is back
     assert path.exists() and panel.model.total == 3
 

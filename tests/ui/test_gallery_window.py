@@ -84,8 +84,8 @@ def test_the_trash_empties_itself_after_a_month(make_window: Any, data_dir: Path
     paths = app_paths(data_dir).ensure()
     store = HistoryStore.for_paths(paths)
     old, recent, kept = fill(store, paths.outputs, 3)
-    store.trash([old])
-    store.trash([recent])
+    store.trash.move([old])
+    store.trash.move([recent])
     store.close()
     with sqlite3.connect(paths.history_db) as conn:  # pretend the first delete was 40 days ago
         conn.execute("UPDATE images SET trashed_at = ? WHERE id = ?", (time.time() - 40 * 86_400, old))

@@ -14,13 +14,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zit_desktop.core.events import ImageResult
 from zit_desktop.core.jsonobj import json_object, object_or_empty
 from zit_desktop.core.metadata.chunks import OUR_CHUNK
 from zit_desktop.core.metadata.params import Source
 from zit_desktop.core.metadata.read import read_params
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +38,15 @@ def thumbnail_name(image_path: str | os.PathLike[str]) -> str:
 
 
 def make_thumbnail(
-    image_path: str | os.PathLike[str], thumbnails_dir: Path, side: int = THUMBNAIL_SIDE
+    image_path: str | os.PathLike[str], thumbnails_dir: Path, side: int = THUMBNAIL_SIDE, *,
+    image: Image.Image | None = None,
 ) -> str | None:
     """Write a JPEG thumbnail of ``image_path`` into ``thumbnails_dir``; return its file name.
+
+    ``image``: the picture already in memory (what the engine just saved as ``image_path``); the
+    thumbnail is made from it and the file is not read at all. It is left unchanged. The file name
+    is the same either way (:func:`thumbnail_name` of the path), and so are the pixels when
+    ``image`` is what the file holds (PNG is lossless).
 
     Returns None (and logs) when the image can't be read: the history row is kept without one and
     the gallery draws a placeholder.
@@ -48,10 +57,12 @@ def make_thumbnail(
     dest = thumbnails_dir / name
     try:
         thumbnails_dir.mkdir(parents=True, exist_ok=True)
-        with Image.open(image_path) as im:
-            im.draft("RGB", (side, side))  # cheap downscale for JPEG sources; no-op for PNG
-            im.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            rgb = im.convert("RGB")
+        if image is not None:
+            rgb = _shrink(image.copy(), side)  # Image.thumbnail() works in place: not on the caller's
+        else:
+            with Image.open(image_path) as im:
+                im.draft("RGB", (side, side))  # cheap downscale for JPEG sources; no-op for PNG
+                rgb = _shrink(im, side)
         tmp = dest.with_name(f".{name}.{os.getpid()}.tmp")
         rgb.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
         os.replace(tmp, dest)
@@ -59,6 +70,14 @@ def make_thumbnail(
         log.warning("no thumbnail for %s: %s", image_path, exc)
         return None
     return name
+
+
+def _shrink(im: Image.Image, side: int) -> Image.Image:
+    """``im`` shrunk in place to fit ``side`` × ``side``, as an RGB copy (JPEG has no alpha)."""
+    from PIL import Image
+
+    im.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return im.convert("RGB")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Value types of the history store (rows, filters, named presets) and the filter → SQL mapping."""
+"""Value types of the history store (image rows, filters, recipes) and the filter → SQL mapping."""
 
 from __future__ import annotations
 
@@ -190,8 +190,8 @@ def text_clause(text: str) -> tuple[str, list[Any]]:
 
 
 @dataclass(frozen=True)
-class NamedPreset:
-    """A user's named parameter set ("Portrait, 12 steps"), stored as a request dict."""
+class Recipe:
+    """A user's saved parameter set ("Portrait, 12 steps"), stored as a request dict."""
 
     id: int
     name: str

@@ -1,15 +1,22 @@
-"""Schema of the history database and its ordered migrations (``PRAGMA user_version``).
+"""Schema of the history database, its ordered migrations (``PRAGMA user_version``), and the
+two functions (:data:`Query`, :data:`Transaction`) through which the store's parts reach it.
 
 ``MIGRATIONS[n]`` turns a schema-``n`` database into schema ``n + 1``; version 0 is an empty file.
-Never edit a released step: append a new one and bump :data:`SCHEMA_VERSION`. Each step runs in
-the caller's transaction together with the ``user_version`` bump, so a crash leaves either the old
-or the new schema, never half of one.
+Never edit a released step: append a new one (:data:`SCHEMA_VERSION` is the number of steps).
+Each step runs in the caller's transaction together with the ``user_version`` bump, so a crash
+leaves either the old or the new schema, never half of one.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+# ALTER TABLE … DROP COLUMN arrived in SQLite 3.35. Python builds linked against an older system
+# library (RHEL 9 ships 3.34) keep a dropped column instead: nothing reads or writes it any more.
+CAN_DROP_COLUMN = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 # v1: one row per image, indexed columns for the gallery's sort and filters.
 _V1 = """
@@ -80,6 +87,20 @@ CREATE TABLE presets (
 """
 
 
+# v4: a saved parameter set is a "recipe" ("preset" means a size preset only).
+_V4 = """
+ALTER TABLE presets RENAME TO recipes;
+"""
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """v5: drop ``images.missing``. Whether a file is there is asked of the disk when a row is read
+    (a stored flag was stale the moment a file manager touched the folder). No index, trigger or
+    view uses the column, which DROP COLUMN requires."""
+    if CAN_DROP_COLUMN:
+        conn.execute("ALTER TABLE images DROP COLUMN missing")
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
         # executescript() would COMMIT first; run the statements one by one inside the transaction.
@@ -110,8 +131,16 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1
     _script(_V2),  # 1 -> 2
     _script(_V3),  # 2 -> 3
+    _script(_V4),  # 3 -> 4
+    _v5,  # 4 -> 5
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# How the store's parts (``store.trash``, ``store.recipes``) reach the database: the store hands
+# them its own ``query`` (read, errors mapped to AppError) and ``transaction`` (write) functions.
+Query = Callable[[str, Sequence[Any]], list[Any]]
+Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
 def user_version(conn: sqlite3.Connection) -> int:

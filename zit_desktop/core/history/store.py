@@ -1,13 +1,16 @@
 """The local history of generated images: one SQLite file, Qt-free.
 
-* WAL mode, ``PRAGMA user_version`` with ordered migrations (:mod:`.history_schema`); a database
+* WAL mode, ``PRAGMA user_version`` with ordered migrations (:mod:`.schema`); a database
   written by a newer version is refused with a message, never touched.
 * ``quick_check`` at open; a corrupt file (or one that is not a database) is renamed aside with a
   timestamp — never deleted — and the history is rebuilt from the metadata in the output PNGs.
 * One connection per thread (the GUI thread reads while the worker thread writes): WAL readers
   never block the writer, writers wait for each other up to ``busy_timeout``.
-* Files may be deleted or moved behind our back: rows report ``missing``; "rebuild from folder"
-  re-imports or re-links PNGs that carry our metadata.
+* Files may be deleted or moved behind our back: a row's ``missing`` is asked of the disk each time
+  it is read (nothing stores it); "rebuild from folder" re-imports or re-links PNGs that carry our
+  metadata.
+* Its parts are components, each given what it needs: ``store.trash`` (:class:`.Trash`: move to the
+  trash with undo, purge) and ``store.recipes`` (:class:`.Recipes`: saved parameter sets).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import ImageResult
@@ -35,16 +38,19 @@ from zit_desktop.core.history.files import (
     read_our_metadata,
     result_from_record,
 )
-from zit_desktop.core.history.recipes import PresetsMixin
-from zit_desktop.core.history.rows import ROW_COLUMNS, HistoryFilter, HistoryRow, NamedPreset
+from zit_desktop.core.history.recipes import Recipes
+from zit_desktop.core.history.rows import ROW_COLUMNS, HistoryFilter, HistoryRow, Recipe
 from zit_desktop.core.history.schema import SCHEMA_VERSION, migrate, user_version
-from zit_desktop.core.history.trash import TrashMixin
+from zit_desktop.core.history.trash import Trash
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.sizes import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 log = logging.getLogger(__name__)
 
-__all__ = ["HistoryFilter", "HistoryRow", "HistoryStore", "NamedPreset", "Recovery", "SCHEMA_VERSION"]
+__all__ = ["HistoryFilter", "HistoryRow", "HistoryStore", "Recipe", "Recovery", "SCHEMA_VERSION"]
 
 BUSY_TIMEOUT_MS = 10_000
 _IMPORT_BATCH = 200
@@ -100,11 +106,12 @@ def _app_error(exc: sqlite3.Error, db_path: Path, doing: str) -> AppError:
     return AppError(ErrorKind.DATABASE, f"The history database failed while {doing}: {exc}.", repr(exc))
 
 
-class HistoryStore(TrashMixin, PresetsMixin):
+class HistoryStore:
     """The image history in ``db_path``. Safe to use from several threads at once.
 
     ``thumbnails_dir``, ``trash_dir`` and ``outputs_dir`` default to the :class:`AppPaths` layout
     around ``db_path``; the outputs folder is where a damaged history is rebuilt from.
+    ``trash`` and ``recipes`` are its components (see the module docstring).
     """
 
     def __init__(
@@ -127,6 +134,9 @@ class HistoryStore(TrashMixin, PresetsMixin):
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
+        self.trash = Trash(self._query, self.transaction, trash_dir=self.trash_dir,
+                           thumbnails_dir=self.thumbnails_dir)
+        self.recipes = Recipes(self._query, self.transaction)
         self._open()
 
     @classmethod
@@ -275,18 +285,32 @@ class HistoryStore(TrashMixin, PresetsMixin):
         return user_version(self._conn())
 
     # ------------------------------------------------------------------ writing images
-    def add_result(self, result: ImageResult, parent_id: int | None = None) -> int:
-        """Record one finished image (making its thumbnail); return the new row id."""
-        return self.add_results([result], parent_id)[0]
+    def add_result(self, result: ImageResult, parent_id: int | None = None,
+                   image: Image.Image | None = None) -> int:
+        """Record one finished image (making its thumbnail); return the new row id.
 
-    def add_results(self, results: Iterable[ImageResult], parent_id: int | None = None) -> list[int]:
-        """Record the images of one job in one transaction; thumbnails are made before it starts."""
-        values = [self._values(r, parent_id) for r in results]
+        ``image``: the picture the engine just saved at ``result.path``, still in memory; the
+        thumbnail is made from it instead of decoding the PNG again. Without it the file is read.
+        """
+        return self.add_results([result], parent_id, None if image is None else [image])[0]
+
+    def add_results(self, results: Iterable[ImageResult], parent_id: int | None = None,
+                    images: Sequence[Image.Image | None] | None = None) -> list[int]:
+        """Record the images of one job in one transaction; thumbnails are made before it starts.
+
+        ``images``, when given, pairs with ``results`` one to one (None: read that file), as
+        ``image`` does for :meth:`add_result`.
+        """
+        results = list(results)
+        if images is not None and len(images) != len(results):
+            raise ValueError(f"{len(images)} images for {len(results)} results")
+        paired = images if images is not None else [None] * len(results)
+        values = [self._values(r, parent_id, image=im) for r, im in zip(results, paired, strict=True)]
         with self.transaction() as conn:
             return [int(conn.execute(_INSERT, v).lastrowid or 0) for v in values]
 
     def _values(self, result: ImageResult, parent_id: int | None, created_at: float | None = None,
-                thumbnail: bool = True) -> dict[str, Any]:
+                image: Image.Image | None = None) -> dict[str, Any]:
         req = dict(result.request)
         path = os.path.abspath(result.path)
         return {
@@ -307,7 +331,7 @@ class HistoryStore(TrashMixin, PresetsMixin):
             "timings_json": json.dumps(dict(result.timings), sort_keys=True),
             "peak_vram_bytes": result.peak_vram_bytes,
             "path": path,
-            "thumbnail": make_thumbnail(path, self.thumbnails_dir) if thumbnail else None,
+            "thumbnail": make_thumbnail(path, self.thumbnails_dir, image=image),
             "parent_id": parent_id,
             "environment_json": json.dumps(dict(result.environment), ensure_ascii=False, sort_keys=True,
                                            default=str),
@@ -369,22 +393,6 @@ class HistoryStore(TrashMixin, PresetsMixin):
         row = self.get(image_id)
         return row is not None and not row.missing
 
-    def mark_missing(self) -> list[int]:
-        """Check every file on disk; store the ``missing`` flags; return the ids now missing."""
-        rows = self._query("SELECT id, path, missing FROM images")
-        gone: list[int] = []
-        changes: list[tuple[int, int]] = []
-        for rid, path, was in rows:
-            now = 0 if os.path.exists(path) else 1
-            if now:
-                gone.append(int(rid))
-            if now != was:
-                changes.append((now, rid))
-        if changes:
-            with self.transaction() as conn:
-                conn.executemany("UPDATE images SET missing = ? WHERE id = ?", changes)
-        return gone
-
     def rebuild_from_folder(self, folder: Path) -> int:
         """Import the PNGs under ``folder`` that carry our metadata; return how many were added.
 
@@ -430,5 +438,5 @@ class HistoryStore(TrashMixin, PresetsMixin):
     def _relink(self, image_id: int, path: str) -> None:
         name = make_thumbnail(path, self.thumbnails_dir)
         with self.transaction() as conn:
-            conn.execute("UPDATE images SET path = ?, thumbnail = coalesce(?, thumbnail), missing = 0 "
-                         "WHERE id = ?", (path, name, image_id))
+            conn.execute("UPDATE images SET path = ?, thumbnail = coalesce(?, thumbnail) WHERE id = ?",
+                         (path, name, image_id))

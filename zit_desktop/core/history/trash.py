@@ -1,38 +1,40 @@
-"""Trash with undo for the history store: files move into the trash folder and back."""
+"""``store.trash``: deleting images with undo. Files move into the trash folder and back.
+
+While an image is in the trash its row's ``path`` is the file's place in the trash folder and
+``original_path`` where it came from; the row is hidden from every query that doesn't ask for
+trashed rows. :meth:`Trash.move` returns a token; :meth:`Trash.restore` with that token undoes
+exactly that call, once. :meth:`Trash.purge` deletes for good (the app empties images trashed more
+than 30 days ago at start-up): the row, the thumbnail, and the image file only if it lies inside
+the trash folder.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from zit_desktop.core.errors import classify_os_error
 from zit_desktop.core.history.files import free_name, move_file
+from zit_desktop.core.history.schema import Query, Transaction
 
 log = logging.getLogger(__name__)
 
 
-class TrashMixin:
-    """``trash`` / ``restore`` / ``purge_trash`` of :class:`~.history.HistoryStore`.
+class Trash:
+    """The trash of one :class:`~zit_desktop.core.history.store.HistoryStore` (``store.trash``)."""
 
-    While an image is in the trash its row's ``path`` is the file's place in the trash folder and
-    ``original_path`` where it came from.
-    """
+    def __init__(self, query: Query, transaction: Transaction, *, trash_dir: Path, thumbnails_dir: Path) -> None:
+        self._query = query
+        self._transaction = transaction
+        self.trash_dir = trash_dir
+        self.thumbnails_dir = thumbnails_dir
 
-    if TYPE_CHECKING:  # provided by HistoryStore
-        thumbnails_dir: Path
-        trash_dir: Path
-
-        def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
-
-    def trash(self, ids: Iterable[int]) -> str:
+    def move(self, ids: Iterable[int]) -> str:
         """Move the images' files into the trash folder and hide them; return an undo token.
 
         The rows are marked first and the files moved after the commit, so a crash in between
@@ -42,7 +44,7 @@ class TrashMixin:
         wanted = sorted({int(i) for i in ids})
         moves: list[tuple[Path, Path]] = []
         now = time.time()
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             for rid in wanted:
                 row = conn.execute("SELECT path FROM images WHERE id = ? AND trashed_at IS NULL",
                                    (rid,)).fetchone()
@@ -62,7 +64,7 @@ class TrashMixin:
         return token
 
     def restore(self, token: str) -> list[int]:
-        """Undo one :meth:`trash` call: files back in place (or a free name next to it)."""
+        """Undo one :meth:`move` call: files back in place (or a free name next to it)."""
         rows = self._query("SELECT id, path, original_path FROM images WHERE trash_token = ?", (token,))
         restored: list[int] = []
         for rid, path, original in rows:
@@ -72,21 +74,24 @@ class TrashMixin:
                     target = move_file(Path(path), target)
                 except OSError as exc:
                     raise classify_os_error(exc, f"the restored image {target}") from exc
-            with self.transaction() as conn:
+            with self._transaction() as conn:
                 conn.execute("UPDATE images SET path = ?, original_path = NULL, trashed_at = NULL, "
                              "trash_token = NULL WHERE id = ?", (os.fspath(target), rid))
             restored.append(int(rid))
         return restored
 
-    def purge_trash(self, older_than: float | None = None) -> int:
-        """Delete trashed images for good (files in the trash folder, thumbnails, rows)."""
+    def purge(self, older_than: float | None = None) -> int:
+        """Delete trashed images for good (files in the trash folder, thumbnails, rows).
+
+        ``older_than`` (Unix time): only images trashed before then. Returns how many went.
+        """
         sql = "SELECT id, path, thumbnail FROM images WHERE trashed_at IS NOT NULL"
         params: list[Any] = []
         if older_than is not None:
             sql += " AND trashed_at < ?"
             params.append(older_than)
         rows = self._query(sql, params)
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             conn.executemany("DELETE FROM images WHERE id = ?", [(r[0],) for r in rows])
         trash_root = os.path.abspath(self.trash_dir) + os.sep
         for _rid, path, thumb in rows:

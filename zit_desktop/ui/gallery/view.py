@@ -291,7 +291,7 @@ class GalleryPanel(QWidget):
             return
         pos = self.view.currentIndex().row()
         try:
-            token = self.store.trash([r.id for r in rows])
+            token = self.store.trash.move([r.id for r in rows])
         except AppError as exc:
             self.notice.show_message(exc.message)
             return
@@ -307,7 +307,7 @@ class GalleryPanel(QWidget):
         if not self._undo_tokens:
             return
         try:
-            restored = self.store.restore(self._undo_tokens[-1])
+            restored = self.store.trash.restore(self._undo_tokens[-1])
         except AppError as exc:
             # Rows restored so far are back; the token stays, so Undo can be tried again once the
             # original folder is reachable (a disconnected drive, say).

@@ -62,7 +62,7 @@ def attach_gallery(window: MainWindow, paths: AppPaths) -> GalleryHookup | None:
         window.statusBar().showMessage(str(exc))
         return None
     try:  # the trash keeps deleted images for a month (undo, or rescue by hand), then empties itself
-        purged = store.purge_trash(older_than=time.time() - TRASH_DAYS * 86_400)
+        purged = store.trash.purge(older_than=time.time() - TRASH_DAYS * 86_400)
         if purged:
             log.info("emptied %d images trashed more than %d days ago", purged, TRASH_DAYS)
     except AppError as exc:
@@ -72,7 +72,7 @@ def attach_gallery(window: MainWindow, paths: AppPaths) -> GalleryHookup | None:
     window.set_gallery_widget(panel)
     window.gallery = panel
     window.gallery_hookup = hookup
-    from zit_desktop.ui.window.recipes_menu import PresetsMenu
+    from zit_desktop.ui.window.recipes_menu import RecipesMenu
 
-    window.presets_menu = PresetsMenu(window, store)  # named parameter sets live in the same database
+    window.recipes_menu = RecipesMenu(window, store)  # saved parameter sets live in the same database
     return hookup

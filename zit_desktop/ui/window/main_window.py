@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from zit_desktop.ui.gallery.view import GalleryPanel
     from zit_desktop.ui.gallery.wiring import GalleryHookup
     from zit_desktop.ui.window.png_drop import PngDropFilter
-    from zit_desktop.ui.window.recipes_menu import PresetsMenu
+    from zit_desktop.ui.window.recipes_menu import RecipesMenu
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         # set by app.create_main_window once the history opened (the window works without them)
         self.gallery: GalleryPanel | None = None
         self.gallery_hookup: GalleryHookup | None = None
-        self.presets_menu: PresetsMenu | None = None
+        self.recipes_menu: RecipesMenu | None = None
         self.png_drop: PngDropFilter | None = None
         self._sizes: dict[str, tuple[int, int]] = {}  # job id -> final image size, for the preview frame
         self._first_run_pending = not settings.first_run_done and not settings.last_request

@@ -1,8 +1,9 @@
-"""The Presets menu: named parameter sets ("Portrait, 12 steps") saved in the history database.
+"""The Recipes menu: saved parameter sets ("Portrait, 12 steps") kept in the history database.
 
-Applying a preset sets every parameter but keeps the prompt you are typing (when there is one) and
-your seed (locked or not); saving stores the panel as it is. Rename and delete live in a small
-manager dialog. Names are case-insensitive; an existing name is overwritten only after asking.
+A recipe is a whole parameter set ("preset" means a size preset only). Applying a recipe sets every
+parameter but keeps the prompt you are typing (when there is one) and your seed (locked or not);
+saving stores the panel as it is. Rename and delete live in a small manager dialog. Names are
+case-insensitive; an existing name is overwritten only after asking.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class PresetsMenu(QObject):
-    """Owns the window's Presets menu; reads and writes presets through the GUI thread's store."""
+class RecipesMenu(QObject):
+    """Owns the window's Recipes menu; reads and writes recipes through the GUI thread's store."""
 
     def __init__(self, window: MainWindow, store: HistoryStore) -> None:
         super().__init__(window)
         self.window, self.store = window, store
         self.menu = QMenu(window)
-        self.menu.setObjectName("presetsMenu")
+        self.menu.setObjectName("recipesMenu")
         window.menuBar().insertMenu(window.view_menu.menuAction(), self.menu)
         self.save_action = QAction(self)
         self.manage_action = QAction(self)
@@ -55,9 +56,9 @@ class PresetsMenu(QObject):
         self.rebuild()
 
     def retranslate(self) -> None:
-        self.menu.setTitle(self.tr("P&resets"))
+        self.menu.setTitle(self.tr("&Recipes"))
         self.save_action.setText(self.tr("Save the current parameters as…"))
-        self.manage_action.setText(self.tr("Rename or delete presets…"))
+        self.manage_action.setText(self.tr("Rename or delete recipes…"))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.LanguageChange:
@@ -72,26 +73,26 @@ class PresetsMenu(QObject):
         self.menu.clear()
         self.menu.addAction(self.save_action)
         try:
-            presets = self.store.list_presets()
+            recipes = self.store.recipes.list()
         except AppError as exc:
             self._error(exc)
-            presets = []
-        if presets:
+            recipes = []
+        if recipes:
             self.menu.addSeparator()
-        for preset in presets:
-            action = self.menu.addAction(preset.name)
+        for recipe in recipes:
+            action = self.menu.addAction(recipe.name)
             action.setToolTip(self.tr("Apply all its parameters; your prompt and seed stay"))
-            action.triggered.connect(lambda _=False, name=preset.name: self.apply(name))
+            action.triggered.connect(lambda _=False, name=recipe.name: self.apply(name))
         self.menu.addSeparator()
         self.menu.addAction(self.manage_action)
-        self.manage_action.setEnabled(bool(presets))
+        self.manage_action.setEnabled(bool(recipes))
 
     def apply(self, name: str) -> bool:
         try:
-            preset = self.store.get_preset(name)
-            if preset is None:
+            recipe = self.store.recipes.get(name)
+            if recipe is None:
                 return False
-            stored = preset.to_request()
+            stored = recipe.to_request()
         except (AppError, TypeError, ValueError) as exc:
             self.window.statusBar().showMessage(str(exc), 10_000)
             return False
@@ -103,47 +104,47 @@ class PresetsMenu(QObject):
             model=current.model,
         )
         self.window.apply_reuse(Reuse(request, lock_seed=None))  # the seed lock stays as it is
-        self.window.statusBar().showMessage(self.tr("Preset “%1” applied.").replace("%1", preset.name), 5000)
+        self.window.statusBar().showMessage(self.tr("Recipe “%1” applied.").replace("%1", recipe.name), 5000)
         return True
 
     @Slot()
     def save_current(self) -> str | None:
-        name, ok = QInputDialog.getText(self.window, self.tr("Save preset"), self.tr("Name of the preset:"))
+        name, ok = QInputDialog.getText(self.window, self.tr("Save recipe"), self.tr("Name of the recipe:"))
         name = " ".join(name.split())
         if not ok or not name:
             return None
         try:
-            if self.store.get_preset(name) is not None:
+            if self.store.recipes.get(name) is not None:
                 answer = QMessageBox.question(
-                    self.window, self.tr("Save preset"),
-                    self.tr("A preset named “%1” exists. Replace it?").replace("%1", name),
+                    self.window, self.tr("Save recipe"),
+                    self.tr("A recipe named “%1” exists. Replace it?").replace("%1", name),
                 )  # fmt: skip
                 if answer != QMessageBox.StandardButton.Yes:
                     return None
-            saved = self.store.save_preset(name, self.window.current_request())
+            saved = self.store.recipes.save(name, self.window.current_request())
         except AppError as exc:
             self._error(exc)
             return None
-        self.window.statusBar().showMessage(self.tr("Preset “%1” saved.").replace("%1", saved.name), 5000)
+        self.window.statusBar().showMessage(self.tr("Recipe “%1” saved.").replace("%1", saved.name), 5000)
         self.rebuild()
         return saved.name
 
     @Slot()
     def manage(self) -> None:
-        PresetManager(self.store, self.window).exec()
+        RecipeManager(self.store, self.window).exec()
         self.rebuild()
 
 
-class PresetManager(QDialog):
-    """Rename and delete saved presets."""
+class RecipeManager(QDialog):
+    """Rename and delete saved recipes."""
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.setObjectName("presetManager")
-        self.setWindowTitle(self.tr("Presets"))
+        self.setObjectName("recipeManager")
+        self.setWindowTitle(self.tr("Recipes"))
         self.list = QListWidget()
-        self.list.setAccessibleName(self.tr("Saved presets"))
+        self.list.setAccessibleName(self.tr("Saved recipes"))
         self.rename_button = QPushButton(self.tr("Rename…"))
         self.delete_button = QPushButton(self.tr("Delete"))
         buttons = QHBoxLayout()
@@ -164,9 +165,9 @@ class PresetManager(QDialog):
     def reload(self) -> None:
         self.list.clear()
         try:
-            self.list.addItems([p.name for p in self.store.list_presets()])
+            self.list.addItems([r.name for r in self.store.recipes.list()])
         except AppError as exc:
-            QMessageBox.warning(self, self.tr("Presets"), exc.message)
+            QMessageBox.warning(self, self.tr("Recipes"), exc.message)
         if self.list.count():
             self.list.setCurrentRow(0)
         self._update_buttons()
@@ -185,13 +186,13 @@ class PresetManager(QDialog):
         old = self.selected_name()
         if old is None:
             return
-        new, ok = QInputDialog.getText(self, self.tr("Rename preset"), self.tr("New name:"), text=old)
+        new, ok = QInputDialog.getText(self, self.tr("Rename recipe"), self.tr("New name:"), text=old)
         if not ok or not new.strip() or new.strip() == old:
             return
         try:
-            self.store.rename_preset(old, new)
+            self.store.recipes.rename(old, new)
         except AppError as exc:
-            QMessageBox.warning(self, self.tr("Rename preset"), exc.message)
+            QMessageBox.warning(self, self.tr("Rename recipe"), exc.message)
             return
         self.reload()
 
@@ -201,13 +202,13 @@ class PresetManager(QDialog):
         if name is None:
             return
         answer = QMessageBox.question(
-            self, self.tr("Delete preset"), self.tr("Delete the preset “%1”?").replace("%1", name)
+            self, self.tr("Delete recipe"), self.tr("Delete the recipe “%1”?").replace("%1", name)
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
         try:
-            self.store.delete_preset(name)
+            self.store.recipes.delete(name)
         except AppError as exc:
-            QMessageBox.warning(self, self.tr("Delete preset"), exc.message)
+            QMessageBox.warning(self, self.tr("Delete recipe"), exc.message)
             return
         self.reload()
