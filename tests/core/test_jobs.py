@@ -35,9 +35,11 @@ class ScriptedEngine:
     """Saves ``count`` real PNGs, then ends as told: finished, cancelled or failed after ``stop_after``."""
 
     def __init__(self, outputs: Path, end: str = "finished", stop_after: int | None = None,
-                 announce: bool = True, raise_instead: bool = False) -> None:
+                 announce: bool = True, raise_instead: bool = False, disk_colour: tuple[int, int, int] | None = None
+                 ) -> None:
         self.outputs, self.end, self.stop_after = outputs, end, stop_after
         self.announce, self.raise_instead = announce, raise_instead
+        self.disk_colour = disk_colour  # write another picture to disk than the one in memory
 
     def run(self, request: GenerationRequest, on_event: EventCallback, cancel: CancelToken, job_id: str) -> Result:
         if self.raise_instead:
@@ -48,7 +50,7 @@ class ScriptedEngine:
             on_event(JobStarted(job_id, index, request.count, 100 + index, "cpu"))
             result = make_result(self.outputs, request.prompt, seed=100 + index, index=index)
             picture = Image.new("RGB", (512, 512), (10 * index, 200, 30))
-            picture.save(result.path)
+            (Image.new("RGB", (512, 512), self.disk_colour) if self.disk_colour else picture).save(result.path)
             done.append(result)
             if self.announce:
                 on_event(ImageSaved(job_id, result, picture))
@@ -119,16 +121,14 @@ def test_rows_carry_the_parent(paths: AppPaths, store: HistoryStore) -> None:
 
 
 def test_the_thumbnail_comes_from_the_image_in_memory(paths: AppPaths, store: HistoryStore) -> None:
-    _, events = run(ScriptedEngine(paths.outputs), store, count=1)
-    [saved] = [e for e in events if isinstance(e, ImageSaved)]
+    """The PNG is not decoded again: with a blue file on disk, the thumbnail shows the green picture."""
+    _, events = run(ScriptedEngine(paths.outputs, disk_colour=(0, 0, 255)), store, count=1)
     [recorded] = [e for e in events if isinstance(e, ImageRecorded)]
     thumb = store.thumbnail_path(recorded.row_id)
     assert thumb is not None and thumb.exists()
     with Image.open(thumb) as t:
-        expected = saved.picture.copy()
-        expected.thumbnail(t.size)
-        assert t.convert("RGB").getpixel((t.width // 2, t.height // 2)) == expected.getpixel(
-            (expected.width // 2, expected.height // 2))
+        r, g, b = t.convert("RGB").getpixel((t.width // 2, t.height // 2))
+    assert abs(r - 0) <= 3 and abs(g - 200) <= 3 and abs(b - 30) <= 3
 
 
 class RefusingStore:

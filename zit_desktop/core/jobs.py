@@ -102,6 +102,6 @@ def run_and_record(
         if image.path not in recorded:
             record(ImageSaved(job_id, image))
     if isinstance(result, Failed):
-        log.error("job %s failed (%s): %s\n%s", job_id, result.kind, result.message, result.detail)
+        log.error("generation failed (%s) [job %s]: %s\n%s", result.kind, job_id, result.message, result.detail)
     on_event(result)
     return result
