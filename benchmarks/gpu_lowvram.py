@@ -1,9 +1,9 @@
 """Low-VRAM benchmark: the planner's rung, predicted vs measured peak VRAM, seconds per image and
 OOM recovery, for VRAM caps x image sizes, through the app's own Engine.
 
-Full mode (an NVIDIA GPU): builds the full-size Z-Image-Turbo architecture from the configs next to
-this script (``zimage-turbo-configs/``) with random bf16 weights made on the GPU (no download; the
-pixels are meaningless, memory and speed are the real model's), then for each cap
+Full mode (an NVIDIA GPU): builds the full-size Z-Image-Turbo architecture from the configs the
+package ships (``zit_desktop/resources/zimage-turbo-configs/``) with random bf16 weights made on the
+GPU (no download; the pixels are meaningless, memory and speed are the real model's), then for each cap
 (``torch.cuda.set_per_process_memory_fraction``) and size runs 8 steps through ``Engine.run``.
 The text encoder is the full Qwen3-4B fed by the tiny model's byte-level tokenizer (real 512-token
 encode, no tokenizer download). Predictions are the planner's raw model (learning off).
@@ -30,7 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CONFIGS = Path(__file__).resolve().parent / "zimage-turbo-configs"
+from zit_desktop.core.memory.profile import packaged_configs  # noqa: E402
+
+CONFIGS = packaged_configs()
 FULL_REF = "zimage-turbo-random-weights"
 GIB = 1024**3
 

@@ -54,11 +54,6 @@ def _model_dir(ref: str) -> Path | None:
         return None
 
 
-def _configs_dir() -> Path | None:
-    cand = Path(__file__).resolve().parents[2] / "benchmarks" / "zimage-turbo-configs"
-    return cand if (cand / "transformer" / "config.json").exists() else None
-
-
 def gather(
     model_ref: str, simulate_vram_gb: float | None = None, data_root: Path | None = None
 ) -> dict[str, Any]:
@@ -70,7 +65,6 @@ def gather(
         options_from_settings,
         peak_log_path,
         preset_fits,
-        profile_from_configs,
         profile_from_model_dir,
         recommend_preset,
     )
@@ -95,8 +89,7 @@ def gather(
         except ProfileError as exc:
             source = f"could not size {model_dir} ({exc}); "
     if profile is None:
-        cfg = _configs_dir()
-        profile = profile_from_configs(cfg) if cfg else published_profile()
+        profile = published_profile()
         source += "published sizes (model not found locally)"
     cal = Calibration.load(calibration_path(app.cache))
     peaks = PeakLog(peak_log_path(app.cache)) if app.cache.exists() else PeakLog(None)

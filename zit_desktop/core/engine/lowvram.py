@@ -27,7 +27,6 @@ from zit_desktop.core.memory.plan import (
     options_from_settings,
     peak_log_path,
     plan,
-    profile_from_configs,
     profile_from_model_dir,
     recommend_preset,
 )
@@ -62,14 +61,6 @@ NUMERICAL_MESSAGE = (
     "bf16 model files (an fp16 conversion overflows on this model). GPUs older than the RTX 30 series have no "
     "bf16; ZIT Desktop computes in float32 there — update the NVIDIA driver if it still happens."
 )
-
-
-def _default_profile_dir() -> Path | None:
-    here = Path(__file__).resolve()
-    for cand in (here.parents[3] / "benchmarks" / "zimage-turbo-configs",):
-        if (cand / "transformer" / "config.json").exists():
-            return cand
-    return None
 
 
 def check_latents(latents: torch.Tensor) -> None:
@@ -157,8 +148,7 @@ class LowVram:
                         "cannot size %s from its files (%s); using the published sizes", model_dir, exc
                     )
             if prof is None:
-                default = _default_profile_dir()
-                prof = profile_from_configs(default) if default else published_profile()
+                prof = published_profile()
             self._profiles[key] = prof
         return self._profiles[key]
 
