@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 from zit_desktop.core.memory.plan import (
-    RUNG_DESCRIPTIONS,
-    RUNGS,
     Calibration,
     PeakLog,
     PlanOptions,
@@ -30,6 +28,7 @@ from zit_desktop.core.memory.plan import (
     recommend_preset,
 )
 from zit_desktop.core.memory.profile import packaged_configs
+from zit_desktop.core.memory.rungs import LADDER, RUNG_DESCRIPTIONS
 from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
 from zit_desktop.core.settings import Settings
 from zit_desktop.core.sizes import PRESETS, PRESETS_BY_NAME
@@ -228,14 +227,14 @@ def test_monotonic_in_vram_and_image_size() -> None:
         small, big = sorted(rng.uniform(2, 96) for _ in range(2))
         a = plan(PROFILE, gpu(small, bf16, ram), w, h, options=opts)
         b = plan(PROFILE, gpu(big, bf16, ram), w, h, options=opts)
-        assert RUNGS.index(b.rung) <= RUNGS.index(a.rung), (small, big, w, h, opts, a.rung, b.rung)
+        assert LADDER.index(b.rung) <= LADDER.index(a.rung), (small, big, w, h, opts, a.rung, b.rung)
         dev = gpu(rng.uniform(2, 96), bf16, ram)
         w2, h2 = rng.choice([s for s in sides if s >= w]), rng.choice([s for s in sides if s >= h])
         c = plan(PROFILE, dev, w, h, options=opts)
         d = plan(PROFILE, dev, w2, h2, options=opts)
-        assert RUNGS.index(d.rung) >= RUNGS.index(c.rung), (dev.total_bytes, w, h, w2, h2, c.rung, d.rung)
+        assert LADDER.index(d.rung) >= LADDER.index(c.rung), (dev.total_bytes, w, h, w2, h2, c.rung, d.rung)
         # and each rung's prediction grows with the image
-        for rung in RUNGS:
+        for rung in LADDER:
             p1 = predict_peak(PROFILE, rung, w, h, 1, dev, opts)
             p2 = predict_peak(PROFILE, rung, w2, h2, 1, dev, opts)
             assert p2.bytes >= p1.bytes
@@ -243,7 +242,7 @@ def test_monotonic_in_vram_and_image_size() -> None:
 
 def test_predictions_are_ordered_along_the_ladder() -> None:
     for side in (512, 768, 1024, 2048):
-        peaks = [predict_peak(PROFILE, r, side, side).bytes for r in RUNGS]
+        peaks = [predict_peak(PROFILE, r, side, side).bytes for r in LADDER]
         assert peaks == sorted(peaks, reverse=True), (side, peaks)
     with pytest.raises(ValueError):
         predict_peak(PROFILE, "warp-drive", 512, 512)
@@ -274,7 +273,7 @@ def test_switches_change_predictions() -> None:
 
 
 def test_forced_rung_and_settings() -> None:
-    for rung in RUNGS:
+    for rung in LADDER:
         p = plan(PROFILE, gpu(80), 1024, 1024, options=PlanOptions(forced_rung=rung))
         assert p.rung == rung and p.forced and "forced" in p.reasons[0]
     forced_gpu_small = plan(PROFILE, gpu(6), 1024, 1024, options=PlanOptions(forced_rung="gpu"))
@@ -303,7 +302,7 @@ def test_next_rung_walks_the_ladder_for_oom_recovery() -> None:
     while (nxt := p.next_rung()) is not None:
         p = nxt
         seen.append(p.rung)
-    assert seen == list(RUNGS)
+    assert seen == list(LADDER)
     low_ram = plan(PROFILE, gpu(16, ram_gib=16), 1024, 1024)
     assert low_ram.rung == "model-offload"  # pinned copies would not fit in RAM: model offload wins
     forced = plan(PROFILE, gpu(80), 512, 512, options=PlanOptions(forced_rung="group-offload"))
@@ -323,7 +322,7 @@ def test_cpu_device_gets_a_cpu_plan() -> None:
     while (nxt := forced.next_rung()) is not None:
         forced = nxt
         ladder.append(forced.rung)
-    assert ladder == list(RUNGS) and forced.oom_retries == 3
+    assert ladder == list(LADDER) and forced.oom_retries == 3
 
 
 def test_nothing_fits_tries_the_leanest() -> None:
@@ -439,7 +438,7 @@ def test_dense_sweep_is_monotonic() -> None:
             for tenth in range(10, 401):
                 p = plan(PROFILE, gpu(tenth / 10, bf16, ram), side, side, options=opts)
                 if last is not None:
-                    assert RUNGS.index(p.rung) <= RUNGS.index(last), (bf16, ram, opts, side, tenth / 10)
+                    assert LADDER.index(p.rung) <= LADDER.index(last), (bf16, ram, opts, side, tenth / 10)
                 last = p.rung
         for tenth in range(10, 401, 7):
             dev = gpu(tenth / 10, bf16, ram)
@@ -447,5 +446,5 @@ def test_dense_sweep_is_monotonic() -> None:
             for side in range(512, 2049, 64):
                 p = plan(PROFILE, dev, side, side, options=opts)
                 if last is not None:
-                    assert RUNGS.index(p.rung) >= RUNGS.index(last), (bf16, ram, opts, tenth / 10, side)
+                    assert LADDER.index(p.rung) >= LADDER.index(last), (bf16, ram, opts, tenth / 10, side)
                 last = p.rung

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from zit_desktop import __version__
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageSaved, Loading, Notice, Step
+from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.sizes import (
     DEFAULT_GUIDANCE,
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--model", help="model folder or Hub id in the local cache (default: the setting)")
     gen.add_argument(
         "--low-vram",
-        choices=["auto", "gpu", "model-offload", "group-offload", "sequential"],
+        choices=list(LOW_VRAM_MODES),
         help="memory strategy (default auto: the planner picks)",
     )
     gen.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")

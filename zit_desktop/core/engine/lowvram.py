@@ -16,7 +16,6 @@ import torch
 
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.memory.plan import (
-    RUNGS,
     Calibration,
     ModelProfile,
     PeakLog,
@@ -31,6 +30,7 @@ from zit_desktop.core.memory.plan import (
     recommend_preset,
 )
 from zit_desktop.core.memory.profile import published_profile
+from zit_desktop.core.memory.rungs import LADDER, Rung
 from zit_desktop.core.memory.vram import DeviceInfo, default_probe
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
@@ -162,7 +162,7 @@ class LowVram:
             self.options(req, embeddings_cached), self.calibration, self.peaks,
         )  # fmt: skip
         floor = self._floor(req)
-        while p.rung in RUNGS and RUNGS.index(p.rung) < floor:  # forced rungs too: it ran out
+        while p.rung in LADDER and LADDER.index(p.rung) < floor:  # forced rungs too: it ran out
             nxt = p.next_rung()
             if nxt is None:
                 break
@@ -172,7 +172,7 @@ class LowVram:
 
     def tight(self, p: Plan | None) -> bool:
         """On the ``gpu`` rung with under 2 GiB of headroom: park the text encoder after encoding."""
-        if p is None or p.rung != "gpu" or self.device.type != "cuda":
+        if p is None or p.rung != Rung.GPU or self.device.type != "cuda":
             return False
         return p.available_bytes - p.predicted_peak_bytes < 2 * 1024**3
 
@@ -182,16 +182,16 @@ class LowVram:
 
     def remember_oom(self, req: GenerationRequest, worked_rung: str) -> None:
         """A job of this size ran out of memory above ``worked_rung``: start there next time."""
-        if worked_rung in RUNGS:
+        if worked_rung in LADDER:
             self._floors.setdefault(req.uses_cfg, []).append(
-                (req.width * req.height, RUNGS.index(worked_rung))
+                (req.width * req.height, LADDER.index(worked_rung))
             )
 
     def record_peak(self, p: Plan, req: GenerationRequest, measured_reserved: int | None) -> None:
         if (
             measured_reserved is None
             or p.prediction is None
-            or p.rung not in RUNGS
+            or p.rung not in LADDER
             or self.device.type != "cuda"
         ):
             return

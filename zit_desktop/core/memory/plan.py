@@ -1,6 +1,6 @@
 """The low-VRAM planner: predict peak VRAM per strategy and pick the fastest that fits. Pure, no torch.
 
-Strategy ladder, fastest to leanest (``RUNGS``): ``gpu`` → ``model-offload`` → ``group-offload`` →
+Strategy ladder, fastest to leanest (``rungs.LADDER``): ``gpu`` → ``model-offload`` → ``group-offload`` →
 ``sequential``. A CPU-only machine gets the ``cpu`` plan.
 
 Peak model (bytes; every constant lives in :class:`Calibration`, which a GPU run may overwrite)::
@@ -47,31 +47,18 @@ from zit_desktop.core.memory.profile import (
     profile_from_model_dir,
     published_profile,
 )
+from zit_desktop.core.memory.rungs import LADDER, STREAMING, Rung, parse_rung
 from zit_desktop.core.memory.vram import GIB, DeviceInfo
 from zit_desktop.core.sizes import PRESETS, SizePreset
 
 log = logging.getLogger(__name__)
 
 MIB = 1024**2
-RUNGS: tuple[str, ...] = ("gpu", "model-offload", "group-offload", "sequential")
-CPU_RUNG = "cpu"
-RUNG_DESCRIPTIONS: dict[str, str] = {
-    "gpu": "Everything on the GPU: fastest, needs the most video memory.",
-    "model-offload": "One model part on the GPU at a time (text encoder, then transformer, then VAE): a bit slower.",
-    "group-offload": "Transformer and text encoder stream block by block from system RAM while the GPU "
-    "computes; tiled image decoding. Slower, but fits small cards.",
-    "sequential": "Every layer is moved to the GPU only while it runs; tiled decoding. The slowest, the "
-    "least video memory.",
-    "cpu": "No usable NVIDIA GPU: runs on the processor. Very slow.",
-}
 TEXT_TOKENS = 512
 SEQ_MULTIPLE = 32
 Verdict = str  # "fits" | "offload" | "too-big"
 
 __all__ = [
-    "CPU_RUNG",
-    "RUNGS",
-    "RUNG_DESCRIPTIONS",
     "Calibration",
     "ComponentSize",
     "ModelProfile",
@@ -177,7 +164,7 @@ def peak_log_path(cache_dir: str | Path) -> Path:
 # ---- options and results --------------------------------------------------------------------
 @dataclass(frozen=True)
 class PlanOptions:
-    forced_rung: str | None = None  # a rung name from settings.low_vram, None for auto
+    forced_rung: Rung | None = None  # a ladder rung from settings.low_vram, None for auto
     fp8: bool = False
     vae_tiling: str = "auto"  # "auto", "on", "off"
     text_encoder_on_cpu: bool = False
@@ -192,7 +179,7 @@ def options_from_settings(
     """PlanOptions from a ``core.settings.Settings`` (duck-typed, so tests can pass any object)."""
     forced = getattr(settings, "low_vram", "auto")
     return PlanOptions(
-        forced_rung=forced if forced in RUNGS else None,
+        forced_rung=Rung(forced) if forced in LADDER else None,
         fp8=bool(getattr(settings, "fp8", False)),
         vae_tiling=str(getattr(settings, "vae_tiling", "auto")),
         text_encoder_on_cpu=bool(getattr(settings, "text_encoder_on_cpu", False)),
@@ -206,7 +193,7 @@ class Prediction:
     bytes: int  # predicted peak VRAM as NVML would show it for this process
     breakdown: dict[str, int]
     notes: tuple[str, ...] = ()
-    rung: str = ""
+    rung: Rung = Rung.GPU
     vae_tiling: bool = False
 
     @property
@@ -220,12 +207,12 @@ def image_tokens(width: int, height: int, patch: int = 2, vae_scale: int = 8) ->
     return math.ceil(n / SEQ_MULTIPLE) * SEQ_MULTIPLE
 
 
-def _resolve_tiling(rung: str, mode: str) -> bool:
+def _resolve_tiling(rung: Rung, mode: str) -> bool:
     if mode == "on":
         return True
     if mode == "off":
         return False
-    return rung in ("group-offload", "sequential")
+    return rung in STREAMING
 
 
 def _scaled(c: ComponentSize, k: int) -> ComponentSize:
@@ -243,7 +230,7 @@ def _scaled(c: ComponentSize, k: int) -> ComponentSize:
 
 def predict_peak(
     profile: ModelProfile,
-    rung: str,
+    rung_name: str,
     width: int,
     height: int,
     count: int = 1,
@@ -255,8 +242,7 @@ def predict_peak(
     correction: float = 1.0,
 ) -> Prediction:
     """Predicted peak VRAM of one pipeline call on ``rung`` (see the module docstring)."""
-    if rung not in RUNGS:
-        raise ValueError(f"unknown rung {rung!r}; one of {', '.join(RUNGS)}")
+    rung = parse_rung(rung_name)
     opts = options or PlanOptions()
     cal = calibration or Calibration()
     tiled = _resolve_tiling(rung, opts.vae_tiling) if vae_tiling is None else vae_tiling
@@ -311,13 +297,13 @@ def predict_peak(
         )
 
     phases: dict[str, int]
-    if rung == "gpu":
+    if rung == Rung.GPU:
         resident = {"transformer": t_w, "text_encoder": te_w, "vae": v_w}
         phases = {"encode": act_te + cast_te, "denoise": act_t + cast_t, "decode": act_v}
-    elif rung == "model-offload":
+    elif rung == Rung.MODEL_OFFLOAD:
         resident = {}
         phases = {"encode": te_w + act_te + cast_te, "denoise": t_w + act_t + cast_t, "decode": v_w + act_v}
-    elif rung == "group-offload":
+    elif rung == Rung.GROUP_OFFLOAD:
         g = cal.group_resident_groups
         t_res = min(t_w, (t.other_bytes + g * t.block_bytes) * (t_w / max(1, t.bytes)))
         te_res = min(te_w, te.other_bytes + g * te.block_bytes) if te_w else 0
@@ -473,7 +459,7 @@ class _Context:
 
 @dataclass(frozen=True)
 class Plan:
-    rung: str  # one of RUNGS, or "cpu"
+    rung: Rung  # a LADDER rung, or Rung.CPU
     predicted_peak_bytes: int
     available_bytes: int  # free VRAM + what this process holds
     fits: bool
@@ -490,22 +476,22 @@ class Plan:
 
     @property
     def description(self) -> str:
-        return RUNG_DESCRIPTIONS[self.rung]
+        return self.rung.description
 
     def next_rung(self) -> Plan | None:
         """The plan one rung leaner, for retrying after out-of-memory; None after the last rung."""
-        if self.rung not in RUNGS or self._context is None:
+        if self.rung not in LADDER or self._context is None:
             return None
-        i = RUNGS.index(self.rung)
-        if i + 1 >= len(RUNGS):
+        i = LADDER.index(self.rung)
+        if i + 1 >= len(LADDER):
             return None
         ctx = self._context
         if ctx.device.is_cuda:
-            nxt = _plan_for_rung(ctx, RUNGS[i + 1], forced=False)
-            if nxt.rung == "model-offload":
+            nxt = _plan_for_rung(ctx, LADDER[i + 1], forced=False)
+            if nxt.rung == Rung.MODEL_OFFLOAD:
                 nxt = _streaming_instead(ctx, nxt) or nxt
         else:
-            nxt = _cpu_plan(ctx, RUNGS[i + 1])
+            nxt = _cpu_plan(ctx, LADDER[i + 1])
         why = f"retry after running out of video memory on '{self.rung}'"
         return replace(nxt, oom_retries=self.oom_retries + 1, reasons=(why, *nxt.reasons))
 
@@ -539,7 +525,7 @@ def _needed(pred: Prediction, cal: Calibration) -> int:
     return int(pred.bytes * (1 + cal.safety_fraction) + cal.safety_bytes)
 
 
-def _predict(ctx: _Context, rung: str, tiled: bool) -> Prediction:
+def _predict(ctx: _Context, rung: Rung, tiled: bool) -> Prediction:
     corr = _correction(ctx.records, rung, ctx.device, ctx.calibration)
     return predict_peak(
         ctx.profile, rung, ctx.width, ctx.height, ctx.count, ctx.device, ctx.options,
@@ -547,13 +533,13 @@ def _predict(ctx: _Context, rung: str, tiled: bool) -> Prediction:
     )  # fmt: skip
 
 
-def _tiling_choices(rung: str, mode: str) -> tuple[bool, ...]:
-    if mode == "auto" and rung in ("gpu", "model-offload"):
+def _tiling_choices(rung: Rung, mode: str) -> tuple[bool, ...]:
+    if mode == "auto" and rung not in STREAMING:
         return (False, True)  # try untiled first: tiling costs a little decode time
     return (_resolve_tiling(rung, mode),)
 
 
-def _ram_reasons(ctx: _Context, rung: str) -> tuple[list[str], bool]:
+def _ram_reasons(ctx: _Context, rung: Rung) -> tuple[list[str], bool]:
     """RAM advice for a rung, and whether group offload should pin on demand."""
     dev, cal, prof, opts = ctx.device, ctx.calibration, ctx.profile, ctx.options
     ram = dev.system_ram_bytes
@@ -564,7 +550,7 @@ def _ram_reasons(ctx: _Context, rung: str) -> tuple[list[str], bool]:
     k = 1 if dev.bf16_supported else 2  # fp32 weights without bf16
     offloaded = k * (prof.transformer.bytes + (0 if opts.embeddings_cached else prof.text_encoder.bytes))
     low_mem = False
-    if rung == "group-offload":
+    if rung == Rung.GROUP_OFFLOAD:
         pinned = int(cal.pinned_ram_factor * offloaded)
         if usable < pinned:
             low_mem = True
@@ -572,8 +558,8 @@ def _ram_reasons(ctx: _Context, rung: str) -> tuple[list[str], bool]:
                 f"system RAM ({_gb(ram)}) is short of the {_gb(pinned)} that pinned copies need: "
                 "weights are pinned on demand (slower transfers)"
             )
-    if rung != "gpu" or opts.text_encoder_on_cpu:
-        need = offloaded + k * prof.vae.bytes if rung != "gpu" else k * prof.text_encoder.bytes
+    if rung != Rung.GPU or opts.text_encoder_on_cpu:
+        need = offloaded + k * prof.vae.bytes if rung != Rung.GPU else k * prof.text_encoder.bytes
         if usable < need:
             reasons.append(
                 f"warning: system RAM ({_gb(ram)}) is smaller than the {_gb(need)} of weights kept in RAM: "
@@ -582,7 +568,7 @@ def _ram_reasons(ctx: _Context, rung: str) -> tuple[list[str], bool]:
     return reasons, low_mem
 
 
-def _plan_for_rung(ctx: _Context, rung: str, forced: bool) -> Plan:
+def _plan_for_rung(ctx: _Context, rung: Rung, forced: bool) -> Plan:
     cal, opts = ctx.calibration, ctx.options
     avail = available_vram(ctx.device)
     pred: Prediction | None = None
@@ -625,7 +611,7 @@ def _plan_for_rung(ctx: _Context, rung: str, forced: bool) -> Plan:
     )
 
 
-def _cpu_plan(ctx: _Context, forced: str | None = None) -> Plan:
+def _cpu_plan(ctx: _Context, forced: Rung | None = None) -> Plan:
     """No GPU: the ``cpu`` plan. A rung forced in the settings keeps its name (and its ladder, so
     out-of-memory recovery still walks it), but every rung runs as plain CPU execution."""
     dev, prof = ctx.device, ctx.profile
@@ -638,7 +624,7 @@ def _cpu_plan(ctx: _Context, forced: str | None = None) -> Plan:
         reasons.append(
             f"warning: system RAM ({_gb(dev.system_ram_bytes)}) is smaller than the model ({_gb(prof.total_bytes)})"
         )
-    rung = forced or CPU_RUNG
+    rung = forced or Rung.CPU
     if forced:
         reasons.insert(0, f"'{forced}' forced in the settings; without a GPU it runs as plain CPU execution")
     return Plan(
@@ -663,9 +649,7 @@ def plan(
         profile, device, width, height, count, options or PlanOptions(), calibration or Calibration(),
         tuple(_records(history_of_measured_peaks)),
     )  # fmt: skip
-    forced = ctx.options.forced_rung
-    if forced is not None and forced not in RUNGS:
-        raise ValueError(f"unknown rung {forced!r}; one of {', '.join(RUNGS)}")
+    forced = None if ctx.options.forced_rung is None else parse_rung(ctx.options.forced_rung)
     if not device.is_cuda:
         return _cpu_plan(ctx, forced)
     if forced is not None:
@@ -677,16 +661,16 @@ def plan(
     cpu_te = None
     if not (opts.text_encoder_on_cpu or opts.embeddings_cached):
         cpu_te = replace(ctx, options=replace(opts, text_encoder_on_cpu=True))
-    for rung in RUNGS:
+    for rung in LADDER:
         p = _plan_for_rung(ctx, rung, forced=False)
         if p.fits:
-            return (_streaming_instead(ctx, p) or p) if rung == "model-offload" else p
-        if cpu_te is not None and rung == RUNGS[-1]:
+            return (_streaming_instead(ctx, p) or p) if rung == Rung.MODEL_OFFLOAD else p
+        if cpu_te is not None and rung == LADDER[-1]:
             p = _plan_for_rung(cpu_te, rung, forced=False)
             if p.fits:
                 why = "text encoder on the CPU: the prompt is encoded there (slower, then cached)"
                 return replace(p, reasons=(p.reasons[0], why, *p.reasons[1:]))
-    worst = _plan_for_rung(ctx, RUNGS[-1], forced=False)
+    worst = _plan_for_rung(ctx, LADDER[-1], forced=False)
     return replace(worst, reasons=("no strategy is predicted to fit; trying the leanest", *worst.reasons))
 
 
@@ -694,7 +678,7 @@ def _streaming_instead(ctx: _Context, model_offload: Plan) -> Plan | None:
     """The group-offload plan where it beats ``model_offload`` (see Calibration), else None."""
     if not ctx.calibration.prefer_group_over_model_offload:
         return None
-    g = _plan_for_rung(ctx, "group-offload", forced=False)
+    g = _plan_for_rung(ctx, Rung.GROUP_OFFLOAD, forced=False)
     if not g.fits or g.group_offload_low_cpu_mem:
         return None  # low RAM: pinning on demand makes streaming slow, model offload wins
     why = (
@@ -711,7 +695,7 @@ class PresetFit:
     width: int
     height: int
     verdict: Verdict  # "fits" (everything on the GPU), "offload" (fits with offload: slower), "too-big"
-    rung: str
+    rung: Rung
     predicted_peak_bytes: int
     reason: str
 
@@ -726,12 +710,12 @@ def preset_fit(
 ) -> PresetFit:
     opts = replace(options or PlanOptions(), forced_rung=None)  # the question is about auto mode
     p = plan(profile, device, preset.width, preset.height, 1, opts, calibration, history_of_measured_peaks)
-    if p.rung == CPU_RUNG:
+    if p.rung == Rung.CPU:
         verdict = "fits" if p.fits else "too-big"
     elif not p.fits:
         verdict = "too-big"
     else:
-        verdict = "fits" if p.rung == "gpu" else "offload"
+        verdict = "fits" if p.rung == Rung.GPU else "offload"
     return PresetFit(
         preset.name, preset.width, preset.height, verdict, p.rung, p.predicted_peak_bytes, p.reasons[0]
     )
@@ -763,7 +747,7 @@ def recommend_preset(
         return min(fits, key=lambda f: f.width * f.height)
     by_size = sorted(fits, key=lambda f: -(f.width * f.height))  # stable: PRESETS order on ties
     for f in by_size:
-        if f.verdict != "too-big" and f.rung != "sequential":
+        if f.verdict != "too-big" and f.rung != Rung.SEQUENTIAL:
             return f
     for f in by_size:
         if f.verdict != "too-big":
