@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from zit_desktop.core.engine import loader, runner
     from zit_desktop.core.engine.runner import Engine
     from zit_desktop.core.events import Finished, Notice
-    from zit_desktop.core.memory.plan import PeakLog, profile_from_configs
+    from zit_desktop.core.memory.peak_log import PeakLog
+    from zit_desktop.core.memory.profile import profile_from_configs
     from zit_desktop.core.memory.vram import DeviceInfo, default_probe, simulated_cuda_device
     from zit_desktop.core.paths import app_paths
     from zit_desktop.core.request import GenerationRequest

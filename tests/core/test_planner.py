@@ -11,23 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from zit_desktop.core.memory.plan import (
-    Calibration,
-    PeakLog,
-    PlanOptions,
+from zit_desktop.core.memory.fits import preset_fit, preset_fits, recommend_preset
+from zit_desktop.core.memory.peak_log import PeakLog, peak_log_path
+from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, calibration_path, predict_peak
+from zit_desktop.core.memory.plan import options_from_settings, plan
+from zit_desktop.core.memory.profile import (
     ProfileError,
-    calibration_path,
-    options_from_settings,
-    peak_log_path,
-    plan,
-    predict_peak,
-    preset_fit,
-    preset_fits,
+    packaged_configs,
     profile_from_configs,
     profile_from_model_dir,
-    recommend_preset,
 )
-from zit_desktop.core.memory.profile import packaged_configs
 from zit_desktop.core.memory.rungs import LADDER, RUNG_DESCRIPTIONS
 from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
 from zit_desktop.core.settings import Settings

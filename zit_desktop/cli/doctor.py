@@ -58,17 +58,11 @@ def gather(
     model_ref: str, simulate_vram_gb: float | None = None, data_root: Path | None = None
 ) -> dict[str, Any]:
     from zit_desktop.core import paths as paths_mod
-    from zit_desktop.core.memory.plan import (
-        Calibration,
-        PeakLog,
-        calibration_path,
-        options_from_settings,
-        peak_log_path,
-        preset_fits,
-        profile_from_model_dir,
-        recommend_preset,
-    )
-    from zit_desktop.core.memory.profile import ProfileError, published_profile
+    from zit_desktop.core.memory.fits import preset_fits, recommend_preset
+    from zit_desktop.core.memory.peak_log import PeakLog, peak_log_path
+    from zit_desktop.core.memory.peak_model import Calibration, calibration_path
+    from zit_desktop.core.memory.plan import options_from_settings
+    from zit_desktop.core.memory.profile import ProfileError, profile_from_model_dir, published_profile
     from zit_desktop.core.memory.vram import GIB, sample_device, simulated_cuda_device
     from zit_desktop.core.settings import load_settings
 

@@ -15,21 +15,16 @@ from pathlib import Path
 import torch
 
 from zit_desktop.core.errors import AppError, ErrorKind
-from zit_desktop.core.memory.plan import (
-    Calibration,
+from zit_desktop.core.memory.fits import recommend_preset
+from zit_desktop.core.memory.peak_log import PeakLog, peak_log_path
+from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, calibration_path
+from zit_desktop.core.memory.plan import Plan, options_from_settings, plan
+from zit_desktop.core.memory.profile import (
     ModelProfile,
-    PeakLog,
-    Plan,
-    PlanOptions,
     ProfileError,
-    calibration_path,
-    options_from_settings,
-    peak_log_path,
-    plan,
     profile_from_model_dir,
-    recommend_preset,
+    published_profile,
 )
-from zit_desktop.core.memory.profile import published_profile
 from zit_desktop.core.memory.rungs import LADDER, Rung
 from zit_desktop.core.memory.vram import DeviceInfo, default_probe
 from zit_desktop.core.paths import AppPaths

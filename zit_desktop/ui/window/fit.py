@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zit_desktop.core.memory import fits as fits_mod
+from zit_desktop.core.memory.peak_log import PeakLog, peak_log_path
+from zit_desktop.core.memory.peak_model import Calibration, calibration_path
+from zit_desktop.core.memory.plan import options_from_settings, plan
+from zit_desktop.core.memory.profile import profile_from_model_dir, published_profile
 from zit_desktop.core.sizes import DEFAULT_MODEL, PRESETS
 
 log = logging.getLogger(__name__)
@@ -28,18 +33,9 @@ class PresetFit:
     strategy: str | None = None
 
 
-def _planner() -> Any:
-    try:
-        from zit_desktop.core.memory import plan as planner
-    except ImportError:
-        return None
-    return planner
-
-
 def load_model_profile(model_ref: str) -> Any:
     """The planner's ModelProfile for a model folder or a Hub id in the local cache; None if unreadable."""
-    planner = _planner()
-    if planner is None or not model_ref:
+    if not model_ref:
         return None
     folder = Path(model_ref).expanduser()
     try:
@@ -47,13 +43,13 @@ def load_model_profile(model_ref: str) -> Any:
             from huggingface_hub import snapshot_download
 
             folder = Path(snapshot_download(model_ref, local_files_only=True))
-        return planner.profile_from_model_dir(folder)
+        return profile_from_model_dir(folder)
     except Exception as exc:  # noqa: BLE001 - not downloaded, broken files: the fit is unknown
         if model_ref == DEFAULT_MODEL:
             # Not downloaded yet: its component sizes are known (the published configs), so the
             # presets can still say what will fit before the 33 GB download.
             log.info("%s not on disk yet (%s): using its published sizes", model_ref, exc)
-            return planner.published_profile()
+            return published_profile()
         log.info("no model profile for %s (%s): preset fits are unknown", model_ref, exc)
         return None
 
@@ -65,22 +61,15 @@ class FitAdvisor:
         self.settings = settings
         self.cache_dir = cache_dir
         self.profile: Any = None
-        self._planner = _planner()
-        self._calibration: Any = None
-        self._peaks: Any = None
-        if self._planner is not None and cache_dir is not None:
-            try:
-                self._calibration = self._planner.Calibration.load(self._planner.calibration_path(cache_dir))
-                self._peaks = self._planner.PeakLog(self._planner.peak_log_path(cache_dir))
-            except Exception:
-                log.exception("cannot read the planner's calibration")
+        self._calibration = Calibration.load(calibration_path(cache_dir)) if cache_dir else Calibration()
+        self._peaks = PeakLog(peak_log_path(cache_dir) if cache_dir else None)
 
     @property
     def ready(self) -> bool:
-        return self._planner is not None and self.profile is not None
+        return self.profile is not None
 
     def _options(self, guidance: float = 0.0) -> Any:
-        return self._planner.options_from_settings(self.settings, cfg=guidance > 0)
+        return options_from_settings(self.settings, cfg=guidance > 0)
 
     def preset_fits(self, device: Any) -> dict[str, PresetFit]:
         if device is not None and getattr(device, "kind", "") == "cpu":
@@ -89,7 +78,7 @@ class FitAdvisor:
         if not self.ready or device is None:
             return out
         try:
-            fits = self._planner.preset_fits(
+            fits = fits_mod.preset_fits(
                 self.profile, device, self._options(), self._calibration, self._peaks
             )
         except Exception:
@@ -104,7 +93,7 @@ class FitAdvisor:
         if not self.ready or device is None or getattr(device, "kind", "") != "cuda":
             return None
         try:
-            name = self._planner.recommend_preset(
+            name = fits_mod.recommend_preset(
                 self.profile, device, self._options(), self._calibration, self._peaks
             ).preset
         except Exception:
@@ -118,7 +107,7 @@ class FitAdvisor:
         if not self.ready or device is None or getattr(device, "kind", "") != "cuda":
             return None
         try:
-            p = self._planner.plan(
+            p = plan(
                 self.profile,
                 device,
                 width,
