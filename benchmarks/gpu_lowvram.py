@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from zit_desktop.core.engine import loader, runner
     from zit_desktop.core.engine.runner import Engine
     from zit_desktop.core.events import Finished, Notice
-    from zit_desktop.core.memory.peak_log import PeakLog
+    from zit_desktop.core.memory.advisor import MemoryAdvisor
     from zit_desktop.core.memory.profile import profile_from_configs
     from zit_desktop.core.memory.vram import DeviceInfo, default_probe, simulated_cuda_device
     from zit_desktop.core.paths import app_paths
@@ -124,12 +124,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from zit_desktop.core.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="zit-lowvram-"))
+    raw = MemoryAdvisor(None, learn=False)  # raw predictions: default calibration, no learning between rows
     t_start = time.perf_counter()
     if args.tiny:
         from zit_desktop.core.engine.tiny_model import make_tiny_model
 
         model_ref = str(make_tiny_model(work / "tiny"))
-        engine = Engine(app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False), device="cpu")
+        engine = Engine(
+            app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False), device="cpu", advisor=raw
+        )
         real: DeviceInfo = simulated_cuda_device(80, name="simulated 80 GB (tiny mode, CPU)")
     else:
         if not torch.cuda.is_available():
@@ -143,11 +146,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         runner.check_latents = lambda latents: None  # type: ignore[attr-defined]  # random weights: noise
         model_ref = FULL_REF
-        engine = Engine(app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False))
+        engine = Engine(app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False), advisor=raw)
         engine.lowvram.profile_override = profile_from_configs(CONFIGS)
         real = default_probe().sample()
-    engine.lowvram.peaks = PeakLog(None)  # raw predictions: no learning between rows
-    engine.lowvram.record_peak = lambda *a, **k: None  # type: ignore[method-assign]
     ctx = engine.lowvram.calibration.cuda_context_bytes
     total = torch.cuda.get_device_properties(0).total_memory if not args.tiny else real.total_bytes
 
