@@ -183,10 +183,3 @@ def unpark_text_encoder(pipe: Any, spec: StrategySpec, device: torch.device) -> 
         if next(te.parameters()).device.type != "cuda":
             te.to(device)
 
-
-def free_memory(device: torch.device) -> None:
-    import gc
-
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
