@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -185,3 +187,16 @@ def test_recommended_preset_and_predicted_peak_on_devices() -> None:
     lean = advisor.predicted_peak(published_profile(), GPU8, 1024, 1024, forced)
     auto = advisor.predicted_peak(published_profile(), GPU8, 1024, 1024)
     assert lean is not None and auto is not None and lean < auto
+
+
+def test_the_advisor_answers_without_torch_or_qt() -> None:
+    code = (
+        "import sys\nfrom zit_desktop.core.memory.advisor import MemoryAdvisor\n"
+        "from zit_desktop.core.memory.vram import simulated_cuda_device\n"
+        "a = MemoryAdvisor(None)\np = a.profile('Tongyi-MAI/Z-Image-Turbo')\n"
+        "assert len(a.preset_fits(p, simulated_cuda_device(8))) == 5\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'diffusers', 'PySide6'})\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
