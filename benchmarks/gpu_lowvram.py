@@ -1,9 +1,9 @@
 """Low-VRAM benchmark: the planner's rung, predicted vs measured peak VRAM, seconds per image and
 OOM recovery, for VRAM caps x image sizes, through the app's own Engine.
 
-Full mode (an NVIDIA GPU): builds the full-size Z-Image-Turbo architecture from the configs next to
-this script (``zimage-turbo-configs/``) with random bf16 weights made on the GPU (no download; the
-pixels are meaningless, memory and speed are the real model's), then for each cap
+Full mode (an NVIDIA GPU): builds the full-size Z-Image-Turbo architecture from the configs the
+package ships (``zit_desktop/resources/zimage-turbo-configs/``) with random bf16 weights made on the
+GPU (no download; the pixels are meaningless, memory and speed are the real model's), then for each cap
 (``torch.cuda.set_per_process_memory_fraction``) and size runs 8 steps through ``Engine.run``.
 The text encoder is the full Qwen3-4B fed by the tiny model's byte-level tokenizer (real 512-token
 encode, no tokenizer download). Predictions are the planner's raw model (learning off).
@@ -30,7 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CONFIGS = Path(__file__).resolve().parent / "zimage-turbo-configs"
+from zit_desktop.core.memory.profile import packaged_configs  # noqa: E402
+
+CONFIGS = packaged_configs()
 FULL_REF = "zimage-turbo-random-weights"
 GIB = 1024**3
 
@@ -114,19 +116,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from zit_desktop.core.engine import loader, runner
     from zit_desktop.core.engine.runner import Engine
     from zit_desktop.core.events import Finished, Notice
-    from zit_desktop.core.memory.plan import PeakLog, profile_from_configs
+    from zit_desktop.core.memory.advisor import MemoryAdvisor
+    from zit_desktop.core.memory.profile import profile_from_configs
     from zit_desktop.core.memory.vram import DeviceInfo, default_probe, simulated_cuda_device
     from zit_desktop.core.paths import app_paths
     from zit_desktop.core.request import GenerationRequest
     from zit_desktop.core.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="zit-lowvram-"))
+    raw = MemoryAdvisor(None, learn=False)  # raw predictions: default calibration, no learning between rows
     t_start = time.perf_counter()
     if args.tiny:
         from zit_desktop.core.engine.tiny_model import make_tiny_model
 
         model_ref = str(make_tiny_model(work / "tiny"))
-        engine = Engine(app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False), device="cpu")
+        engine = Engine(
+            app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False), device="cpu", advisor=raw
+        )
         real: DeviceInfo = simulated_cuda_device(80, name="simulated 80 GB (tiny mode, CPU)")
     else:
         if not torch.cuda.is_available():
@@ -140,11 +146,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         runner.check_latents = lambda latents: None  # type: ignore[attr-defined]  # random weights: noise
         model_ref = FULL_REF
-        engine = Engine(app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False))
+        engine = Engine(app_paths(work / "home").ensure(), Settings(embedding_disk_cache=False), advisor=raw)
         engine.lowvram.profile_override = profile_from_configs(CONFIGS)
         real = default_probe().sample()
-    engine.lowvram.peaks = PeakLog(None)  # raw predictions: no learning between rows
-    engine.lowvram.record_peak = lambda *a, **k: None  # type: ignore[method-assign]
     ctx = engine.lowvram.calibration.cuda_context_bytes
     total = torch.cuda.get_device_properties(0).total_memory if not args.tiny else real.total_bytes
 

@@ -14,6 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from zit_desktop.core.memory.advisor import MemoryAdvisor
 from zit_desktop.core.paths import AppPaths, app_paths
 from zit_desktop.core.settings import Settings, load_settings
 from zit_desktop.ui.startup import earlyinit
@@ -26,14 +27,15 @@ STARTUP_PROBE_ENV = "ZIT_DESKTOP_STARTUP_PROBE"  # benchmarks/tests: print when 
 WARM_UP_DELAY_MS = 250
 
 
-def default_engine_factory(paths: AppPaths, settings: Settings) -> EngineFactory:
-    """Builds the real engine; called on the worker thread, so torch is imported there."""
+def default_engine_factory(paths: AppPaths, settings: Settings, advisor: MemoryAdvisor) -> EngineFactory:
+    """Builds the real engine; called on the worker thread, so torch is imported there. ``advisor`` is
+    the window's own: the peaks the engine measures reach the preset badges (it is thread-safe)."""
     engine_settings = copy.deepcopy(settings)  # the worker gets its own copy: no cross-thread mutation
 
     def make() -> object:
         from zit_desktop.core.engine.runner import Engine
 
-        return Engine(paths, engine_settings)
+        return Engine(paths, engine_settings, advisor=advisor)
 
     return make  # type: ignore[return-value]
 
@@ -65,10 +67,11 @@ def create_main_window(
         settings.model = model
     translations = translations_for(app)
     translations.apply(settings.language)
-    factory = engine_factory or default_engine_factory(paths, settings)
+    advisor = MemoryAdvisor(paths.cache)  # one per app: engine, probe thread and window share it
+    factory = engine_factory or default_engine_factory(paths, settings, advisor)
     controller = JobController(factory, paths.history_db)
-    monitor = VramMonitor(settings.model)
-    window = MainWindow(paths, settings, controller, monitor, translations)
+    monitor = VramMonitor(settings.model, advisor)
+    window = MainWindow(paths, settings, controller, monitor, translations, advisor)
     controller.setParent(window)
     monitor.setParent(window)
     attach_gallery(window, paths)  # history gallery in the dock, recipes menu

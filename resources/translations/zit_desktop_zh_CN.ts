@@ -541,8 +541,16 @@
         <translation>模型已就绪</translation>
     </message>
     <message>
+        <source>Reloading the model to switch to the “{0}” memory strategy…</source>
+        <translation>正在重新加载模型以切换到“{0}”显存策略…</translation>
+    </message>
+    <message>
         <source>Out of memory: retried with a leaner memory strategy.</source>
         <translation>显存不足：已改用更省显存的策略重试。</translation>
+    </message>
+    <message>
+        <source>Out of video memory while {0} with “{1}”; the same image (same seed) is retried with the leaner “{2}” strategy.</source>
+        <translation>在{0}时使用“{1}”策略显存不足；正在用更省显存的“{2}”策略重试同一张图（相同种子）。</translation>
     </message>
     <message>
         <source>The prompt is too long: only its beginning is used.</source>
@@ -555,6 +563,26 @@
     <message>
         <source>The image was saved but not recorded in the history.</source>
         <translation>图片已保存，但没有记入历史记录。</translation>
+    </message>
+    <message>
+        <source>preparing the model</source>
+        <translation>准备模型</translation>
+    </message>
+    <message>
+        <source>encoding the prompt</source>
+        <translation>编码提示词</translation>
+    </message>
+    <message>
+        <source>denoising</source>
+        <translation>去噪</translation>
+    </message>
+    <message>
+        <source>decoding the image</source>
+        <translation>解码图像</translation>
+    </message>
+    <message>
+        <source>saving</source>
+        <translation>保存</translation>
     </message>
     <message>
         <source>The prompt is empty. Describe the image you want, e.g. “一只橘色的猫”.</source>
@@ -582,14 +610,6 @@
     <message>
         <source>Undo delete</source>
         <translation>撤销删除</translation>
-    </message>
-    <message>
-        <source>Close notice</source>
-        <translation>关闭提示</translation>
-    </message>
-    <message>
-        <source>Gallery notice</source>
-        <translation>图库提示</translation>
     </message>
     <message>
         <source>Dismiss message</source>

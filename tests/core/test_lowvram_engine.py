@@ -17,7 +17,7 @@ from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_enco
 from zit_desktop.core.engine.lowvram import SysmemWatch, check_latents
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import Event, Failed, Finished, JobStarted, Notice
-from zit_desktop.core.memory.plan import RUNGS
+from zit_desktop.core.memory.rungs import LADDER
 from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
 from zit_desktop.core.paths import app_paths
 from zit_desktop.core.request import GenerationRequest
@@ -94,17 +94,17 @@ def test_oom_on_every_rung_fails_cleanly_then_the_next_job_works(
     tiny_model: Path, data_dir: Path, reference: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = make_engine(data_dir, low_vram="gpu")
-    hits = inject_oom(engine, "denoise", set(RUNGS), monkeypatch)
+    hits = inject_oom(engine, "denoise", set(LADDER), monkeypatch)
     events: list[Event] = []
     result = engine.run(req(tiny_model), events.append)
     assert isinstance(result, Failed), result
     assert result.kind == ErrorKind.OUT_OF_MEMORY.value == "out-of-memory"
-    assert hits == list(RUNGS)
+    assert hits == list(LADDER)
     assert "leanest memory strategy" in result.message
     assert "close other programs" in result.message  # a suggestion, never a traceback
     assert "OutOfMemoryError during denoise on 'sequential'" in result.detail
     retries = [e.detail["to"] for e in events if isinstance(e, Notice) and e.kind == "oom-retry"]
-    assert retries == list(RUNGS[1:])
+    assert retries == list(LADDER[1:])
     monkeypatch.undo()  # the card has memory again
     ok = engine.run(req(tiny_model), lambda e: None)
     assert isinstance(ok, Finished) and np.array_equal(pixels(ok), reference)

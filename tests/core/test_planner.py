@@ -11,31 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from zit_desktop.core.memory.plan import (
-    RUNG_DESCRIPTIONS,
-    RUNGS,
-    Calibration,
-    PeakLog,
-    PlanOptions,
+from zit_desktop.core.memory.fits import preset_fit, preset_fits, recommend_preset
+from zit_desktop.core.memory.peak_log import PeakLog, peak_log_path
+from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, calibration_path, predict_peak
+from zit_desktop.core.memory.plan import options_from_settings, plan
+from zit_desktop.core.memory.profile import (
     ProfileError,
-    calibration_path,
-    options_from_settings,
-    peak_log_path,
-    plan,
-    predict_peak,
-    preset_fit,
-    preset_fits,
+    packaged_configs,
     profile_from_configs,
     profile_from_model_dir,
-    recommend_preset,
 )
+from zit_desktop.core.memory.rungs import LADDER, RUNG_DESCRIPTIONS
 from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
 from zit_desktop.core.settings import Settings
 from zit_desktop.core.sizes import PRESETS, PRESETS_BY_NAME
 
-CONFIGS = Path(__file__).resolve().parents[3] / "shared" / "zimage-turbo-configs"
-if not CONFIGS.exists():  # the committed copy next to the benchmark
-    CONFIGS = Path(__file__).resolve().parents[2] / "benchmarks" / "zimage-turbo-configs"
+CONFIGS = packaged_configs()  # the copy inside the package, as an installed wheel has it
 PROFILE = profile_from_configs(CONFIGS)
 CPU = DeviceInfo(
     kind="cpu",
@@ -229,14 +220,14 @@ def test_monotonic_in_vram_and_image_size() -> None:
         small, big = sorted(rng.uniform(2, 96) for _ in range(2))
         a = plan(PROFILE, gpu(small, bf16, ram), w, h, options=opts)
         b = plan(PROFILE, gpu(big, bf16, ram), w, h, options=opts)
-        assert RUNGS.index(b.rung) <= RUNGS.index(a.rung), (small, big, w, h, opts, a.rung, b.rung)
+        assert LADDER.index(b.rung) <= LADDER.index(a.rung), (small, big, w, h, opts, a.rung, b.rung)
         dev = gpu(rng.uniform(2, 96), bf16, ram)
         w2, h2 = rng.choice([s for s in sides if s >= w]), rng.choice([s for s in sides if s >= h])
         c = plan(PROFILE, dev, w, h, options=opts)
         d = plan(PROFILE, dev, w2, h2, options=opts)
-        assert RUNGS.index(d.rung) >= RUNGS.index(c.rung), (dev.total_bytes, w, h, w2, h2, c.rung, d.rung)
+        assert LADDER.index(d.rung) >= LADDER.index(c.rung), (dev.total_bytes, w, h, w2, h2, c.rung, d.rung)
         # and each rung's prediction grows with the image
-        for rung in RUNGS:
+        for rung in LADDER:
             p1 = predict_peak(PROFILE, rung, w, h, 1, dev, opts)
             p2 = predict_peak(PROFILE, rung, w2, h2, 1, dev, opts)
             assert p2.bytes >= p1.bytes
@@ -244,7 +235,7 @@ def test_monotonic_in_vram_and_image_size() -> None:
 
 def test_predictions_are_ordered_along_the_ladder() -> None:
     for side in (512, 768, 1024, 2048):
-        peaks = [predict_peak(PROFILE, r, side, side).bytes for r in RUNGS]
+        peaks = [predict_peak(PROFILE, r, side, side).bytes for r in LADDER]
         assert peaks == sorted(peaks, reverse=True), (side, peaks)
     with pytest.raises(ValueError):
         predict_peak(PROFILE, "warp-drive", 512, 512)
@@ -275,7 +266,7 @@ def test_switches_change_predictions() -> None:
 
 
 def test_forced_rung_and_settings() -> None:
-    for rung in RUNGS:
+    for rung in LADDER:
         p = plan(PROFILE, gpu(80), 1024, 1024, options=PlanOptions(forced_rung=rung))
         assert p.rung == rung and p.forced and "forced" in p.reasons[0]
     forced_gpu_small = plan(PROFILE, gpu(6), 1024, 1024, options=PlanOptions(forced_rung="gpu"))
@@ -304,7 +295,7 @@ def test_next_rung_walks_the_ladder_for_oom_recovery() -> None:
     while (nxt := p.next_rung()) is not None:
         p = nxt
         seen.append(p.rung)
-    assert seen == list(RUNGS)
+    assert seen == list(LADDER)
     low_ram = plan(PROFILE, gpu(16, ram_gib=16), 1024, 1024)
     assert low_ram.rung == "model-offload"  # pinned copies would not fit in RAM: model offload wins
     forced = plan(PROFILE, gpu(80), 512, 512, options=PlanOptions(forced_rung="group-offload"))
@@ -324,7 +315,7 @@ def test_cpu_device_gets_a_cpu_plan() -> None:
     while (nxt := forced.next_rung()) is not None:
         forced = nxt
         ladder.append(forced.rung)
-    assert ladder == list(RUNGS) and forced.oom_retries == 3
+    assert ladder == list(LADDER) and forced.oom_retries == 3
 
 
 def test_nothing_fits_tries_the_leanest() -> None:
@@ -411,16 +402,19 @@ def test_recommend_preset() -> None:
     assert on_cpu.preset == "512x512" and on_cpu.rung == "cpu"
 
 
-def test_published_profile_matches_the_configs() -> None:
-    from zit_desktop.core.memory.profile import published_profile
+def test_published_profile_has_the_published_sizes() -> None:
+    """The packaged configs give Z-Image-Turbo's published sizes, block by block (these numbers were
+    once written out by hand in the planner; now they are what the shipped configs must reproduce)."""
+    from zit_desktop.core.memory.profile import ComponentSize, published_profile
 
     pub = published_profile()
-    for a, b in (
-        (pub.transformer, PROFILE.transformer),
-        (pub.text_encoder, PROFILE.text_encoder),
-        (pub.vae, PROFILE.vae),
-    ):
-        assert a == b
+    assert pub.source == "published"
+    assert pub.transformer == ComponentSize(
+        6_154_908_736, 12_309_817_472, 34, 361_820_672, 23_704_704, 78_643_200, 12_032_409_600
+    )
+    assert pub.text_encoder == ComponentSize(4_022_468_096, 8_044_936_192, 36, 201_861_632, 777_917_440, 777_912_320)
+    assert pub.vae == ComponentSize(83_819_683, 167_639_366, 0, 0, 167_639_366, 4_718_592)
+    assert (pub.transformer, pub.text_encoder, pub.vae) == (PROFILE.transformer, PROFILE.text_encoder, PROFILE.vae)
 
 
 def test_dense_sweep_is_monotonic() -> None:
@@ -437,7 +431,7 @@ def test_dense_sweep_is_monotonic() -> None:
             for tenth in range(10, 401):
                 p = plan(PROFILE, gpu(tenth / 10, bf16, ram), side, side, options=opts)
                 if last is not None:
-                    assert RUNGS.index(p.rung) <= RUNGS.index(last), (bf16, ram, opts, side, tenth / 10)
+                    assert LADDER.index(p.rung) <= LADDER.index(last), (bf16, ram, opts, side, tenth / 10)
                 last = p.rung
         for tenth in range(10, 401, 7):
             dev = gpu(tenth / 10, bf16, ram)
@@ -445,5 +439,5 @@ def test_dense_sweep_is_monotonic() -> None:
             for side in range(512, 2049, 64):
                 p = plan(PROFILE, dev, side, side, options=opts)
                 if last is not None:
-                    assert RUNGS.index(p.rung) >= RUNGS.index(last), (bf16, ram, opts, tenth / 10, side)
+                    assert LADDER.index(p.rung) >= LADDER.index(last), (bf16, ram, opts, tenth / 10, side)
                 last = p.rung

@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,9 @@ def test_search_in_english_and_chinese(qtbot: Any, make_panel: Any, store: Histo
 
 def test_favourite_preset_and_date_filters(qtbot: Any, make_panel: Any, store: HistoryStore,
                                            paths: AppPaths) -> None:
-    ids = fill(store, paths.outputs, 40, favorite_every=4, created_start=time.time() - 3600)
+    # an hour ago, but never before today's midnight: "Today" must hold them at any time of day
+    start_of_today = datetime.combine(date.today(), datetime.min.time()).timestamp()
+    ids = fill(store, paths.outputs, 40, favorite_every=4, created_start=max(time.time() - 3600, start_of_today + 1))
     wide = store.add_result(make_result(paths.outputs, "wide shot", 9000, preset="landscape"))
     with store.transaction() as conn:  # ten images from last month, five from last week
         conn.executemany("UPDATE images SET created_at = ? WHERE id = ?",

@@ -16,7 +16,6 @@ from typing import Any
 EXIT_OK = 0
 
 
-
 def _vram_gb(text: str) -> float:
     import math
 
@@ -27,6 +26,7 @@ def _vram_gb(text: str) -> float:
     if not math.isfinite(value) or not 0.5 <= value <= 1024:
         raise argparse.ArgumentTypeError("give the card's video memory in GB, between 0.5 and 1024")
     return value
+
 
 def add_doctor_command(subparsers: Any) -> None:
     doc = subparsers.add_parser("doctor", help="check the GPU, memory and what each size preset needs")
@@ -41,40 +41,13 @@ def add_doctor_command(subparsers: Any) -> None:
     doc.set_defaults(handler=cmd_doctor)
 
 
-def _model_dir(ref: str) -> Path | None:
-    """The local folder of ``ref`` without loading anything heavy (no torch)."""
-    folder = Path(ref).expanduser()
-    if folder.is_dir():
-        return folder
-    try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(ref, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not downloaded / not a repo id: use the published sizes
-        return None
-
-
-def _configs_dir() -> Path | None:
-    cand = Path(__file__).resolve().parents[2] / "benchmarks" / "zimage-turbo-configs"
-    return cand if (cand / "transformer" / "config.json").exists() else None
-
-
 def gather(
     model_ref: str, simulate_vram_gb: float | None = None, data_root: Path | None = None
 ) -> dict[str, Any]:
     from zit_desktop.core import paths as paths_mod
-    from zit_desktop.core.memory.plan import (
-        Calibration,
-        PeakLog,
-        calibration_path,
-        options_from_settings,
-        peak_log_path,
-        preset_fits,
-        profile_from_configs,
-        profile_from_model_dir,
-        recommend_preset,
-    )
-    from zit_desktop.core.memory.profile import ProfileError, published_profile
+    from zit_desktop.core.memory.advisor import MemoryAdvisor
+    from zit_desktop.core.memory.plan import options_from_settings
+    from zit_desktop.core.memory.profile import published_profile
     from zit_desktop.core.memory.vram import GIB, sample_device, simulated_cuda_device
     from zit_desktop.core.settings import load_settings
 
@@ -85,34 +58,29 @@ def gather(
     if simulate_vram_gb is not None:
         ram = real.system_ram_bytes / GIB if real.system_ram_bytes else 32.0
         device = simulated_cuda_device(simulate_vram_gb, ram_gib=ram)
-    model_dir = _model_dir(model_ref or settings.model)
-    profile = None
-    source = ""
-    if model_dir is not None:
-        try:
-            profile = profile_from_model_dir(model_dir)
-            source = f"sizes read from {model_dir}"
-        except ProfileError as exc:
-            source = f"could not size {model_dir} ({exc}); "
-    if profile is None:
-        cfg = _configs_dir()
-        profile = profile_from_configs(cfg) if cfg else published_profile()
-        source += "published sizes (model not found locally)"
-    cal = Calibration.load(calibration_path(app.cache))
-    peaks = PeakLog(peak_log_path(app.cache)) if app.cache.exists() else PeakLog(None)
+    advisor = MemoryAdvisor(app.cache)
+    ref = model_ref or settings.model
+    resolved = advisor.resolve(ref)
+    profile = resolved.profile or published_profile()  # as the engine would plan (said in "source")
+    source = resolved.source if resolved.profile else f"{resolved.source}; planned with the published sizes"
     opts = options_from_settings(settings)
-    fits = preset_fits(profile, device, opts, cal, peaks)
-    best = recommend_preset(profile, device, opts, cal, peaks)
+    fits = advisor.preset_fits(profile, device, opts)
+    best = advisor.recommended_preset(profile, device, opts)
+    assert best is not None  # a profile and a device: always an answer
     return {
         "device": device.to_dict(),
         "simulated": simulate_vram_gb is not None,
         "gpu_found": real.is_cuda,
         "model": {
-            "ref": model_ref or settings.model,
+            "ref": ref,
             "source": source,
+            "profile": profile.source,  # "weights" (read from the files) or "published"
             "transformer_bytes": profile.transformer.bytes,
             "text_encoder_bytes": profile.text_encoder.bytes,
             "vae_bytes": profile.vae.bytes,
+            "transformer_params": profile.transformer.params,
+            "text_encoder_params": profile.text_encoder.params,
+            "vae_params": profile.vae.params,
         },
         "settings": {
             "low_vram": settings.low_vram,
@@ -133,12 +101,16 @@ def gather(
             for f in fits
         ],
         "recommended_preset": best.preset,
-        "measured_jobs": len(peaks.records),
+        "measured_jobs": advisor.measured_jobs,
     }
 
 
 def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
+
+
+def _params(n: int) -> str:
+    return f"{n / 1e9:.2f} B parameters" if n >= 1e9 else f"{n / 1e6:.0f} M parameters"
 
 
 def format_report(r: dict[str, Any]) -> str:
@@ -167,8 +139,9 @@ def format_report(r: dict[str, Any]) -> str:
         )
     m = r["model"]
     lines.append(
-        f"Model:     {m['ref']}: transformer {_gb(m['transformer_bytes'])}, text encoder "
-        f"{_gb(m['text_encoder_bytes'])}, VAE {_gb(m['vae_bytes'])}; {m['source']}"
+        f"Model:     {m['ref']}: transformer {_gb(m['transformer_bytes'])} ({_params(m['transformer_params'])}), "
+        f"text encoder {_gb(m['text_encoder_bytes'])} ({_params(m['text_encoder_params'])}), "
+        f"VAE {_gb(m['vae_bytes'])} ({_params(m['vae_params'])}); {m['source']}"
     )
     s = r["settings"]
     lines.append(

@@ -15,7 +15,7 @@ from typing import Any
 from zit_desktop.cli.common import Exit, error, note, open_store, run_in_terminal
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageResult, ImageSaved
-from zit_desktop.core.memory.plan import RUNGS
+from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.sizes import (
     DEFAULT_GUIDANCE,
@@ -48,7 +48,7 @@ def add_generate_command(subparsers: Any) -> None:
     gen.add_argument("--model", help="model folder or Hub id in the local cache (default: the setting)")
     gen.add_argument(
         "--low-vram",
-        choices=["auto", *RUNGS],
+        choices=list(LOW_VRAM_MODES),
         help="memory strategy (default auto: the planner picks)",
     )
     gen.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")

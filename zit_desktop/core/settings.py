@@ -14,16 +14,17 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from zit_desktop.core.memory.rungs import AUTO, LOW_VRAM_MODES
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-LOW_VRAM_MODES = ("auto", "gpu", "model-offload", "group-offload", "sequential")
 
 
 @dataclass
 class Settings:
     model: str = "Tongyi-MAI/Z-Image-Turbo"
-    low_vram: str = "auto"  # "auto" or a forced rung name
+    low_vram: str = AUTO  # "auto" or a forced ladder rung (core.memory.rungs)
     fp8: bool = False
     vae_tiling: str = "auto"  # "auto", "on", "off"
     text_encoder_on_cpu: bool = False
@@ -52,7 +53,7 @@ class Settings:
                 log.warning("settings: ignoring %s=%r (expected %s)", f.name, value, type(default).__name__)
         s = cls(**kept)
         if s.low_vram not in LOW_VRAM_MODES:
-            s.low_vram = "auto"
+            s.low_vram = AUTO
         if s.vae_tiling not in ("auto", "on", "off"):
             s.vae_tiling = "auto"
         return s

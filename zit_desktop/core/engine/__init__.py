@@ -6,7 +6,8 @@ load on first use, off the GUI thread.
 Contract (used by the CLI, the Qt worker and the benchmarks)::
 
     from zit_desktop.core.engine import Engine
-    engine = Engine(paths)                      # AppPaths; settings optional
+    engine = Engine(paths)                      # AppPaths; settings optional; advisor optional:
+                                                # the app's MemoryAdvisor, shared with the window
     result = engine.run(request, on_event, cancel_token)
     # request: core.request.GenerationRequest (seed may be -1: resolved and recorded)
     # on_event: plain callable receiving core.events.* objects, called on the calling thread

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -132,12 +131,3 @@ def load_pipeline(ref: str, dtype: torch.dtype, emit: EventCallback) -> Any:
 def _short(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def model_size_on_disk(folder: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(folder):
-        for f in files:
-            if f.endswith((".safetensors", ".bin")):
-                total += (Path(root) / f).stat().st_size
-    return total

@@ -1,7 +1,9 @@
 """The engine's low-VRAM side: plan a job, remember what ran out of memory, learn measured peaks,
 spot NaN latents and the Windows "sysmem fallback" slowdown.
 
-The runner owns one :class:`LowVram`; the pure maths lives in ``core.planner``.
+The runner owns one :class:`LowVram`. Every planning question (model sizes, rung, fits, learned
+peaks) goes to the torch-free :class:`~zit_desktop.core.memory.advisor.MemoryAdvisor`; what stays
+here needs torch: the device as torch's allocator sees it, OOM detection, the sysmem watch, NaN checks.
 """
 
 from __future__ import annotations
@@ -15,24 +17,13 @@ from pathlib import Path
 import torch
 
 from zit_desktop.core.errors import AppError, ErrorKind
-from zit_desktop.core.memory.plan import (
-    RUNGS,
-    Calibration,
-    ModelProfile,
-    PeakLog,
-    Plan,
-    PlanOptions,
-    ProfileError,
-    calibration_path,
-    options_from_settings,
-    peak_log_path,
-    plan,
-    profile_from_configs,
-    profile_from_model_dir,
-    recommend_preset,
-)
-from zit_desktop.core.memory.profile import published_profile
-from zit_desktop.core.memory.vram import DeviceInfo, default_probe
+from zit_desktop.core.memory.advisor import MemoryAdvisor
+from zit_desktop.core.memory.fits import Verdict
+from zit_desktop.core.memory.peak_model import Calibration, PlanOptions
+from zit_desktop.core.memory.plan import Plan, options_from_settings
+from zit_desktop.core.memory.profile import ModelProfile
+from zit_desktop.core.memory.rungs import LADDER, Rung
+from zit_desktop.core.memory.vram import DeviceInfo, cpu_device, default_probe
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
 from zit_desktop.core.settings import Settings
@@ -62,14 +53,6 @@ NUMERICAL_MESSAGE = (
     "bf16 model files (an fp16 conversion overflows on this model). GPUs older than the RTX 30 series have no "
     "bf16; ZIT Desktop computes in float32 there — update the NVIDIA driver if it still happens."
 )
-
-
-def _default_profile_dir() -> Path | None:
-    here = Path(__file__).resolve()
-    for cand in (here.parents[3] / "benchmarks" / "zimage-turbo-configs",):
-        if (cand / "transformer" / "config.json").exists():
-            return cand
-    return None
 
 
 def check_latents(latents: torch.Tensor) -> None:
@@ -112,29 +95,31 @@ class SysmemWatch:
 
 
 class LowVram:
-    def __init__(self, paths: AppPaths, settings: Settings, device: torch.device) -> None:
+    """The engine's memory side. Every planning question goes to the :class:`MemoryAdvisor` (shared with
+    the window when the app passes one in); this class adds what needs torch or lives only as long as
+    the engine: the device seen through torch's allocator, and the sizes that ran out of memory."""
+
+    def __init__(
+        self, paths: AppPaths, settings: Settings, device: torch.device, advisor: MemoryAdvisor | None = None
+    ) -> None:
         self.paths = paths
         self.settings = settings
         self.device = device
-        self.calibration = Calibration.load(calibration_path(paths.cache))
-        self.peaks = PeakLog(peak_log_path(paths.cache))
+        self.advisor = advisor if advisor is not None else MemoryAdvisor(paths.cache)
         self.device_override: Callable[[], DeviceInfo] | None = None  # benchmarks: a capped device
-        self.profile_override: ModelProfile | None = None
-        self._profiles: dict[str, ModelProfile] = {}
+        self.profile_override: ModelProfile | None = None  # benchmarks: a model that is not on disk
         self._floors: dict[bool, list[tuple[int, int]]] = {}  # cfg -> [(pixels, rung index that worked)]
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.advisor.calibration
 
     # ---- inputs ---------------------------------------------------------------------------------
     def device_info(self) -> DeviceInfo:
         if self.device_override is not None:
             return self.device_override()
         if self.device.type != "cuda":
-            from zit_desktop.core.memory.vram import _system_ram
-
-            ram = _system_ram()
-            return DeviceInfo(
-                kind="cpu", name="CPU", system_ram_bytes=ram[0], system_ram_available_bytes=ram[1],
-                reason="running on the CPU",
-            )  # fmt: skip
+            return cpu_device("running on the CPU")
         info = default_probe().sample()
         if info.is_cuda and torch.cuda.is_initialized():
             # NVML may not report per-process usage (Windows WDDM): count what our allocator holds.
@@ -146,33 +131,17 @@ class LowVram:
     def profile(self, model_dir: Path | None) -> ModelProfile:
         if self.profile_override is not None:
             return self.profile_override
-        key = str(model_dir)
-        if key not in self._profiles:
-            prof: ModelProfile | None = None
-            if model_dir is not None:
-                try:
-                    prof = profile_from_model_dir(model_dir)
-                except ProfileError as exc:
-                    log.warning(
-                        "cannot size %s from its files (%s); using the published sizes", model_dir, exc
-                    )
-            if prof is None:
-                default = _default_profile_dir()
-                prof = profile_from_configs(default) if default else published_profile()
-            self._profiles[key] = prof
-        return self._profiles[key]
+        return self.advisor.planning_profile(model_dir)
 
     def options(self, req: GenerationRequest, embeddings_cached: bool) -> PlanOptions:
         return options_from_settings(self.settings, cfg=req.uses_cfg, embeddings_cached=embeddings_cached)
 
     # ---- planning -------------------------------------------------------------------------------
     def plan(self, req: GenerationRequest, model_dir: Path | None, embeddings_cached: bool = False) -> Plan:
-        p = plan(
-            self.profile(model_dir), self.device_info(), req.width, req.height, 1,
-            self.options(req, embeddings_cached), self.calibration, self.peaks,
-        )  # fmt: skip
+        opts = self.options(req, embeddings_cached)
+        p = self.advisor.plan(self.profile(model_dir), self.device_info(), req.width, req.height, opts)
         floor = self._floor(req)
-        while p.rung in RUNGS and RUNGS.index(p.rung) < floor:  # forced rungs too: it ran out
+        while p.rung in LADDER and LADDER.index(p.rung) < floor:  # forced rungs too: it ran out
             nxt = p.next_rung()
             if nxt is None:
                 break
@@ -182,7 +151,7 @@ class LowVram:
 
     def tight(self, p: Plan | None) -> bool:
         """On the ``gpu`` rung with under 2 GiB of headroom: park the text encoder after encoding."""
-        if p is None or p.rung != "gpu" or self.device.type != "cuda":
+        if p is None or p.rung != Rung.GPU or self.device.type != "cuda":
             return False
         return p.available_bytes - p.predicted_peak_bytes < 2 * 1024**3
 
@@ -192,36 +161,28 @@ class LowVram:
 
     def remember_oom(self, req: GenerationRequest, worked_rung: str) -> None:
         """A job of this size ran out of memory above ``worked_rung``: start there next time."""
-        if worked_rung in RUNGS:
+        if worked_rung in LADDER:
             self._floors.setdefault(req.uses_cfg, []).append(
-                (req.width * req.height, RUNGS.index(worked_rung))
+                (req.width * req.height, LADDER.index(worked_rung))
             )
 
     def record_peak(self, p: Plan, req: GenerationRequest, measured_reserved: int | None) -> None:
-        if (
-            measured_reserved is None
-            or p.prediction is None
-            or p.rung not in RUNGS
-            or self.device.type != "cuda"
-        ):
+        """Teach the advisor the allocator peak a GPU job measured (the window's badges see it too)."""
+        if measured_reserved is None or self.device.type != "cuda":
             return
-        corr = self.peaks.correction(p.rung, self.device_info(), self.calibration)
-        raw = int(p.prediction.allocator_bytes / corr) if corr else p.prediction.allocator_bytes
-        self.peaks.record(p.rung, req.width, req.height, measured_reserved, raw, self.device_info())
+        self.advisor.record_peak(p, req.width, req.height, measured_reserved, self.device_info())
 
     def out_of_memory(self, req: GenerationRequest, model_dir: Path | None, detail: str) -> AppError:
         """The clean failure after the last rung, naming the largest preset the planner thinks fits."""
-        dev = self.device_info()
-        best = recommend_preset(
-            self.profile(model_dir), dev, self.options(req, False), self.calibration, self.peaks
-        )
-        label = PRESETS_BY_NAME[best.preset].label if best.preset in PRESETS_BY_NAME else best.preset
-        if best.verdict == "too-big":
+        opts = self.options(req, False)
+        best = self.advisor.recommended_preset(self.profile(model_dir), self.device_info(), opts)
+        if best is None or best.verdict == Verdict.TOO_BIG:
             advice = (
                 "Even the smallest size is predicted not to fit right now: close other programs that use the "
                 "GPU (games, browsers, other AI tools) and try again."
             )
         else:
+            label = PRESETS_BY_NAME[best.preset].label
             advice = (
                 f"The largest size predicted to fit is {label} ({best.width}×{best.height}): choose it, or close "
                 "other programs that use the GPU and try again."

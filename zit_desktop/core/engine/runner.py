@@ -44,6 +44,7 @@ from zit_desktop.core.events import (  # noqa: E402
     Preview,
     Step,
 )
+from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
 from zit_desktop.core.request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
 from zit_desktop.core.settings import Settings  # noqa: E402
@@ -69,7 +70,10 @@ class Engine:
         settings: Settings | None = None,
         device: str | None = None,
         preview_every: int = 1,
+        advisor: MemoryAdvisor | None = None,
     ) -> None:
+        """``advisor``: the app's one memory advisor, shared with the window so the preset badges
+        see the peaks this engine measures; without one (the CLI) the engine makes its own."""
         self.paths = paths
         self.settings = settings or Settings()
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -77,12 +81,12 @@ class Engine:
         self.preview_every = max(1, preview_every)
         self._pipe: Any = None
         self._model_ref: str | None = None
-        # STRATEGY HOOK state: the applied strategy, the low-VRAM planner glue, the embedding cache.
+        # the applied strategy, the low-VRAM planner glue, the embedding cache
         self._spec: strategies.StrategySpec | None = None
         self._plan: Any = None
         self._model_dir: Path | None = None
         self._encoder_id = ""
-        self.lowvram = LowVram(paths, self.settings, self.device)
+        self.lowvram = LowVram(paths, self.settings, self.device, advisor)
         disk = paths.cache / "embeddings" if self.settings.embedding_disk_cache else None
         self._embed_cache = EmbedCache(capacity=32, disk_dir=disk)
         self._sysmem = SysmemWatch()
@@ -137,9 +141,9 @@ class Engine:
             torch.cuda.empty_cache()
 
     # ------------------------------------------------------------------ strategy
-    # STRATEGY HOOK: the planner chooses the rung; strategies.apply() puts the pipeline on it.
+    # The planner chooses the rung; strategies.apply() puts the pipeline on it.
     def choose_plan(self, request: GenerationRequest) -> Any:
-        """The planner's Plan for one image (core.planner.Plan)."""
+        """The planner's Plan for one image (core.memory.plan.Plan)."""
         return self.lowvram.plan(request, self._model_dir)
 
     def apply_plan(self, plan: Any, emit: EventCallback) -> Any:
@@ -253,7 +257,7 @@ class Engine:
         emit: EventCallback,
         cancel: CancelToken,
     ) -> tuple[ImageResult, Any]:
-        # STRATEGY HOOK: OOM recovery steps down the ladder here (see strategies / planner).
+        # OOM recovery steps down the ladder here (see strategies / core.memory.plan).
         plan = self.choose_plan(req)
         retries = 0
         emit(JobStarted(job_id, index, total, req.seed, plan.rung))

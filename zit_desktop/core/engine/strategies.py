@@ -1,6 +1,6 @@
 """Put a loaded ZImagePipeline on a memory-strategy rung, and take it off again.
 
-Rungs (see ``core.planner``): ``gpu`` (``pipe.to(cuda)``), ``model-offload`` (diffusers model CPU
+Rungs (``core.memory.rungs``): ``gpu`` (``pipe.to(cuda)``), ``model-offload`` (diffusers model CPU
 offload: one component at a time), ``group-offload`` (transformer and text encoder stream one block per
 group with a CUDA stream prefetching the next; the small VAE stays on the GPU, tiled), ``sequential``
 (leaf-level group offload with streams: one layer at a time; tiled VAE). Switches: fp8 layerwise
@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from zit_desktop.core.memory.rungs import STREAMING, Rung
+
 log = logging.getLogger(__name__)
 
 VAE_TILE_PX = 512  # decode tiles of 512 px (64 latents): the config's sample_size (1024) never tiles 1024²
@@ -39,7 +41,7 @@ FP8_SKIP_PATTERNS: tuple[str, ...] = (
 class StrategySpec:
     """What is applied to a pipeline: the rung and the orthogonal switches."""
 
-    rung: str  # planner.RUNGS or "cpu"
+    rung: Rung  # a LADDER rung, or Rung.CPU
     fp8: bool = False
     vae_tiling: bool = False
     text_encoder_on_cpu: bool = False
@@ -60,7 +62,7 @@ class StrategySpec:
         """What actually runs on ``device``: on a CPU every rung is plain CPU execution."""
         if device.type != "cuda":
             return StrategySpec(rung=self.rung, device=device.type)
-        if self.rung == "model-offload" and self.text_encoder_on_cpu:
+        if self.rung == Rung.MODEL_OFFLOAD and self.text_encoder_on_cpu:
             # accelerate's offload hooks move the encoder to the GPU for its forward anyway, and it is
             # off the GPU while the transformer runs, so "on the CPU" changes nothing here.
             return replace(self, text_encoder_on_cpu=False)
@@ -70,7 +72,7 @@ class StrategySpec:
 def can_undo_in_place(spec: StrategySpec | None) -> bool:
     if spec is None or spec.device != "cuda":
         return True  # nothing applied, or plain CPU execution
-    return spec.rung in ("gpu", "model-offload", "cpu") and not spec.fp8
+    return spec.rung in (Rung.GPU, Rung.MODEL_OFFLOAD, Rung.CPU) and not spec.fp8
 
 
 def needs_reload(current: StrategySpec | None, new: StrategySpec) -> bool:
@@ -95,18 +97,18 @@ def apply(pipe: Any, spec: StrategySpec, device: torch.device) -> None:
     if spec.fp8:
         enable_fp8(pipe.transformer, pipe.transformer.dtype)
     te = pipe.text_encoder
-    if spec.rung == "gpu":
+    if spec.rung == Rung.GPU:
         # component by component: an encoder meant for the CPU never visits the GPU
         pipe.transformer.to(device)
         pipe.vae.to(device)
         te.to(cpu if spec.text_encoder_on_cpu else device)
-    elif spec.rung == "model-offload":
+    elif spec.rung == Rung.MODEL_OFFLOAD:
         pipe.to(cpu)
         pipe.enable_model_cpu_offload(device=device)
-    elif spec.rung in ("group-offload", "sequential"):
+    elif spec.rung in STREAMING:
         from diffusers.hooks.group_offloading import apply_group_offloading
 
-        leaf = spec.rung == "sequential"
+        leaf = spec.rung == Rung.SEQUENTIAL
         for module in (pipe.transformer, te):
             if module is te and spec.text_encoder_on_cpu:
                 continue
@@ -165,7 +167,7 @@ def text_encoder_device(pipe: Any) -> torch.device:
 def park_text_encoder(pipe: Any, spec: StrategySpec) -> bool:
     """Move a GPU-resident text encoder to the CPU once embeddings exist (``gpu`` rung only: the other
     rungs already keep it off the GPU while the transformer runs). Returns True if it moved."""
-    if spec.rung != "gpu" or spec.text_encoder_on_cpu:
+    if spec.rung != Rung.GPU or spec.text_encoder_on_cpu:
         return False
     te = pipe.text_encoder
     if next(te.parameters()).device.type != "cuda":
@@ -176,15 +178,8 @@ def park_text_encoder(pipe: Any, spec: StrategySpec) -> bool:
 
 def unpark_text_encoder(pipe: Any, spec: StrategySpec, device: torch.device) -> None:
     """Bring a parked text encoder back before a cache miss (``gpu`` rung)."""
-    if spec.rung == "gpu" and not spec.text_encoder_on_cpu and device.type == "cuda":
+    if spec.rung == Rung.GPU and not spec.text_encoder_on_cpu and device.type == "cuda":
         te = pipe.text_encoder
         if next(te.parameters()).device.type != "cuda":
             te.to(device)
 
-
-def free_memory(device: torch.device) -> None:
-    import gc
-
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()

@@ -6,10 +6,14 @@ Two sources:
   architecture, and the safetensors *headers* (8-byte little-endian length + JSON, read directly,
   never the tensors) give the real byte counts per block. Weights stored wider than the compute dtype
   (the Hub keeps the transformer in fp32) are counted at the compute width (bf16: 2 bytes).
-* :func:`profile_from_configs` — configs only (``shared/zimage-turbo-configs``): parameter counts
-  from the architecture formulas below, which reproduce diffusers 0.42 / transformers 5 exactly
-  (transformer 6,154,908,736; text encoder 4,022,468,096; VAE 83,819,683 — checked in the tests by
-  building the models on torch's meta device).
+* :func:`profile_from_configs` — configs only: parameter counts from the architecture formulas
+  below, which reproduce diffusers 0.42 / transformers 5 exactly (transformer 6,154,908,736; text
+  encoder 4,022,468,096; VAE 83,819,683 — checked in the tests by building the models on torch's
+  meta device).
+
+Z-Image-Turbo's own configs ship inside the package (``zit_desktop/resources/zimage-turbo-configs``,
+read with :mod:`importlib.resources`), so :func:`published_profile` gives the same sizes in an
+installed wheel as in a checkout, before the 33 GB model is downloaded.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from __future__ import annotations
 import json
 import re
 import struct
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +89,7 @@ class ModelProfile:
 
 
 # ---- architecture formulas ------------------------------------------------------------------
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Traversable) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -229,7 +236,7 @@ def _size_from_arch(arch: dict[str, Any], nbytes: int = COMPUTE_BYTES) -> Compon
     )
 
 
-def _archs(config_dir: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _archs(config_dir: Traversable) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     return (
         _transformer_arch(_read_json(config_dir / "transformer" / "config.json")),
         _text_encoder_arch(_read_json(config_dir / "text_encoder" / "config.json")),
@@ -237,9 +244,9 @@ def _archs(config_dir: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, 
     )
 
 
-def profile_from_configs(config_dir: str | Path) -> ModelProfile:
+def profile_from_configs(config_dir: str | Path | Traversable) -> ModelProfile:
     """Sizes from the component configs alone (parameter counts x bf16)."""
-    root = Path(config_dir)
+    root = Path(config_dir) if isinstance(config_dir, str) else config_dir
     t, te, v = _archs(root)
     return ModelProfile(
         transformer=_size_from_arch(t),
@@ -364,10 +371,13 @@ def profile_from_model_dir(path: str | Path, compute_bytes: int = COMPUTE_BYTES)
     )
 
 
+def packaged_configs() -> Traversable:
+    """Z-Image-Turbo's component configs as shipped inside the package (no weights, no tokenizer)."""
+    return resources.files("zit_desktop").joinpath("resources", "zimage-turbo-configs")
+
+
+@lru_cache(maxsize=1)
 def published_profile() -> ModelProfile:
-    """Z-Image-Turbo's sizes as published (the formulas above applied to its configs), for when neither
-    the model nor the configs are on disk."""
-    t = ComponentSize(6_154_908_736, 12_309_817_472, 34, 361_820_672, 23_704_704, 78_643_200, 12_032_409_600)
-    te = ComponentSize(4_022_468_096, 8_044_936_192, 36, 201_861_632, 777_917_440, 777_912_320)
-    v = ComponentSize(83_819_683, 167_639_366, 0, 0, 167_639_366, 4_718_592)
-    return ModelProfile(t, te, v, source="published")
+    """Z-Image-Turbo's sizes as published: the formulas above applied to the packaged configs. For the
+    default model before it is downloaded (and as the engine's last resort when a folder is unreadable)."""
+    return replace(profile_from_configs(packaged_configs()), source="published")

@@ -92,7 +92,8 @@ def simulated_cuda_device(
     )
 
 
-def _system_ram() -> tuple[int, int]:
+def system_ram() -> tuple[int, int]:
+    """(total, available) bytes of system RAM; (0, 0) when unknown. Never raises."""
     try:
         import psutil
 
@@ -104,6 +105,14 @@ def _system_ram() -> tuple[int, int]:
 
 def _as_str(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def cpu_device(reason: str, ram: tuple[int, int] | None = None) -> DeviceInfo:
+    """The CPU as a device: no VRAM, the system RAM (measured now unless given), and why no GPU."""
+    total, available = ram if ram is not None else system_ram()
+    return DeviceInfo(
+        kind="cpu", name="CPU", system_ram_bytes=total, system_ram_available_bytes=available, reason=reason
+    )
 
 
 def _visible_device() -> tuple[str | int | None, str]:
@@ -253,7 +262,7 @@ class VramProbe:
     # ---- public -----------------------------------------------------------------------------
     def sample(self) -> DeviceInfo:
         """The device now. Never raises."""
-        ram = _system_ram()
+        ram = system_ram()
         with self._lock:
             try:
                 if not self._initialised:
@@ -270,13 +279,7 @@ class VramProbe:
         info = self._sample_torch(ram)
         if info is not None:
             return info
-        return DeviceInfo(
-            kind="cpu",
-            name="CPU",
-            system_ram_bytes=ram[0],
-            system_ram_available_bytes=ram[1],
-            reason=reason,
-        )
+        return cpu_device(reason, ram)
 
     def reset(self) -> None:
         """Forget the NVML state; the next ``sample()`` initialises again (e.g. after a driver install)."""

@@ -39,6 +39,10 @@ from zit_desktop.core.events import (
     Result,
     Step,
 )
+from zit_desktop.core.memory.advisor import MemoryAdvisor
+from zit_desktop.core.memory.peak_model import PlanOptions
+from zit_desktop.core.memory.plan import options_from_settings
+from zit_desktop.core.memory.profile import ModelProfile
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings, save_settings
@@ -49,7 +53,6 @@ from zit_desktop.ui.widgets.params_panel import ParamsPanel, Reuse
 from zit_desktop.ui.widgets.progress_panel import ProgressPanel
 from zit_desktop.ui.widgets.vram_gauge import VramGauge
 from zit_desktop.ui.window import texts
-from zit_desktop.ui.window.fit import FitAdvisor
 from zit_desktop.ui.window.vram_monitor import VramMonitor
 from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, WorkerEvent
 
@@ -75,13 +78,15 @@ class MainWindow(QMainWindow):
         controller: JobController,
         monitor: VramMonitor,
         translations: Translations | None = None,
-        advisor: FitAdvisor | None = None,
+        advisor: MemoryAdvisor | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.paths, self.settings, self.controller, self.monitor = paths, settings, controller, monitor
         self.translations = translations
-        self.advisor = advisor or FitAdvisor(settings, paths.cache)
+        # the app's one memory advisor (the engine records its measured peaks there)
+        self.advisor = advisor if advisor is not None else MemoryAdvisor(paths.cache)
+        self._profile: ModelProfile | None = None  # the model's sizes, read on the probe thread
         self.last_results: list[ImageResult] = []
         self.reuse_parent: int | None = None
         # set by app.create_main_window once the history opened (the window works without them)
@@ -434,30 +439,36 @@ class MainWindow(QMainWindow):
         self.gauge.set_info(info)
         if self.controller.busy:
             return  # our own job fills the card: fits are judged when idle
-        self.params.presets.set_fits(self.advisor.preset_fits(info))
+        self.params.presets.set_fits(self.advisor.preset_fits(self._profile, info, self._plan_options()))
         self._update_prediction()
-        if self._first_run_pending and (self.advisor.ready or getattr(info, "kind", "") != "cuda"):
+        on_gpu = getattr(info, "kind", "") == "cuda"
+        if self._first_run_pending and (self._profile is not None or not on_gpu):
             self._first_run_pending = False
-            recommended = self.advisor.recommended(info)
-            if recommended:
-                self.params.choose_preset(recommended)
+            # on the CPU the default preset stays (the window has never chosen one there)
+            best = self.advisor.recommended_preset(self._profile, info, self._plan_options())
+            if best is not None and on_gpu:
+                self.params.choose_preset(best.preset)
             self.settings.first_run_done = True
 
     @Slot(object)
     def on_profile_loaded(self, profile: object) -> None:
-        self.advisor.profile = profile
+        self._profile = profile if isinstance(profile, ModelProfile) else None
         if self.monitor.last is not None:
             self.on_vram_sample(self.monitor.last)
+
+    def _plan_options(self, guidance: float = 0.0) -> PlanOptions:
+        return options_from_settings(self.settings, cfg=guidance > 0)
 
     def _update_prediction(self, *_: int) -> None:
         p = self.params
         self.gauge.set_predicted(
             self.advisor.predicted_peak(
+                self._profile,
                 self.monitor.last,
                 p.width_spin.value(),
                 p.height_spin.value(),
-                p.count.value(),
-                p.guidance.value(),
+                self._plan_options(p.guidance.value()),
+                count=p.count.value(),
             )
         )
 

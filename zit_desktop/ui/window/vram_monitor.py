@@ -1,8 +1,12 @@
 """Polls the VRAM probe twice a second on a small thread of its own, so a slow driver never blocks the UI.
 
 A ``QTimer`` on the GUI thread asks; the probe answers on the probe thread; the answer comes back as a
-queued signal. A sample still in flight skips the next tick instead of piling up. Without the probe
-module the monitor reports ``None`` ("unknown") and never invents numbers.
+queued signal. A sample still in flight skips the next tick instead of piling up. A probe that fails
+reports ``None`` ("unknown"): the monitor never invents numbers.
+
+The probe thread is also where the model's sizes are read (config files and safetensors headers,
+through the app's :class:`~zit_desktop.core.memory.advisor.MemoryAdvisor`), once per model, so the GUI
+thread never waits on the disk.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from zit_desktop.core.memory.advisor import MemoryAdvisor
+from zit_desktop.core.memory.vram import VramProbe, default_probe
 from zit_desktop.ui.window.worker import start_thread
 
 log = logging.getLogger(__name__)
@@ -21,34 +27,31 @@ POLL_MS = 500  # 2 Hz
 
 class _Prober(QObject):
     sampled = Signal(object)  # DeviceInfo | None
-    profileLoaded = Signal(object)  # the planner's ModelProfile, or None
+    profileLoaded = Signal(object)  # the model's ModelProfile, or None (sizes unknown)
 
-    def __init__(self, model_ref: str | None) -> None:
+    def __init__(self, model_ref: str | None, advisor: MemoryAdvisor) -> None:
         super().__init__()
-        self._probe: Any = None
-        self._missing = False
+        self._probe: VramProbe | None = None
         self._model_ref = model_ref
+        self._advisor = advisor
 
     @Slot()
     def sample(self) -> None:
-        if self._model_ref is not None:  # once: reads config files and safetensors headers
-            from zit_desktop.ui.window.fit import load_model_profile
-
+        if self._model_ref is not None:  # once per model: reads config files and safetensors headers
             ref, self._model_ref = self._model_ref, None
-            self.profileLoaded.emit(load_model_profile(ref))
-        info: Any = None
-        if not self._missing:
             try:
-                if self._probe is None:
-                    from zit_desktop.core.memory.vram import default_probe
-
-                    self._probe = default_probe()
-                info = self._probe.sample()
-            except ImportError:
-                self._missing = True
-                log.info("VRAM probe module not present: the gauge shows 'unknown'")
+                profile = self._advisor.profile(ref)
             except Exception:
-                log.exception("VRAM probe failed")
+                log.exception("reading the sizes of %s failed", ref)
+                profile = None
+            self.profileLoaded.emit(profile)
+        info: Any = None
+        try:
+            if self._probe is None:
+                self._probe = default_probe()
+            info = self._probe.sample()
+        except Exception:
+            log.exception("VRAM probe failed")
         self.sampled.emit(info)
 
     @Slot(object)
@@ -69,7 +72,11 @@ class VramMonitor(QObject):
     _setModel = Signal(object)
 
     def __init__(
-        self, model_ref: str | None = None, interval_ms: int = POLL_MS, parent: QObject | None = None
+        self,
+        model_ref: str | None,
+        advisor: MemoryAdvisor,
+        interval_ms: int = POLL_MS,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.last: Any = None
@@ -77,7 +84,7 @@ class VramMonitor(QObject):
         self._stopped = False
         self._thread = QThread()
         self._thread.setObjectName("vram-probe")
-        self._prober = _Prober(model_ref)
+        self._prober = _Prober(model_ref, advisor)
         self._prober.moveToThread(self._thread)
         self._ask.connect(self._prober.sample)
         self._stop.connect(self._prober.stop)

@@ -1,0 +1,125 @@
+"""Measured peaks: what each finished job really took, and the correction they teach. No torch.
+
+Contract: after a job the engine records the allocator peak it measured (``max_memory_reserved``)
+next to the *uncorrected* prediction for that rung, size and device (:meth:`PeakLog.record`).
+:func:`correction` is the median measured/predicted ratio of the recent records of one rung on one
+device (:func:`device_key`: name and total memory), clamped to ``Calibration.correction_min/max``; the
+planner multiplies that rung's predictions by it. The log is a JSON file (``peak_log.json`` in the
+cache dir), written atomically, read leniently (a damaged file starts afresh), capped in length.
+
+A :class:`PeakLog` is not thread-safe by itself: :class:`~zit_desktop.core.memory.advisor.MemoryAdvisor`
+guards the one the app shares between the engine's worker thread and the window.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from zit_desktop.core.memory.peak_model import MIB, Calibration
+from zit_desktop.core.memory.vram import DeviceInfo
+from zit_desktop.core.settings import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def peak_log_path(cache_dir: str | Path) -> Path:
+    return Path(cache_dir) / "peak_log.json"
+
+
+def device_key(device: DeviceInfo) -> str:
+    return f"{device.name}|{device.total_bytes // MIB}"
+
+
+@dataclass(frozen=True)
+class PeakRecord:
+    rung: str
+    width: int
+    height: int
+    measured_bytes: int  # torch.cuda.max_memory_reserved during the job (allocator peak)
+    predicted_bytes: int  # Prediction.allocator_bytes *uncorrected*
+    device: str  # device_key()
+    when: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.measured_bytes / self.predicted_bytes if self.predicted_bytes > 0 else 1.0
+
+
+class PeakLog:
+    """Measured peaks of finished jobs, persisted as JSON (``peak_log.json`` in the cache dir)."""
+
+    def __init__(self, path: str | Path | None = None, max_records: int = 500) -> None:
+        self.path = Path(path) if path is not None else None
+        self.max_records = max_records
+        self.records: list[PeakRecord] = []
+        if self.path is not None:
+            self._load()
+
+    def _load(self) -> None:
+        assert self.path is not None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            names = {f.name for f in fields(PeakRecord)}
+            self.records = [PeakRecord(**{k: v for k, v in r.items() if k in names}) for r in data["records"]]
+        except FileNotFoundError:
+            self.records = []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("peak log %s unreadable (%s); starting afresh", self.path, exc)
+            self.records = []
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        data = {"version": 1, "records": [asdict(r) for r in self.records]}
+        try:
+            atomic_write_text(self.path, json.dumps(data) + "\n")
+        except OSError as exc:  # learning is best effort
+            log.warning("cannot write peak log %s: %s", self.path, exc)
+
+    def record(
+        self,
+        rung: str,
+        width: int,
+        height: int,
+        measured_bytes: int,
+        predicted_bytes: int,
+        device: DeviceInfo,
+    ) -> PeakRecord:
+        rec = PeakRecord(
+            rung, width, height, int(measured_bytes), int(predicted_bytes), device_key(device), time.time()
+        )
+        self.records.append(rec)
+        del self.records[: -self.max_records]
+        self.save()
+        return rec
+
+    def correction(self, rung: str, device: DeviceInfo, calibration: Calibration | None = None) -> float:
+        return correction(self.records, rung, device, calibration or Calibration())
+
+
+def correction(records: Iterable[PeakRecord], rung: str, device: DeviceInfo, cal: Calibration) -> float:
+    """The factor to apply to ``rung``'s predictions on ``device``: the median measured/predicted ratio
+    of its recent records, clamped to the calibration's bounds; 1.0 without records."""
+    key = device_key(device)
+    ratios = [r.ratio for r in records if r.rung == rung and r.device == key and r.predicted_bytes > 0]
+    if not ratios:
+        return 1.0
+    ratio = statistics.median(ratios[-cal.correction_window :])
+    return min(cal.correction_max, max(cal.correction_min, ratio))
+
+
+History = PeakLog | Sequence[PeakRecord] | None
+
+
+def records_of(history: History) -> Sequence[PeakRecord]:
+    if history is None:
+        return ()
+    if isinstance(history, PeakLog):
+        return history.records
+    return history
