@@ -115,3 +115,26 @@ def test_language_switch_retranslates_live(make_window: Any, data_dir: Path, qtb
         assert landscape.text() == "Landscape 16:9"
     finally:
         w.set_language("system")
+
+
+def test_engine_messages_the_window_shows_are_translated(make_window: Any, data_dir: Path, qtbot: Any) -> None:
+    """The strategy switch and the OOM retry come from the engine in English; the window shows them in
+    Chinese, with the rung names the engine reported."""
+    from tests.ui.conftest import FakeEngine
+    from zit_desktop.core.events import Loading, Notice
+
+    w = make_window(engine=FakeEngine(data_dir / "outputs"))
+    generate = w.findChild(QPushButton, "generateButton")
+    try:
+        w.set_language("zh_CN")
+        qtbot.waitUntil(lambda: generate.text() == "生成", timeout=2000)
+        w.on_event(Loading("strategy", "Reloading the model to switch to the 'sequential' memory strategy",
+                           {"rung": "sequential"}))
+        assert w.progress.label.text() == "正在重新加载模型以切换到“sequential”显存策略…"
+        w.on_event(Notice("j", "oom-retry", "Out of video memory during denoise with 'gpu'; retrying…",
+                          {"from": "gpu", "to": "group-offload", "phase": "denoise", "retry": 1}))
+        text = w.notice.text()
+        assert "显存不足" in text and "去噪" in text and "“gpu”" in text and "“group-offload”" in text
+        assert "Out of video memory" not in text
+    finally:
+        w.set_language("system")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zit_desktop.core.memory.rungs import AUTO, LOW_VRAM_MODES
+from zit_desktop.core.sizes import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class Settings:
-    model: str = "Tongyi-MAI/Z-Image-Turbo"
+    model: str = DEFAULT_MODEL
     low_vram: str = AUTO  # "auto" or a forced ladder rung (core.memory.rungs)
     fp8: bool = False
     vae_tiling: str = "auto"  # "auto", "on", "off"

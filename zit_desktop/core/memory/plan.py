@@ -97,7 +97,7 @@ class Plan:
         if ctx.device.is_cuda:
             nxt = _plan_for_rung(ctx, LADDER[i + 1], forced=False)
             if nxt.rung == Rung.MODEL_OFFLOAD:
-                nxt = _streaming_instead(ctx, nxt) or nxt
+                nxt = _streaming_instead(ctx) or nxt
         else:
             nxt = _cpu_plan(ctx, LADDER[i + 1])
         why = f"retry after running out of video memory on '{self.rung}'"
@@ -272,7 +272,7 @@ def plan(
     for rung in LADDER:
         p = _plan_for_rung(ctx, rung, forced=False)
         if p.fits:
-            return (_streaming_instead(ctx, p) or p) if rung == Rung.MODEL_OFFLOAD else p
+            return (_streaming_instead(ctx) or p) if rung == Rung.MODEL_OFFLOAD else p
         if cpu_te is not None and rung == LADDER[-1]:
             p = _plan_for_rung(cpu_te, rung, forced=False)
             if p.fits:
@@ -282,8 +282,8 @@ def plan(
     return replace(worst, reasons=("no strategy is predicted to fit; trying the leanest", *worst.reasons))
 
 
-def _streaming_instead(ctx: _Context, model_offload: Plan) -> Plan | None:
-    """The group-offload plan where it beats ``model_offload`` (see Calibration), else None."""
+def _streaming_instead(ctx: _Context) -> Plan | None:
+    """The group-offload plan where it beats model offload (see Calibration), else None."""
     if not ctx.calibration.prefer_group_over_model_offload:
         return None
     g = _plan_for_rung(ctx, Rung.GROUP_OFFLOAD, forced=False)

@@ -65,13 +65,6 @@ def loading_phase(event: Loading) -> str:
 def notice(event: Notice) -> tuple[str, str]:
     """(text, level) for a Notice event; an empty text means nothing to show."""
     kind, message, detail = event.kind, event.message, event.detail
-    if kind == "oom-retry" and {"from", "to", "phase"} <= detail.keys():
-        head = QCoreApplication.translate("Messages", "Out of memory: retried with a leaner memory strategy.")
-        body = QCoreApplication.translate(
-            "Messages", "Out of video memory while {0} with “{1}”; the same image (same seed) is retried "
-            "with the leaner “{2}” strategy."
-        ).format(_phase_name(str(detail["phase"])), detail["from"], detail["to"])
-        return f"{head}\n{body}", "warning"
     heads = {
         "oom-retry": QCoreApplication.translate(
             "Messages", "Out of memory: retried with a leaner memory strategy."
@@ -86,6 +79,11 @@ def notice(event: Notice) -> tuple[str, str]:
             "Messages", "The image was saved but not recorded in the history."
         ),
     }
+    if kind == "oom-retry" and {"from", "to", "phase"} <= detail.keys():
+        message = QCoreApplication.translate(
+            "Messages", "Out of video memory while {0} with “{1}”; the same image (same seed) is retried "
+            "with the leaner “{2}” strategy."
+        ).format(_phase_name(str(detail["phase"])), detail["from"], detail["to"])
     if kind in heads:
         return f"{heads[kind]}\n{message}", "warning"
     if kind == "warning" and "negative prompt has no effect" in message:
