@@ -107,6 +107,7 @@ def test_language_switch_retranslates_live(make_window: Any, data_dir: Path, qtb
         assert landscape.text() == "横版 16:9"
         assert w.findChild(QToolButton, "presetPortrait").text() == "竖版 9:16"
         assert w.params.labels["prompt"].text() == "提示词(&P)"
+        assert w.menus.file_menu.title() == "文件(&F)"  # the menus, built in their own module
         assert "CPU" in w.gauge.text or "显存" in w.gauge.text
         assert w.windowTitle().startswith("ZIT Desktop")
         assert w.settings.language == "zh_CN"

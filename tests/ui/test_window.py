@@ -256,10 +256,10 @@ def test_reuse_hook_and_shortcut(make_window: Any, fake_engine: FakeEngine, qtbo
     seed = w.last_results[-1].seed
     w.params.prompt.setPlainText("something else")
     w.params.lock.setChecked(False)
-    w.reuse_action.trigger()
+    w.menus.reuse_action.trigger()
     assert w.params.prompt.toPlainText() == "reuse me"
     assert w.params.request("m").seed == seed and w.params.lock.isChecked()
-    assert w.reuse_action.shortcut().toString() == "Ctrl+R"
+    assert w.menus.reuse_action.shortcut().toString() == "Ctrl+R"
 
 
 def test_gallery_widget_is_embedded(make_window: Any, fake_engine: FakeEngine) -> None:

@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -53,6 +53,7 @@ from zit_desktop.ui.widgets.params_panel import ParamsPanel, Reuse
 from zit_desktop.ui.widgets.progress_panel import ProgressPanel
 from zit_desktop.ui.widgets.vram_gauge import VramGauge
 from zit_desktop.ui.window import texts
+from zit_desktop.ui.window.menus import WindowMenus
 from zit_desktop.ui.window.vram_monitor import VramMonitor
 from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, WorkerEvent
 
@@ -151,7 +152,7 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel(self)
         self.status_label.setObjectName("lastJobStatus")
         self.statusBar().addPermanentWidget(self.status_label)
-        self._build_menus()
+        self.menus = WindowMenus(self, self.gallery_dock.toggleViewAction())
         order = [
             self.params.count,
             self.generate_button,
@@ -163,54 +164,19 @@ class MainWindow(QMainWindow):
         for a, b in pairwise(order):
             QWidget.setTabOrder(a, b)
 
-    def _build_menus(self) -> None:
-        self.file_menu = self.menuBar().addMenu("")
-        self.open_outputs_action = self.file_menu.addAction("")
-        self.open_log_action = self.file_menu.addAction("")
-        self.file_menu.addSeparator()
-        self.quit_action = self.file_menu.addAction("")
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.job_menu = self.menuBar().addMenu("")
-        self.generate_action = QAction(self)
-        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.cancel_action = QAction(self)
-        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.reuse_action = QAction(self)
-        self.reuse_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.reuse_action.setEnabled(False)
-        for action in (self.generate_action, self.cancel_action, self.reuse_action):
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            self.job_menu.addAction(action)
-        self.settings_menu = self.menuBar().addMenu("")
-        self.language_menu = self.settings_menu.addMenu("")
-        self.language_group = QActionGroup(self)
-        self.language_actions: dict[str, QAction] = {}
-        for code in ("system", "en", "zh_CN"):
-            action = self.language_menu.addAction("")
-            action.setCheckable(True)
-            action.setData(code)
-            self.language_group.addAction(action)
-            self.language_actions[code] = action
-        self.settings_menu.addSeparator()
-        self.preferences_action = self.settings_menu.addAction("")
-        self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))  # the platform key is unset on Windows
-        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.view_menu = self.menuBar().addMenu("")
-        self.view_menu.addAction(self.gallery_dock.toggleViewAction())
-
     def _connect(self) -> None:
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(self.cancel)
-        self.generate_action.triggered.connect(self.generate)
-        self.cancel_action.triggered.connect(self.cancel)
-        self.reuse_action.triggered.connect(self.reuse_last)
+        self.menus.generate_action.triggered.connect(self.generate)
+        self.menus.cancel_action.triggered.connect(self.cancel)
+        self.menus.reuse_action.triggered.connect(self.reuse_last)
         self.params.submitRequested.connect(self.generate)
         self.params.sizeChanged.connect(self._update_prediction)
-        self.open_outputs_action.triggered.connect(self.open_outputs)
-        self.open_log_action.triggered.connect(self.open_log)
-        self.quit_action.triggered.connect(self.close)
-        self.language_group.triggered.connect(self._on_language_action)
-        self.preferences_action.triggered.connect(self.edit_preferences)
+        self.menus.open_outputs_action.triggered.connect(self.open_outputs)
+        self.menus.open_log_action.triggered.connect(self.open_log)
+        self.menus.quit_action.triggered.connect(self.close)
+        self.menus.language_group.triggered.connect(self._on_language_action)
+        self.menus.preferences_action.triggered.connect(self.edit_preferences)
         self.controller.event.connect(self.on_event)
         self.controller.preview.connect(self.on_preview)
         self.controller.queueChanged.connect(self.refresh_queue)
@@ -229,21 +195,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolTip(self.tr("Cancel the running job and clear the queue (Esc)"))
         self.cancel_button.setAccessibleName(self.tr("Cancel"))
         self.queue_list.setAccessibleName(self.tr("Queue"))
-        self.file_menu.setTitle(self.tr("&File"))
-        self.open_outputs_action.setText(self.tr("Open the output folder"))
-        self.open_log_action.setText(self.tr("Open the log file"))
-        self.quit_action.setText(self.tr("&Quit"))
-        self.job_menu.setTitle(self.tr("&Generate"))
-        self.generate_action.setText(self.tr("Generate"))
-        self.cancel_action.setText(self.tr("Cancel"))
-        self.reuse_action.setText(self.tr("Reuse the last image's parameters and seed"))
-        self.settings_menu.setTitle(self.tr("&Settings"))
-        self.language_menu.setTitle(self.tr("Language"))
-        self.preferences_action.setText(self.tr("Model and memory…"))
-        self.language_actions["system"].setText(self.tr("Follow the system"))
-        self.language_actions["en"].setText("English")
-        self.language_actions["zh_CN"].setText("简体中文")
-        self.view_menu.setTitle(self.tr("&View"))
+        self.menus.retranslate()
         self.gallery_dock.setWindowTitle(self.tr("History"))
         self.gallery_dock.toggleViewAction().setText(self.tr("History"))
         self.refresh_queue()
@@ -261,7 +213,7 @@ class MainWindow(QMainWindow):
     def set_language(self, code: str) -> None:
         """Switch language live (every widget retranslates itself) and remember it."""
         self.settings.language = code
-        self.language_actions[code].setChecked(True)
+        self.menus.language_actions[code].setChecked(True)
         if self.translations is not None:
             self.translations.apply(code)
         self.save_settings()
@@ -399,7 +351,7 @@ class MainWindow(QMainWindow):
             self.imageShown.emit(result.path)
         self.last_results.append(result)
         self.last_results = self.last_results[-50:]
-        self.reuse_action.setEnabled(True)
+        self.menus.reuse_action.setEnabled(True)
 
     def _on_job_finished(self, result: Result) -> None:
         self._sizes.pop(result.job_id, None)
@@ -474,8 +426,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ persistence
     def _restore(self) -> None:
-        code = self.settings.language if self.settings.language in self.language_actions else "system"
-        self.language_actions[code].setChecked(True)
+        code = self.settings.language if self.settings.language in self.menus.language_actions else "system"
+        self.menus.language_actions[code].setChecked(True)
         if self.settings.last_request:
             try:
                 self.params.apply_request(

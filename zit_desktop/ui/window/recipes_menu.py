@@ -45,7 +45,7 @@ class RecipesMenu(QObject):
         self.window, self.store = window, store
         self.menu = QMenu(window)
         self.menu.setObjectName("recipesMenu")
-        window.menuBar().insertMenu(window.view_menu.menuAction(), self.menu)
+        window.menuBar().insertMenu(window.menus.view_menu.menuAction(), self.menu)
         self.save_action = QAction(self)
         self.manage_action = QAction(self)
         self.menu.aboutToShow.connect(self.rebuild)
