@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK = 0
+from zit_desktop.cli.common import Exit
 
 
 def _vram_gb(text: str) -> float:
@@ -169,4 +169,4 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print(format_report(report))
     sys.stdout.flush()
-    return EXIT_OK
+    return Exit.OK
