@@ -114,7 +114,7 @@ def stalls(size: int, home: Path) -> tuple[dict[str, float], dict[str, float], f
     finished: list[object] = []
     from zit_desktop.core.events import Loading
 
-    c.event.connect(lambda e: phases.append(e.phase) if isinstance(e, Loading) else None)
+    c.engineEvent.connect(lambda e: phases.append(e.phase) if isinstance(e, Loading) else None)
     c.jobFinished.connect(lambda _j, r: finished.append(r))
     window.params.prompt.setPlainText("a lighthouse at dusk, 海边的灯塔")
     window.params.width_spin.setValue(size)

@@ -31,6 +31,11 @@ def test_core_passes_strict_mypy() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_window_and_cli_pass_mypy() -> None:
+    result = run("mypy", "zit_desktop/ui", "zit_desktop/cli", "zit_desktop/app.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_import_linter_contracts_hold() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],

@@ -44,7 +44,7 @@ def test_generate_streams_steps_preview_and_writes_the_file(
             seen_preview_in_view.append(w.image_view.is_preview)
         events.append(event)
 
-    c.event.connect(on_event)
+    c.engineEvent.connect(on_event)
     results: list[Any] = []
     c.jobFinished.connect(lambda _j, r: results.append(r))
     with qtbot.waitSignal(c.jobFinished, timeout=120_000):
@@ -71,7 +71,7 @@ def test_cancel_mid_run_writes_nothing(
     w = make_window(model=str(tiny_model))
     prepare(w, qtbot, size="preset1024")
     w.params.steps.setValue(8)
-    with qtbot.waitSignal(w.controller.event, check_params_cb=is_step, timeout=120_000):
+    with qtbot.waitSignal(w.controller.engineEvent, check_params_cb=is_step, timeout=120_000):
         w.generate()
     with qtbot.waitSignal(w.controller.jobFinished, timeout=60_000) as blocker:
         qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
@@ -103,7 +103,7 @@ def test_closing_during_a_job_exits_cleanly(
     prepare(w, qtbot, size="preset1024")
     w.params.steps.setValue(8)
     w.params.count.setValue(3)
-    with qtbot.waitSignal(w.controller.event, check_params_cb=is_step, timeout=120_000):
+    with qtbot.waitSignal(w.controller.engineEvent, check_params_cb=is_step, timeout=120_000):
         w.generate()
     t0 = time.perf_counter()
     w.close()

@@ -23,7 +23,7 @@ GPU8 = simulated_cuda_device(8, ram_gib=64)
 def test_the_window_hands_its_advisor_to_the_engine(make_window: Any, qtbot: Any) -> None:
     w = make_window(show=False)  # the real engine factory of the app
     started = lambda e: isinstance(e, EngineStarted)  # noqa: E731
-    with qtbot.waitSignal(w.controller.event, check_params_cb=started, timeout=60_000):
+    with qtbot.waitSignal(w.controller.engineEvent, check_params_cb=started, timeout=60_000):
         w.controller.warm_up()  # builds the Engine on the worker thread (no model is loaded)
     engine = w.controller._worker._engine
     assert engine is not None and engine.lowvram.advisor is w.advisor

@@ -57,7 +57,7 @@ def test_preferences_apply_to_settings_file_and_engine(
     assert (saved["model"], saved["low_vram"]) == (str(tiny_model), "sequential")
     if not fake_engine_started(w):  # chosen before the engine started: applied when it starts
         started = lambda e: isinstance(e, EngineStarted)  # noqa: E731
-        with qtbot.waitSignal(w.controller.event, check_params_cb=started, timeout=10_000):
+        with qtbot.waitSignal(w.controller.engineEvent, check_params_cb=started, timeout=10_000):
             w.controller.warm_up()
     qtbot.waitUntil(lambda: fake_engine.settings.low_vram == "sequential", timeout=5000)
     assert fake_engine.settings is not w.settings  # the worker has its own copy

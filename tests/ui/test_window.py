@@ -307,7 +307,7 @@ def test_closing_after_the_first_image_of_a_batch_exits_cleanly(
         GenerationRequest(prompt="cat", width=512, height=512, steps=8, seed=1, count=3), lock_seed=True
     )
     second_image = lambda e: isinstance(e, JobStarted) and e.index == 1  # noqa: E731
-    with qtbot.waitSignal(w.controller.event, timeout=10_000, check_params_cb=second_image):
+    with qtbot.waitSignal(w.controller.engineEvent, timeout=10_000, check_params_cb=second_image):
         w.generate()
     w.close()
     qtbot.wait(300)  # let queued worker signals arrive

@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
         self.menus.quit_action.triggered.connect(self.close)
         self.menus.language_group.triggered.connect(self._on_language_action)
         self.menus.preferences_action.triggered.connect(self.edit_preferences)
-        self.controller.event.connect(self.on_event)
+        self.controller.engineEvent.connect(self.on_event)
         self.controller.preview.connect(self.on_preview)
         self.controller.queueChanged.connect(self.refresh_queue)
         self.monitor.sampled.connect(self.on_vram_sample)

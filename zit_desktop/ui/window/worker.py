@@ -3,7 +3,7 @@
 ``EngineWorker`` lives on its own ``QThread``: it creates the engine there (so torch and diffusers are
 imported off the GUI thread) and runs one job at a time through :func:`core.jobs.run_and_record`, which
 records every saved image in the history. It forwards each core event object unchanged in one
-``event`` signal; only the live preview gets its own signal, as a ``QImage`` built on this thread.
+``engineEvent`` signal; only the live preview gets its own signal, as a ``QImage`` built on this thread.
 
 ``JobController`` lives on the GUI thread. It owns the visible queue, hands jobs to the worker one at a
 time and passes the events on from a slot of its own, so whatever the window connects to runs on the
@@ -77,7 +77,7 @@ class Job:
 class EngineWorker(QObject):
     """Owns the engine. Lives on the worker thread; never dies of an engine error."""
 
-    event = Signal(object)  # a core event (core.events) or EngineStarted, unchanged
+    engineEvent = Signal(object)  # a core event (core.events) or EngineStarted, unchanged
     preview = Signal(str, int, int, QImage)  # job id, image index, step, image (1/8 size)
 
     def __init__(
@@ -97,11 +97,11 @@ class EngineWorker(QObject):
     def _ensure_engine(self) -> WorkerEngine:
         if self._engine is None:
             t0 = time.perf_counter()
-            self.event.emit(Loading("engine", "Starting the engine (torch, diffusers)"))
+            self.engineEvent.emit(Loading("engine", "Starting the engine (torch, diffusers)"))
             self._engine = self._factory()
             if self._settings is not None:
                 self._engine.update_settings(self._settings)
-            self.event.emit(EngineStarted(time.perf_counter() - t0))
+            self.engineEvent.emit(EngineStarted(time.perf_counter() - t0))
         return self._engine
 
     @Slot(object)
@@ -118,7 +118,7 @@ class EngineWorker(QObject):
         except Exception:
             log.exception("engine warm-up failed")
             # clears the "Starting the engine…" status; the first job will report the failure itself
-            self.event.emit(EngineStarted(0.0))
+            self.engineEvent.emit(EngineStarted(0.0))
 
     @Slot(object)
     def run_job(self, job: Job) -> None:
@@ -127,7 +127,7 @@ class EngineWorker(QObject):
             engine = self._ensure_engine()
         except Exception:
             log.exception("the engine could not start")
-            self.event.emit(internal_failure(job.job_id, "the engine could not start"))
+            self.engineEvent.emit(internal_failure(job.job_id, "the engine could not start"))
             return
         run_and_record(
             engine, self._store(), job.request, self._forward,
@@ -136,7 +136,7 @@ class EngineWorker(QObject):
 
     def _forward(self, event: Event) -> None:
         if not isinstance(event, Preview):
-            self.event.emit(event)
+            self.engineEvent.emit(event)
             return
         now = time.monotonic()
         if now - self._last_preview < self._preview_interval:
@@ -153,7 +153,7 @@ class EngineWorker(QObject):
             self._history = HistoryStore(self._history_db)
         except AppError as exc:
             log.error("cannot open the history database: %s", exc)
-            self.event.emit(Notice("", "history", str(exc)))
+            self.engineEvent.emit(Notice("", "history", str(exc)))
         return self._history
 
     @Slot()
@@ -173,7 +173,7 @@ class EngineWorker(QObject):
 class JobController(QObject):
     """GUI-thread side: the visible queue, cancel, shutdown; passes the worker's events on."""
 
-    event = Signal(object)  # every WorkerEvent, in order, on the GUI thread
+    engineEvent = Signal(object)  # every WorkerEvent, in order, on the GUI thread
     preview = Signal(str, int, int, QImage)  # job id, image index, step, image
     jobFinished = Signal(str, object)  # job id, its terminal event: the job left the queue
     queueChanged = Signal()
@@ -199,7 +199,7 @@ class JobController(QObject):
         self._warmUp.connect(self._worker.warm_up)
         self._stop.connect(self._worker.stop)
         self._settings.connect(self._worker.set_settings)
-        self._worker.event.connect(self._on_event)
+        self._worker.engineEvent.connect(self._on_event)
         self._worker.preview.connect(self._on_preview)
         self._thread.finished.connect(self._worker.deleteLater)
         start_thread(self._thread)
@@ -268,13 +268,14 @@ class JobController(QObject):
     def _on_event(self, event: WorkerEvent) -> None:
         if self._stopped:  # late deliveries after shutdown: the window and gallery are gone
             return
-        terminal = isinstance(event, TERMINAL)
-        if terminal and self.current is not None and self.current.job_id == event.job_id:
+        if not isinstance(event, TERMINAL):
+            self.engineEvent.emit(event)
+            return
+        if self.current is not None and self.current.job_id == event.job_id:
             self.current = None  # before the window sees the end: the job is no longer running
-        self.event.emit(event)
-        if terminal:
-            self.jobFinished.emit(event.job_id, event)
-            self._dispatch()
-            self.queueChanged.emit()
-            if self.current is None:
-                self.idle.emit()
+        self.engineEvent.emit(event)
+        self.jobFinished.emit(event.job_id, event)
+        self._dispatch()
+        self.queueChanged.emit()
+        if self.current is None:
+            self.idle.emit()
