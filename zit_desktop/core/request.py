@@ -39,8 +39,10 @@ class GenerationRequest:
     guidance: float = DEFAULT_GUIDANCE
     seed: int = RANDOM_SEED
     count: int = 1
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_MODEL  # pipeline folder or Hub id (text encoder, VAE, tokenizer, scheduler)
     preset: str | None = "768x768"
+    variant: str = "bf16"  # the catalogue id (core.models.catalogue) or "custom" for the user's own files
+    transformer: str = ""  # a single-file transformer (.gguf / .safetensors) used instead of model's own
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     # ---- serialisation -------------------------------------------------------------------

@@ -25,6 +25,8 @@ SCHEMA_VERSION = 1
 @dataclass
 class Settings:
     model: str = DEFAULT_MODEL
+    variant: str = "bf16"  # the installed variant in use (core.models.catalogue id, or "custom")
+    transformer: str = ""  # single-file transformer of a GGUF variant or of the user's own files
     low_vram: str = AUTO  # "auto" or a forced ladder rung (core.memory.rungs)
     fp8: bool = False
     vae_tiling: str = "auto"  # "auto", "on", "off"

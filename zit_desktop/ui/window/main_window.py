@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -264,8 +265,9 @@ class MainWindow(QMainWindow):
             self.apply_reuse(Reuse(GenerationRequest.from_dict(self.last_results[-1].request)))
 
     def current_request(self) -> GenerationRequest:
-        """What Generate would submit now (the panel's parameters and the model setting)."""
-        return self.params.request(self.settings.model)
+        """What Generate would submit now (the panel's parameters and the model settings)."""
+        s = self.settings
+        return replace(self.params.request(s.model), variant=s.variant, transformer=s.transformer)
 
     @Slot(object)
     def apply_reuse(self, reuse: Reuse) -> None:
