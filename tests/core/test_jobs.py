@@ -143,7 +143,8 @@ def test_a_history_that_fails_says_so_and_the_batch_goes_on(paths: AppPaths) -> 
     notices = [e for e in events if isinstance(e, Notice)]
     assert isinstance(result, Finished) and len(result.images) == 2
     assert [n.kind for n in notices] == ["history", "history"]
-    assert all("saved but not recorded" in n.message for n in notices)
+    assert all("the history could not record it" in n.message for n in notices)
+    assert all("details are in the log file" in n.message and "OperationalError" not in n.message for n in notices)
     assert not any(isinstance(e, ImageRecorded) for e in events)
 
 
@@ -158,3 +159,32 @@ def test_an_engine_that_raises_becomes_an_internal_failure(paths: AppPaths, stor
     assert isinstance(result, Failed) and result.kind == "internal"
     assert "RuntimeError: a bug in the engine" in result.detail
     assert events == [result]
+
+
+class ReturnsNothing:
+    def run(self, request: GenerationRequest, on_event: EventCallback, cancel: CancelToken, job_id: str) -> Any:
+        return None
+
+
+def test_an_engine_that_returns_no_result_becomes_an_internal_failure(store: HistoryStore) -> None:
+    result, events = run(ReturnsNothing(), store)  # type: ignore[arg-type]
+    assert isinstance(result, Failed) and result.kind == "internal" and "returned NoneType" in result.detail
+    assert events == [result]
+
+
+def test_a_caller_failing_on_an_image_does_not_cost_it_its_row(paths: AppPaths, store: HistoryStore) -> None:
+    def on_event(event: Event) -> None:
+        if isinstance(event, ImageSaved):
+            raise OSError(5, "Input/output error")  # e.g. printing the path to a broken terminal
+
+    request = GenerationRequest(prompt="a red fox", count=1, seed=100)
+    result = run_and_record(ScriptedEngine(paths.outputs), store, request, on_event, job_id="job1")
+    assert isinstance(result, Failed) and result.kind == "internal"  # the engine saw the callback fail
+    [row] = store.page(0, 10)
+    assert Path(row.path).exists() and row.path.endswith("img-100-0.png")
+
+
+def test_images_listed_only_at_the_end_are_decoded_once_for_the_window(paths: AppPaths, store: HistoryStore) -> None:
+    _, events = run(ScriptedEngine(paths.outputs, announce=False), store, count=1)
+    [saved] = [e for e in events if isinstance(e, ImageSaved)]
+    assert saved.picture is not None and saved.picture.size == (512, 512)

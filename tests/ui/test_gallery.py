@@ -69,12 +69,12 @@ class Spy(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.calls: list[tuple[GenerationRequest, bool]] = []
+        self.calls: list[tuple[GenerationRequest, bool | None]] = []
         self.parents: list[int | None] = []
 
     @Slot(object)
     def apply_reuse(self, reuse: Reuse) -> None:
-        self.calls.append((reuse.request, bool(reuse.lock_seed)))
+        self.calls.append((reuse.request, reuse.lock_seed))
         self.parents.append(reuse.parent_id)
 
 

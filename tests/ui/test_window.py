@@ -293,7 +293,7 @@ def test_notices_are_non_modal(make_window: Any, fake_engine: FakeEngine, kind: 
     w = make_window(engine=fake_engine)
     w.on_event(Notice("j", kind, "Out of memory at 1024x1024, retried with group offload"))
     assert w.notice.isVisible() and w.notice.level == "warning" and "1024x1024" in w.notice.text()
-    assert w.isEnabled() and not w.notice.isModal() if hasattr(w.notice, "isModal") else True
+    assert w.isEnabled() and not w.notice.isModal()
 
 
 def test_closing_after_the_first_image_of_a_batch_exits_cleanly(
@@ -318,3 +318,23 @@ def test_closing_after_the_first_image_of_a_batch_exits_cleanly(
         assert store.count() >= 1  # the finished first image was recorded
     finally:
         store.close()
+
+
+def test_a_history_that_cannot_be_opened_still_finishes_the_job(qtbot: Any, data_dir: Path) -> None:
+    """An unusable history folder (its parent is a file) is a notice; the job still ends and the queue goes on."""
+    from zit_desktop.ui.window.worker import JobController
+
+    blocker = data_dir / "not-a-folder"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("x")
+    controller = JobController(lambda: FakeEngine(data_dir / "outputs"), blocker / "history.sqlite3")
+    events: list[Any] = []
+    controller.engineEvent.connect(events.append)
+    try:
+        with qtbot.waitSignal(controller.jobFinished, timeout=10_000) as done:
+            controller.submit(GenerationRequest(prompt="cat", width=256, height=256, steps=2, preset=None))
+        assert isinstance(done.args[1], Finished) and not controller.busy
+        [notice] = [e for e in events if isinstance(e, Notice)]
+        assert notice.kind == "history" and "cannot be opened" in notice.message and "Traceback" not in notice.message
+    finally:
+        controller.shutdown()

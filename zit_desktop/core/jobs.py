@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import (
@@ -27,7 +27,6 @@ from zit_desktop.core.events import (
     EventCallback,
     Failed,
     ImageRecorded,
-    ImageResult,
     ImageSaved,
     Notice,
     Result,
@@ -42,7 +41,19 @@ log = logging.getLogger(__name__)
 INTERNAL_MESSAGE = (
     "Something went wrong inside ZIT Desktop ({0}). The details are in the log file; please report them."
 )
-NOT_RECORDED = "The image {0} was saved but not recorded in the history: {1}"
+NOT_RECORDED = "{0} is saved, but the history could not record it: {1}."
+
+
+def _read_picture(path: str) -> Any:
+    """The saved image, decoded once here (off the GUI thread) for the window and the thumbnail."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.convert("RGB")
+    except (OSError, ValueError) as exc:
+        log.warning("cannot read back %s: %s", path, exc)
+        return None
 
 
 class EngineLike(Protocol):
@@ -74,14 +85,19 @@ def run_and_record(
 
     def record(saved: ImageSaved) -> None:
         recorded.add(saved.image.path)
-        on_event(saved)
+        try:
+            on_event(saved)
+        finally:  # a caller that fails on the event (a closed pipe) must not cost the image its row
+            _add_row(saved)
+
+    def _add_row(saved: ImageSaved) -> None:
         if store is None:
             return
         try:
             row_id = store.add_result(saved.image, parent_id=parent_id, image=saved.picture)
         except Exception as exc:  # the image is safe on disk: say so, and let the batch go on
-            reason = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
             log.exception("recording %s in the history failed", saved.image.path)
+            reason = exc.message if isinstance(exc, AppError) else "the details are in the log file"
             on_event(Notice(job_id, "history", NOT_RECORDED.format(saved.image.path, reason)))
             return
         on_event(ImageRecorded(job_id, row_id, saved.image))
@@ -92,15 +108,18 @@ def run_and_record(
         elif not isinstance(event, Result):  # the terminal event goes out last, below
             on_event(event)
 
+    result: object
     try:
         result = engine.run(request, handle, cancel or CancelToken(), job_id)
+        if not isinstance(result, Result):
+            raise TypeError(f"the engine returned {type(result).__name__}, not a Finished/Failed/Cancelled event")
     except Exception:
         log.exception("the engine raised instead of returning a result")
         result = internal_failure(job_id, "the engine could not run")
-    images: tuple[ImageResult, ...] = result.images
-    for image in images:
-        if image.path not in recorded:
-            record(ImageSaved(job_id, image))
+    assert isinstance(result, Result)
+    for image in result.images:
+        if image.path not in recorded:  # an engine that only lists its images at the end
+            record(ImageSaved(job_id, image, _read_picture(image.path)))
     if isinstance(result, Failed):
         log.error("generation failed (%s) [job %s]: %s\n%s", result.kind, job_id, result.message, result.detail)
     on_event(result)

@@ -14,6 +14,7 @@ import os
 import platform
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from zit_desktop.core.events import (  # noqa: E402
     Preview,
     Step,
 )
+from zit_desktop.core.jobs import internal_failure  # noqa: E402
 from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
 from zit_desktop.core.request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
@@ -231,21 +233,11 @@ class Engine:
         except AppError as exc:
             self.free_memory()
             return final(Failed(job_id, exc.kind.value, exc.message, exc.detail, tuple(done)))
-        except Exception as exc:  # a bug: report it as a failure with the traceback, keep the worker
+        except Exception:  # a bug: report it as a failure with the traceback, keep the worker
             log.exception("internal error while generating")
             self.free_memory()
-            import traceback
-
-            return final(
-                Failed(
-                    job_id,
-                    ErrorKind.INTERNAL.value,
-                    "Something went wrong inside ZIT Desktop. The details are in the log file; "
-                    "please report them.",
-                    "".join(traceback.format_exception(exc)),
-                    tuple(done),
-                )
-            )
+            failure = internal_failure(job_id, "while generating")
+            return final(replace(failure, images=tuple(done)))
 
     def _run_one(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.history.rows import Recipe
 from zit_desktop.core.history.schema import Query, Transaction
+from zit_desktop.core.jsonobj import json_object
 from zit_desktop.core.request import GenerationRequest
 
 _COLUMNS = "id, name, request_json, created_at, updated_at"
@@ -84,5 +85,4 @@ def _recipe_name(name: str) -> str:
 
 def _recipe(row: Any) -> Recipe:
     rid, name, req, created, updated = tuple(row)
-    data = json.loads(req)
-    return Recipe(int(rid), name, data if isinstance(data, dict) else {}, float(created), float(updated))
+    return Recipe(int(rid), name, json_object(req) or {}, float(created), float(updated))

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from zit_desktop.core.memory.peak_model import MIB, Calibration
 from zit_desktop.core.memory.vram import DeviceInfo
@@ -51,6 +52,26 @@ class PeakRecord:
         return self.measured_bytes / self.predicted_bytes if self.predicted_bytes > 0 else 1.0
 
 
+def _record(raw: object) -> PeakRecord | None:
+    """One stored record, or None when a field has the wrong type (a damaged or hand-edited file)."""
+    if not isinstance(raw, dict):
+        return None
+    values: dict[str, Any] = {}
+    kinds: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float)}
+    for f in fields(PeakRecord):
+        if f.name not in raw:
+            continue
+        value, kind = raw[f.name], kinds[str(f.type)]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            log.warning("peak log: dropping a record with %s=%r", f.name, value)
+            return None
+        values[f.name] = value
+    try:
+        return PeakRecord(**values)
+    except TypeError:  # a required field is missing
+        return None
+
+
 class PeakLog:
     """Measured peaks of finished jobs, persisted as JSON (``peak_log.json`` in the cache dir)."""
 
@@ -65,8 +86,7 @@ class PeakLog:
         assert self.path is not None
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            names = {f.name for f in fields(PeakRecord)}
-            self.records = [PeakRecord(**{k: v for k, v in r.items() if k in names}) for r in data["records"]]
+            self.records = [r for r in map(_record, data["records"]) if r is not None]
         except FileNotFoundError:
             self.records = []
         except (OSError, ValueError, KeyError, TypeError) as exc:

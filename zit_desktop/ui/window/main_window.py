@@ -10,7 +10,7 @@ import logging
 import os
 from dataclasses import replace
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from zit_desktop.core.errors import ErrorKind
 from zit_desktop.core.events import (
     Cancelled,
     Failed,
@@ -44,6 +45,7 @@ from zit_desktop.core.memory.advisor import MemoryAdvisor
 from zit_desktop.core.memory.peak_model import PlanOptions
 from zit_desktop.core.memory.plan import options_from_settings
 from zit_desktop.core.memory.profile import ModelProfile
+from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings, save_settings
@@ -369,7 +371,7 @@ class MainWindow(QMainWindow):
             case Failed():
                 self.progress.idle(self.tr("Failed"))
                 self.notice.show_message(texts.failure(result.kind, result.message), "error")
-                if result.kind == "internal":
+                if result.kind == ErrorKind.INTERNAL:
                     from zit_desktop.ui.startup import earlyinit
 
                     earlyinit.report_bug(result.message, result.detail)
@@ -389,13 +391,18 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ VRAM
     @Slot(object)
-    def on_vram_sample(self, info: Any) -> None:
+    def on_vram_sample(self, info: DeviceInfo | None) -> None:
         self.gauge.set_info(info)
         if self.controller.busy:
             return  # our own job fills the card: fits are judged when idle
-        self.params.presets.set_fits(self.advisor.preset_fits(self._profile, info, self._plan_options()))
+        try:
+            fits = self.advisor.preset_fits(self._profile, info, self._plan_options())
+        except Exception:  # a planner bug (or a damaged calibration file) must not break the probe tick
+            log.exception("the memory planner failed; preset fits are unknown")
+            return
+        self.params.presets.set_fits(fits)
         self._update_prediction()
-        on_gpu = getattr(info, "kind", "") == "cuda"
+        on_gpu = info is not None and info.is_cuda
         if self._first_run_pending and (self._profile is not None or not on_gpu):
             self._first_run_pending = False
             # on the CPU the default preset stays (the window has never chosen one there)
@@ -415,16 +422,15 @@ class MainWindow(QMainWindow):
 
     def _update_prediction(self, *_: int) -> None:
         p = self.params
-        self.gauge.set_predicted(
-            self.advisor.predicted_peak(
-                self._profile,
-                self.monitor.last,
-                p.width_spin.value(),
-                p.height_spin.value(),
-                self._plan_options(p.guidance.value()),
-                count=p.count.value(),
-            )
-        )
+        try:
+            peak = self.advisor.predicted_peak(
+                self._profile, self.monitor.last, p.width_spin.value(), p.height_spin.value(),
+                self._plan_options(p.guidance.value()), count=p.count.value(),
+            )  # fmt: skip
+        except Exception:
+            log.exception("the memory planner failed; no predicted peak")
+            peak = None
+        self.gauge.set_predicted(peak)
 
     # ------------------------------------------------------------------ persistence
     def _restore(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from zit_desktop.core.memory.advisor import MemoryAdvisor
-from zit_desktop.core.memory.vram import VramProbe, default_probe
+from zit_desktop.core.memory.vram import DeviceInfo, VramProbe, default_probe
 from zit_desktop.ui.window.worker import start_thread
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class VramMonitor(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.last: Any = None
+        self.last: DeviceInfo | None = None
         self._in_flight = False
         self._stopped = False
         self._thread = QThread()
@@ -118,8 +118,8 @@ class VramMonitor(QObject):
     @Slot(object)
     def _on_sampled(self, info: object) -> None:
         self._in_flight = False
-        self.last = info
-        self.sampled.emit(info)
+        self.last = info if isinstance(info, DeviceInfo) else None
+        self.sampled.emit(self.last)
 
     @Slot(object)
     def _on_profile(self, profile: object) -> None:

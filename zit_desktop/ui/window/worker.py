@@ -25,15 +25,13 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from zit_desktop.core.errors import AppError
-from zit_desktop.core.events import Cancelled, CancelToken, Event, Failed, Finished, Loading, Notice, Preview
+from zit_desktop.core.events import CancelToken, Event, Loading, Notice, Preview, Result
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.jobs import EngineLike, internal_failure, run_and_record
 from zit_desktop.core.request import GenerationRequest
 from zit_desktop.core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-TERMINAL = (Finished, Failed, Cancelled)
 
 
 class WorkerEngine(EngineLike, Protocol):
@@ -58,9 +56,10 @@ def running_threads() -> list[QThread]:
 
 @dataclass(frozen=True)
 class EngineStarted:
-    """The worker's own event: the engine exists (``seconds`` to start it; 0.0 when starting failed)."""
+    """The worker's own event: the engine exists (``seconds`` to start it), or could not be started."""
 
     seconds: float
+    failed: bool = False
 
 
 WorkerEvent = Event | EngineStarted
@@ -118,10 +117,11 @@ class EngineWorker(QObject):
         except Exception:
             log.exception("engine warm-up failed")
             # clears the "Starting the engine…" status; the first job will report the failure itself
-            self.engineEvent.emit(EngineStarted(0.0))
+            self.engineEvent.emit(EngineStarted(0.0, failed=True))
 
     @Slot(object)
     def run_job(self, job: Job) -> None:
+        """Run one job; whatever happens, exactly one terminal event for it goes out."""
         self._last_preview = 0.0
         try:
             engine = self._ensure_engine()
@@ -129,10 +129,14 @@ class EngineWorker(QObject):
             log.exception("the engine could not start")
             self.engineEvent.emit(internal_failure(job.job_id, "the engine could not start"))
             return
-        run_and_record(
-            engine, self._store(), job.request, self._forward,
-            parent_id=job.parent_id, cancel=job.token, job_id=job.job_id,
-        )  # fmt: skip
+        try:
+            run_and_record(
+                engine, self._store(), job.request, self._forward,
+                parent_id=job.parent_id, cancel=job.token, job_id=job.job_id,
+            )  # fmt: skip
+        except Exception:  # a bug here must not leave the job running forever in the window
+            log.exception("running job %s failed", job.job_id)
+            self.engineEvent.emit(internal_failure(job.job_id, "the job could not be run"))
 
     def _forward(self, event: Event) -> None:
         if not isinstance(event, Preview):
@@ -151,9 +155,11 @@ class EngineWorker(QObject):
         self._history_tried = True
         try:
             self._history = HistoryStore(self._history_db)
-        except AppError as exc:
-            log.error("cannot open the history database: %s", exc)
-            self.engineEvent.emit(Notice("", "history", str(exc)))
+        except Exception as exc:  # AppError, or an OSError from an unusable folder: generate anyway
+            log.exception("cannot open the history database")
+            reason = exc.message if isinstance(exc, AppError) else f"{exc.strerror or exc}" if isinstance(
+                exc, OSError) else "the details are in the log file"
+            self.engineEvent.emit(Notice("", "history", f"The history cannot be opened: {reason}."))
         return self._history
 
     @Slot()
@@ -266,13 +272,14 @@ class JobController(QObject):
 
     @Slot(object)
     def _on_event(self, event: WorkerEvent) -> None:
-        if self._stopped:  # late deliveries after shutdown: the window and gallery are gone
-            return
-        if not isinstance(event, TERMINAL):
-            self.engineEvent.emit(event)
+        if not isinstance(event, Result):
+            if not self._stopped:  # late deliveries after shutdown: the window and gallery are gone
+                self.engineEvent.emit(event)
             return
         if self.current is not None and self.current.job_id == event.job_id:
             self.current = None  # before the window sees the end: the job is no longer running
+        if self._stopped:
+            return
         self.engineEvent.emit(event)
         self.jobFinished.emit(event.job_id, event)
         self._dispatch()
