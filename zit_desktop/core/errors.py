@@ -17,6 +17,7 @@ class ErrorKind(StrEnum):
     OUT_OF_MEMORY = "out-of-memory"
     NUMERICAL = "numerical-overflow"
     DISK_FULL = "disk-full"
+    NETWORK = "network"  # a download could not reach the Hub or stopped
     UNWRITABLE = "unwritable"
     DATABASE = "database"
     INTERNAL = "internal"
