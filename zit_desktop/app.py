@@ -127,6 +127,7 @@ def run_gui(data_dir: str | None) -> int:
         QTimer.singleShot(0, lambda: _report_startup(window))
     else:
         QTimer.singleShot(WARM_UP_DELAY_MS, window.controller.warm_up)
+        QTimer.singleShot(0, window.open_setup_if_needed)  # no model on this disk yet: the setup first
     try:
         return int(app.exec())
     finally:

@@ -291,3 +291,25 @@ def use_files(transformer: Path, pipeline: Path, settings: Settings) -> Settings
                        f"{', '.join(folder.missing)}.")  # fmt: skip
     settings.model, settings.variant, settings.transformer = str(pipeline), "custom", str(transformer)
     return settings
+
+
+def model_problem(settings: Settings) -> str | None:
+    """Why the model ``settings`` name can't be loaded from this disk, for the user; None when it can.
+
+    ``settings.model`` is a pipeline folder or a Hub id in the local cache; ``settings.transformer``
+    (optional) a single-file transformer used instead of the folder's own. Reads no weights.
+    """
+    folder = Path(settings.model).expanduser()
+    if not folder.is_dir():
+        try:
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(settings.model, local_files_only=True))
+        except Exception:  # noqa: BLE001 - not in the cache (or no cache at all)
+            return f"{settings.model} is not on this computer yet"
+    check = check_folder(folder, transformer_optional=bool(settings.transformer))
+    if not check.ok:
+        return f"{folder} lacks {', '.join(check.missing)}"
+    if settings.transformer and not Path(settings.transformer).expanduser().is_file():
+        return f"the transformer file {settings.transformer} is missing"
+    return None

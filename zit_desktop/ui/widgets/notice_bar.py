@@ -20,6 +20,7 @@ COLOURS = {  # background, border
 
 class NoticeBar(QFrame):
     undoRequested = Signal()
+    actionRequested = Signal()  # the optional action button of show_message(..., action=label)
 
     def __init__(self, parent: QWidget | None = None, name: str = "noticeBar", autohide_ms: int = 0) -> None:
         super().__init__(parent)
@@ -34,6 +35,10 @@ class NoticeBar(QFrame):
         self.undo.setObjectName(f"{name}Undo")
         self.undo.clicked.connect(self.undoRequested)
         self.undo.hide()
+        self.action = QPushButton(self)
+        self.action.setObjectName(f"{name}Action")
+        self.action.clicked.connect(self.actionRequested)
+        self.action.hide()
         self.close_button = QToolButton(self)
         self.close_button.setObjectName(f"{name}CloseButton")
         self.close_button.setText("×")
@@ -43,6 +48,7 @@ class NoticeBar(QFrame):
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.undo, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self.dismiss)
@@ -62,10 +68,14 @@ class NoticeBar(QFrame):
             self.retranslate()
         super().changeEvent(event)
 
-    def show_message(self, text: str, level: str = "info") -> None:
+    def show_message(self, text: str, level: str = "info", action: str = "") -> None:
+        """``action``: the label of a button that emits ``actionRequested`` (none when empty)."""
+        self.action.setText(action)
+        self.action.setVisible(bool(action))
         self._show(text, level, False, self.autohide_ms)
 
     def show_undo(self, text: str) -> None:
+        self.action.hide()
         self._show(text, "info", True, UNDO_MS)
 
     def _show(self, text: str, level: str, undo: bool, msecs: int) -> None:
@@ -92,3 +102,4 @@ class NoticeBar(QFrame):
         self.hide()
         self.label.clear()
         self.undo.hide()
+        self.action.hide()

@@ -63,6 +63,7 @@ from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, Work
 if TYPE_CHECKING:
     from zit_desktop.ui.gallery.view import GalleryPanel
     from zit_desktop.ui.gallery.wiring import GalleryHookup
+    from zit_desktop.ui.setup.setup_dialog import ModelSetupDialog
     from zit_desktop.ui.window.png_drop import PngDropFilter
     from zit_desktop.ui.window.recipes_menu import RecipesMenu
 
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
         self.menus.quit_action.triggered.connect(self.close)
         self.menus.language_group.triggered.connect(self._on_language_action)
         self.menus.preferences_action.triggered.connect(self.edit_preferences)
+        self.menus.setup_action.triggered.connect(self.open_model_setup)
+        self.notice.actionRequested.connect(self.open_model_setup)
         self.controller.engineEvent.connect(self.on_event)
         self.controller.preview.connect(self.on_preview)
         self.controller.queueChanged.connect(self.refresh_queue)
@@ -236,6 +239,42 @@ class MainWindow(QMainWindow):
         if model_changed:
             self.monitor.set_model(choices.model)
         self._update_prediction()
+
+    @Slot()
+    def open_model_setup(self) -> ModelSetupDialog:
+        """The model setup (first run, the banner's button, Settings → Set up the model…)."""
+        from zit_desktop.core.memory.vram import sample_device
+        from zit_desktop.ui.setup.setup_dialog import ModelSetupDialog
+
+        device = self.monitor.last or sample_device()
+        dialog = ModelSetupDialog(self.settings, self.advisor, device, self)
+        dialog.modelChosen.connect(self.use_model)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_setup_if_needed(self) -> ModelSetupDialog | None:
+        """At start: the setup opens when the model in the settings is not on this disk."""
+        from zit_desktop.core.models.install import model_problem
+
+        problem = model_problem(self.settings)
+        if problem is None:
+            return None
+        log.info("no usable model (%s): opening the model setup", problem)
+        return self.open_model_setup()
+
+    @Slot(object)
+    def use_model(self, chosen: Settings) -> None:
+        """Use the model the setup chose: saved, handed to the engine, shown to the planner."""
+        s = self.settings
+        s.model, s.variant, s.transformer = chosen.model, chosen.variant, chosen.transformer
+        self.save_settings()
+        self.controller.update_engine_settings(s)
+        self.monitor.set_model(s.model)
+        if self.notice.level == "error":
+            self.notice.dismiss()
+        self.statusBar().showMessage(self.tr("The model is ready. Press Generate."), 10_000)
+        log.info("model in use: %s (variant %s%s)", s.model, s.variant, f", transformer {s.transformer}" if s.transformer else "")
 
     # ------------------------------------------------------------------ actions
     @Slot()
@@ -370,7 +409,8 @@ class MainWindow(QMainWindow):
                     self.image_view.clear()
             case Failed():
                 self.progress.idle(self.tr("Failed"))
-                self.notice.show_message(texts.failure(result.kind, result.message), "error")
+                action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS else ""
+                self.notice.show_message(texts.failure(result.kind, result.message), "error", action)
                 if result.kind == ErrorKind.INTERNAL:
                     from zit_desktop.ui.startup import earlyinit
 

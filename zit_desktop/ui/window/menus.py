@@ -44,6 +44,7 @@ class WindowMenus:
             self.language_group.addAction(action)
             self.language_actions[code] = action
         self.settings_menu.addSeparator()
+        self.setup_action = self.settings_menu.addAction("")
         self.preferences_action = self.settings_menu.addAction("")
         self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))  # the platform key is unset on Windows
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
@@ -61,6 +62,7 @@ class WindowMenus:
         self.reuse_action.setText(QCoreApplication.translate("MainWindow", "Reuse the last image's parameters and seed"))
         self.settings_menu.setTitle(QCoreApplication.translate("MainWindow", "&Settings"))
         self.language_menu.setTitle(QCoreApplication.translate("MainWindow", "Language"))
+        self.setup_action.setText(QCoreApplication.translate("MainWindow", "Set up the model…"))
         self.preferences_action.setText(QCoreApplication.translate("MainWindow", "Model and memory…"))
         self.language_actions["system"].setText(QCoreApplication.translate("MainWindow", "Follow the system"))
         self.language_actions["en"].setText("English")

@@ -17,15 +17,16 @@ def failure(kind: str, message: str) -> str:
         "bad-input": QCoreApplication.translate("Messages", "The parameters are not valid."),
         "model-missing": QCoreApplication.translate(
             "Messages",
-            "The model is not downloaded yet. Download it as described below, or choose its folder in "
-            "Settings → Model and memory.",
+            "The model is not on this computer yet. “Set up the model…” downloads the variant that fits "
+            "this computer, or uses files you already have.",
         ),
         "model-invalid": QCoreApplication.translate(
             "Messages",
-            "That folder is not a Z-Image-Turbo model. Choose the right folder in Settings → Model and memory.",
+            "Those files are not a usable Z-Image-Turbo model. “Set up the model…” shows what is missing "
+            "and lets you choose other files or download a variant.",
         ),
         "model-corrupt": QCoreApplication.translate(
-            "Messages", "The model files are damaged. Download the model again."
+            "Messages", "The model files are damaged. “Set up the model…” downloads them again."
         ),
         "out-of-memory": QCoreApplication.translate(
             "Messages", "Out of GPU memory, even with the leanest strategy. Try a smaller size preset."
@@ -45,7 +46,12 @@ def failure(kind: str, message: str) -> str:
         ),
     }
     head = heads.get(kind, QCoreApplication.translate("Messages", "The job failed."))
+    if kind == "model-missing":
+        return head  # the engine's own text is for terminals (it names commands); it is in the log
     return f"{head}\n{message}" if message else head
+
+
+MODEL_PROBLEMS = ("model-missing", "model-invalid", "model-corrupt")  # failures the model setup fixes
 
 
 def loading_phase(event: Loading) -> str:
