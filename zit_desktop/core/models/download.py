@@ -5,7 +5,7 @@ Contract:
 - :func:`plan` asks the Hub (``HfApi().model_info(repo, revision, files_metadata=True)``) for every
   source of the variant: the resolved commit, and each file's size, git blob id and, for LFS files,
   sha256. Files are filtered by the source's ``allow_patterns``. It writes the Hub's file list to
-  ``<repo folder>/zit-desktop/<commit>.json`` (the manifest :mod:`.install` reads offline) and
+  ``<repo folder>/zit-manifests/<commit>.json`` (the manifest :mod:`.install` reads offline) and
   ``refs/<revision>``.
 - :func:`download` fetches what is missing into ``<cache>/models--owner--name/`` in huggingface_hub's
   own layout: ``blobs/<etag>`` (etag = sha256 for LFS files, the git blob id otherwise), a relative
@@ -46,7 +46,7 @@ from zit_desktop.core.errors import AppError, ErrorKind, classify_os_error
 from zit_desktop.core.models.catalogue import Source, Variant
 
 PARTIAL_SUFFIX = ".zit-partial"
-MANIFEST_DIR = "zit-desktop"
+MANIFEST_DIR = "zit-manifests"
 CHUNK = 1024 * 1024
 DISK_MARGIN = 64 * 1024 * 1024  # keep a little room for the manifest, logs and the history
 

@@ -4,7 +4,7 @@ and checking model files the user already has. Offline, torch-free and Qt-free.
 Contract:
 
 - A variant's files are known offline from what :mod:`.download` wrote: ``refs/<revision>`` names the
-  commit, ``zit-desktop/<commit>.json`` the Hub's file list (sizes, sha256, git blob ids).
+  commit, ``zit-manifests/<commit>.json`` the Hub's file list (sizes, sha256, git blob ids).
   :func:`status` is quick (sizes only); :func:`verify` re-hashes every file and names the missing and
   corrupt ones.
 - :func:`remove` deletes only the files no other installed variant uses (the GGUF variants share the
