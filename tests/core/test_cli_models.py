@@ -16,6 +16,7 @@ import pytest
 
 from tests.core.hub_fixtures import BIG, UINT4
 from tests.core.hub_server import HubServer
+from zit_desktop.core.models import cache as layout
 from zit_desktop.core.models import download as dl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def test_a_download_killed_halfway_resumes_in_a_new_process_and_verifies(hub: Hu
     deadline = time.monotonic() + 60
     partial_size = 0
     while time.monotonic() < deadline and proc.poll() is None:
-        sizes = [p.stat().st_size for p in blobs.glob("*" + dl.PARTIAL_SUFFIX)] if blobs.exists() else []
+        sizes = [p.stat().st_size for p in blobs.glob("*" + layout.PARTIAL_SUFFIX)] if blobs.exists() else []
         if any(s > big_size // 3 for s in sizes) and hub.ranges(BIG):
             partial_size = max(sizes)
             break
