@@ -13,6 +13,7 @@ from tests.core.hub_fixtures import BIG, GGUF, UINT4
 from tests.core.hub_server import HubServer
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import CancelToken
+from zit_desktop.core.models import cache as layout
 from zit_desktop.core.models import download as dl
 from zit_desktop.core.models.catalogue import variant
 
@@ -44,14 +45,14 @@ def test_download_lands_where_huggingface_hub_finds_it_offline(hub: HubServer, h
     ].data
     gguf = hf_hub_download(GGUF, "z_image_turbo-Q4_K_M.gguf", local_files_only=True)
     assert Path(gguf).read_bytes() == hub.repos[GGUF].files["z_image_turbo-Q4_K_M.gguf"].data
-    assert not list(hf_cache.rglob("*" + dl.PARTIAL_SUFFIX))
+    assert not list(hf_cache.rglob("*" + layout.PARTIAL_SUFFIX))
 
 
 def test_a_transfer_cut_off_mid_file_resumes_with_a_range_request(hub: HubServer, hf_cache: Path) -> None:
     hub.cut[f"{UINT4}/{BIG}"] = (1_000_000, 1)
     dl.download(dl.plan(variant("sdnq-uint4")), backoff_s=0.01)
     assert hub.ranges(BIG) == ["", "bytes=1000000-"]
-    assert dl.verify_file(dl.snapshot_path(hf_cache, _file(BIG)), _file(BIG)) is None
+    assert layout.verify_file(layout.snapshot_path(hf_cache, _file(BIG)), _file(BIG)) is None
 
 
 def test_server_errors_are_retried_then_reported_clearly(hub: HubServer, hf_cache: Path) -> None:
@@ -72,14 +73,14 @@ def test_a_corrupted_byte_is_caught_and_fetched_again_once_then_reported(hub: Hu
     dl.download(dl.plan(variant("sdnq-uint4")))
     assert len(hub.ranges(BIG)) == 2
     big = _file(BIG)
-    assert dl.verify_file(dl.blob_path(hf_cache, big), big) is None
+    assert layout.verify_file(layout.blob_path(hf_cache, big), big) is None
 
     hub.add_repo(UINT4, {**{p: f.data for p, f in hub.repos[UINT4].files.items()}, BIG: b"y" * 2_000_000})
     hub.corrupt[f"{UINT4}/{BIG}"] = 2
     with pytest.raises(AppError) as caught:
         dl.download(dl.plan(variant("sdnq-uint4")))
     assert caught.value.kind == ErrorKind.MODEL_CORRUPT and BIG in caught.value.message
-    assert not list(hf_cache.rglob("*" + dl.PARTIAL_SUFFIX))
+    assert not list(hf_cache.rglob("*" + layout.PARTIAL_SUFFIX))
 
 
 def test_cancel_keeps_the_partial_and_the_next_start_resumes_it(hub: HubServer, hf_cache: Path) -> None:
@@ -94,13 +95,13 @@ def test_cancel_keeps_the_partial_and_the_next_start_resumes_it(hub: HubServer, 
     outcome = dl.download(plan, stop_midway, token)
     assert outcome.cancelled
     big = next(f for f in plan.files if f.path == BIG)
-    kept = dl.partial_path(hf_cache, big).stat().st_size
+    kept = layout.partial_path(hf_cache, big).stat().st_size
     assert 0 < kept < big.size
     hub.delay = 0.0
     again = dl.download(dl.plan(variant("sdnq-uint4")))
     assert not again.cancelled and again.fetched_bytes < plan.total_bytes
     assert hub.ranges(BIG)[-1] == f"bytes={kept}-"
-    assert dl.verify_file(dl.blob_path(hf_cache, big), big) is None
+    assert layout.verify_file(layout.blob_path(hf_cache, big), big) is None
 
 
 def test_a_full_disk_is_a_clear_error_and_keeps_the_partial(
@@ -109,7 +110,7 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_partial(
     real_write = dl._write
     written = {"n": 0}
 
-    def write(out: object, chunk: bytes, f: dl.RemoteFile) -> None:
+    def write(out: object, chunk: bytes, f: layout.RemoteFile) -> None:
         if f.path == BIG and written["n"] >= 1:
             raise dl._disk_error(OSError(errno.ENOSPC, "No space left on device"), f)
         if f.path == BIG:
@@ -122,7 +123,7 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_partial(
         dl.download(plan)
     assert caught.value.kind == ErrorKind.DISK_FULL and "kept" in caught.value.message
     big = next(f for f in plan.files if f.path == BIG)
-    kept = dl.partial_path(hf_cache, big).stat().st_size
+    kept = layout.partial_path(hf_cache, big).stat().st_size
     assert kept > 0
     monkeypatch.setattr(dl, "_write", real_write)
     dl.download(dl.plan(variant("sdnq-uint4")))
@@ -155,6 +156,6 @@ def test_offline_mode_and_a_missing_repo_are_clear_errors(hub: HubServer, hf_cac
         dl.plan(variant("gguf-q4"))
 
 
-def _file(path: str) -> dl.RemoteFile:
+def _file(path: str) -> layout.RemoteFile:
     [match] = [f for f in dl.plan(variant("sdnq-uint4")).files if f.path == path]
     return match

@@ -11,6 +11,7 @@ import pytest
 from tests.core.hub_fixtures import BIG, GGUF, UINT4
 from tests.core.hub_server import HubServer
 from zit_desktop.core.errors import AppError
+from zit_desktop.core.models import cache as layout
 from zit_desktop.core.models import download as dl
 from zit_desktop.core.models import install
 from zit_desktop.core.models.catalogue import variant
@@ -29,7 +30,7 @@ def test_status_verify_and_use_of_a_downloaded_variant(hub: HubServer, hf_cache:
     s = install.use(variant("sdnq-uint4"), Settings())
     assert Path(s.model, BIG).exists() and s.variant == "sdnq-uint4" and s.transformer == ""
 
-    blob = dl.blob_path(hf_cache, next(f for f in dl.plan(variant("sdnq-uint4")).files if f.path == BIG))
+    blob = layout.blob_path(hf_cache, next(f for f in dl.plan(variant("sdnq-uint4")).files if f.path == BIG))
     data = bytearray(blob.read_bytes())
     data[100] ^= 1
     blob.write_bytes(bytes(data))

@@ -5,7 +5,7 @@ Contract:
 - :func:`plan` asks the Hub (``HfApi().model_info(repo, revision, files_metadata=True)``) for every
   source of the variant: the resolved commit, and each file's size, git blob id and, for LFS files,
   sha256. Files are filtered by the source's ``allow_patterns``. It writes the Hub's file list to
-  ``<repo folder>/zit-desktop/<commit>.json`` (the manifest :mod:`.install` reads offline) and
+  ``<repo folder>/zit-manifests/<commit>.json`` (the manifest :mod:`.install` reads offline) and
   ``refs/<revision>``.
 - :func:`download` fetches what is missing into ``<cache>/models--owner--name/`` in huggingface_hub's
   own layout: ``blobs/<etag>`` (etag = sha256 for LFS files, the git blob id otherwise), a relative
@@ -28,10 +28,7 @@ Contract:
 
 from __future__ import annotations
 
-import fnmatch
 import functools
-import hashlib
-import json
 import os
 import shutil
 import time
@@ -43,11 +40,27 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from zit_desktop.core.errors import AppError, ErrorKind, classify_os_error
+from zit_desktop.core.models.cache import (
+    CHUNK,
+    PARTIAL_SUFFIX,
+    RemoteFile,
+    blob_path,
+    file_size,
+    hub_cache_dir,
+    link_snapshot,
+    matches,
+    partial_path,
+    verify_file,
+    write_manifest,
+    write_refs,
+)
 from zit_desktop.core.models.catalogue import Source, Variant
 
-PARTIAL_SUFFIX = ".zit-partial"
-MANIFEST_DIR = "zit-desktop"
-CHUNK = 1024 * 1024
+__all__ = [
+    "CHUNK", "PARTIAL_SUFFIX", "Cancelled", "DownloadOutcome", "DownloadPhase", "DownloadPlan", "DownloadProgress",
+    "ProgressCallback", "RemoteFile", "ResolvedSource", "check_disk", "download", "plan", "verify_file",
+]
+
 DISK_MARGIN = 64 * 1024 * 1024  # keep a little room for the manifest, logs and the history
 
 
@@ -60,30 +73,6 @@ class DownloadPhase(StrEnum):
     DOWNLOAD = "download"
     VERIFY = "verify"
     DONE = "done"
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    repo: str
-    commit: str
-    path: str
-    size: int
-    sha256: str | None  # LFS files
-    blob_id: str | None  # git blob sha1 (the etag of non-LFS files)
-
-    @property
-    def etag(self) -> str:
-        etag = self.sha256 or self.blob_id
-        if not etag:
-            raise AppError(ErrorKind.MODEL_INVALID, f"The Hub gave no hash for {self.repo}/{self.path}.")
-        return etag
-
-    @property
-    def name(self) -> str:
-        return f"{self.repo}/{self.path}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size, "sha256": self.sha256, "blob_id": self.blob_id}
 
 
 @dataclass(frozen=True)
@@ -115,7 +104,7 @@ class DownloadPlan:
             if blob.exists():
                 done += f.size
             else:
-                done += min(_size(partial_path(self.cache_dir, f)), f.size)
+                done += min(file_size(partial_path(self.cache_dir, f)), f.size)
         return done
 
     @property
@@ -147,93 +136,6 @@ class DownloadOutcome:
     fetched_bytes: int  # bytes transferred by this run
 
 
-# --- the cache layout ---------------------------------------------------------------------------
-
-
-def hub_cache_dir() -> Path:
-    """huggingface_hub's cache (``HF_HUB_CACHE``, or ``HF_HOME``/hub), read at call time."""
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
-
-
-def repo_dir(cache_dir: Path, repo: str) -> Path:
-    return cache_dir / ("models--" + repo.replace("/", "--"))
-
-
-def blob_path(cache_dir: Path, f: RemoteFile) -> Path:
-    return repo_dir(cache_dir, f.repo) / "blobs" / f.etag
-
-
-def partial_path(cache_dir: Path, f: RemoteFile) -> Path:
-    return repo_dir(cache_dir, f.repo) / "blobs" / (f.etag + PARTIAL_SUFFIX)
-
-
-def snapshot_path(cache_dir: Path, f: RemoteFile) -> Path:
-    return repo_dir(cache_dir, f.repo) / "snapshots" / f.commit / f.path
-
-
-def manifest_path(cache_dir: Path, repo: str, commit: str) -> Path:
-    return repo_dir(cache_dir, repo) / MANIFEST_DIR / f"{commit}.json"
-
-
-def matches(path: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatch(path, p) for p in patterns)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def write_refs(cache_dir: Path, repo: str, revision: str, commit: str) -> None:
-    if revision == commit:
-        return
-    ref = repo_dir(cache_dir, repo) / "refs" / revision
-    ref.parent.mkdir(parents=True, exist_ok=True)
-    if not ref.exists() or ref.read_text(encoding="utf-8").strip() != commit:
-        ref.write_text(commit, encoding="utf-8")
-
-
-def read_manifest(cache_dir: Path, repo: str, commit: str) -> tuple[RemoteFile, ...] | None:
-    try:
-        data = json.loads(manifest_path(cache_dir, repo, commit).read_text(encoding="utf-8"))
-        return tuple(
-            RemoteFile(repo, commit, str(e["path"]), int(e["size"]), e.get("sha256"), e.get("blob_id"))
-            for e in data["files"]
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _write_manifest(cache_dir: Path, repo: str, revision: str, commit: str, files: list[RemoteFile]) -> None:
-    target = manifest_path(cache_dir, repo, commit)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    data = {"repo": repo, "revision": revision, "commit": commit, "files": [f.to_dict() for f in files]}
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, target)
-
-
-def link_snapshot(cache_dir: Path, f: RemoteFile) -> None:
-    """Point ``snapshots/<commit>/<path>`` at the blob: a relative symlink, else a hard link, else a copy."""
-    link, blob = snapshot_path(cache_dir, f), blob_path(cache_dir, f)
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if link.is_symlink() or link.exists():
-        if link.resolve() == blob.resolve() or (not link.is_symlink() and _size(link) == f.size):
-            return
-        link.unlink()
-    try:
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    except OSError:  # Windows without developer mode
-        try:
-            os.link(blob, link)
-        except OSError:
-            shutil.copyfile(blob, link)
-
-
 # --- planning ------------------------------------------------------------------------------------
 
 
@@ -244,7 +146,7 @@ def plan(variant: Variant, *, cache_dir: Path | None = None, token: str | None =
     for source in variant.sources:
         commit, files = _with_retries(functools.partial(_repo_files, source, token), f"listing {source.repo}")
         try:
-            _write_manifest(cache, source.repo, source.revision, commit, files)
+            write_manifest(cache, source.repo, source.revision, commit, files)
             write_refs(cache, source.repo, source.revision, commit)
         except OSError as exc:
             raise classify_os_error(exc, f"the model cache ({cache})") from None
@@ -490,7 +392,7 @@ def _transfer(
     from huggingface_hub import constants, get_session
     from huggingface_hub.utils._headers import build_hf_headers
 
-    have = _size(partial)
+    have = file_size(partial)
     if have > f.size:
         partial.unlink()
         meter.done -= have
@@ -554,21 +456,3 @@ def _disk_error(exc: OSError, f: RemoteFile) -> AppError:
     return AppError(err.kind, f"{err.message} The part downloaded so far is kept; the next download continues it.",
                     err.detail)  # fmt: skip
 
-
-def verify_file(path: Path, f: RemoteFile, chunk: int = 8 * CHUNK) -> str | None:
-    """None when ``path`` is ``f`` (size, then sha256 or git blob sha1); else what is wrong."""
-    size = _size(path)
-    if not path.exists():
-        return "missing"
-    if size != f.size:
-        return f"{size} bytes, expected {f.size}"
-    if f.sha256:
-        digest, want = hashlib.sha256(), f.sha256
-    elif f.blob_id:
-        digest, want = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False), f.blob_id
-    else:
-        return None
-    with path.open("rb") as src:
-        while block := src.read(chunk):
-            digest.update(block)
-    return None if digest.hexdigest() == want else "its hash does not match the Hub's"

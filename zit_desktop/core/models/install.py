@@ -4,7 +4,7 @@ and checking model files the user already has. Offline, torch-free and Qt-free.
 Contract:
 
 - A variant's files are known offline from what :mod:`.download` wrote: ``refs/<revision>`` names the
-  commit, ``zit-desktop/<commit>.json`` the Hub's file list (sizes, sha256, git blob ids).
+  commit, ``zit-manifests/<commit>.json`` the Hub's file list (sizes, sha256, git blob ids).
   :func:`status` is quick (sizes only); :func:`verify` re-hashes every file and names the missing and
   corrupt ones.
 - :func:`remove` deletes only the files no other installed variant uses (the GGUF variants share the
@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.models import cache as layout
 from zit_desktop.core.models import download as dl
 from zit_desktop.core.models.catalogue import SourceRole, Variant, VariantKind, catalogue
 from zit_desktop.core.settings import Settings
@@ -60,24 +61,24 @@ class VerifyReport:
 
 def local_plan(variant: Variant, cache_dir: Path | None = None) -> dl.DownloadPlan | None:
     """The variant's files as the Hub listed them at download time; None if never planned here."""
-    cache = cache_dir or dl.hub_cache_dir()
+    cache = cache_dir or layout.hub_cache_dir()
     sources = []
     for source in variant.sources:
-        ref = dl.repo_dir(cache, source.repo) / "refs" / source.revision
+        ref = layout.repo_dir(cache, source.repo) / "refs" / source.revision
         try:
             commit = ref.read_text(encoding="utf-8").strip() if ref.exists() else source.revision
         except OSError:
             return None
-        files = dl.read_manifest(cache, source.repo, commit)
+        files = layout.read_manifest(cache, source.repo, commit)
         if files is None:
             return None
-        chosen = tuple(f for f in files if dl.matches(f.path, source.allow_patterns))
+        chosen = tuple(f for f in files if layout.matches(f.path, source.allow_patterns))
         sources.append(dl.ResolvedSource(source, commit, chosen))
     return dl.DownloadPlan(variant, cache, tuple(sources))
 
 
-def _present(cache: Path, f: dl.RemoteFile) -> bool:
-    snap = dl.snapshot_path(cache, f)
+def _present(cache: Path, f: layout.RemoteFile) -> bool:
+    snap = layout.snapshot_path(cache, f)
     try:
         return snap.exists() and snap.stat().st_size == f.size
     except OSError:
@@ -108,10 +109,10 @@ def verify(
     for f in plan.files:
         if on_file is not None:
             on_file(f.name)
-        snap = dl.snapshot_path(plan.cache_dir, f)
+        snap = layout.snapshot_path(plan.cache_dir, f)
         if not snap.exists():
             missing.append(f.name)
-        elif dl.verify_file(snap, f) is not None:
+        elif layout.verify_file(snap, f) is not None:
             corrupt.append(f.name)
     return VerifyReport(variant, tuple(missing), tuple(corrupt))
 
@@ -124,18 +125,18 @@ def remove(variant: Variant, cache_dir: Path | None = None) -> int:
     keep: set[Path] = set()
     for other in installed(plan.cache_dir):
         if other.id != variant.id and (other_plan := local_plan(other, plan.cache_dir)) is not None:
-            keep |= {dl.snapshot_path(plan.cache_dir, f) for f in other_plan.files}
+            keep |= {layout.snapshot_path(plan.cache_dir, f) for f in other_plan.files}
     freed = 0
     for f in plan.files:
-        snap = dl.snapshot_path(plan.cache_dir, f)
+        snap = layout.snapshot_path(plan.cache_dir, f)
         if snap in keep:
             continue
-        for path in (snap, dl.blob_path(plan.cache_dir, f), dl.partial_path(plan.cache_dir, f)):
+        for path in (snap, layout.blob_path(plan.cache_dir, f), layout.partial_path(plan.cache_dir, f)):
             if path.is_symlink() or path.exists():
                 freed += 0 if path.is_symlink() else path.stat().st_size
                 path.unlink()
     for source in plan.sources:
-        repo = dl.repo_dir(plan.cache_dir, source.source.repo)
+        repo = layout.repo_dir(plan.cache_dir, source.source.repo)
         snaps = repo / "snapshots"
         if snaps.exists() and not any(p.is_file() for p in snaps.rglob("*")):
             shutil.rmtree(repo)  # nothing of this repo is left: drop its refs and manifests too
@@ -156,12 +157,12 @@ def use(variant: Variant, settings: Settings, cache_dir: Path | None = None) -> 
             f"{variant.label} is not fully downloaded ({len(st.missing)} files missing); download it first.",
         )
     pipeline = next(s for s in plan.sources if s.source.role != SourceRole.TRANSFORMER)
-    settings.model = str(dl.repo_dir(plan.cache_dir, pipeline.source.repo) / "snapshots" / pipeline.commit)
+    settings.model = str(layout.repo_dir(plan.cache_dir, pipeline.source.repo) / "snapshots" / pipeline.commit)
     settings.variant = str(variant.id)
     settings.transformer = ""
     if variant.kind == VariantKind.GGUF:
         [gguf] = [f for s in plan.sources if s.source.role == SourceRole.TRANSFORMER for f in s.files]
-        settings.transformer = str(dl.snapshot_path(plan.cache_dir, gguf))
+        settings.transformer = str(layout.snapshot_path(plan.cache_dir, gguf))
     return settings
 
 
