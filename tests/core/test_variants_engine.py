@@ -213,3 +213,31 @@ def test_make_tiny_model_cli_prints_the_folder_and_the_gguf_file(tmp_path: Path,
     folder, gguf_file = out.stdout.split()
     assert (Path(folder) / "model_index.json").is_file()
     assert gguf_file.endswith("-Q8_0.gguf") and Path(gguf_file).is_file()
+
+
+def test_the_variant_is_recorded_in_png_a1111_text_and_history(
+    data_dir: Path, tiny_variants: dict[str, TinyModel]
+) -> None:
+    from zit_desktop.core.history import HistoryStore
+    from zit_desktop.core.jobs import run_and_record
+    from zit_desktop.core.metadata.chunks import A1111_CHUNK, OUR_CHUNK
+
+    tiny = tiny_variants["gguf-q4"]
+    paths = app_paths(data_dir).ensure()
+    engine = Engine(paths)
+    store = HistoryStore.for_paths(paths)
+    try:
+        result = run_and_record(engine, store, request_for(tiny), lambda e: None)
+        assert isinstance(result, Finished), result
+        info = Image.open(result.images[0].path).text  # type: ignore[attr-defined]
+        record = json.loads(info[OUR_CHUNK])
+        assert record["request"]["variant"] == "gguf-q4"
+        assert record["request"]["transformer"] == tiny.transformer
+        assert "Variant: gguf-q4" in info[A1111_CHUNK]
+        assert "Transformer: z_image_turbo-tiny-Q4_0.gguf" in info[A1111_CHUNK]
+        (row,) = store.page(0, 10)
+        assert row.variant == "gguf-q4"
+        assert row.request().variant == "gguf-q4" and row.request().transformer == tiny.transformer
+        assert row.to_json_dict()["variant"] == "gguf-q4"
+    finally:
+        store.close()
