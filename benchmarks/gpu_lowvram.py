@@ -141,8 +141,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         build_s = time.perf_counter() - t_start
         print(f"random full-size weights built in {build_s:.1f}s", file=sys.stderr)
         original_load = loader.load_pipeline
-        loader.load_pipeline = lambda ref, dtype, emit: (
-            make_full_pipeline(states) if ref == FULL_REF else original_load(ref, dtype, emit)
+        loader.load_pipeline = lambda ref, dtype, emit, **kw: (
+            make_full_pipeline(states) if ref == FULL_REF else original_load(ref, dtype, emit, **kw)
         )
         runner.check_latents = lambda latents: None  # type: ignore[attr-defined]  # random weights: noise
         model_ref = FULL_REF

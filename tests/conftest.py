@@ -12,6 +12,7 @@ pytest_plugins = ["tests.core.hub_fixtures"]  # hub (a local Hugging Face Hub) a
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("SDNQ_USE_TORCH_COMPILE", "0")  # no Triton here: sdnq's compile self-test takes ~80 s
 
 
 @pytest.fixture(autouse=True)

@@ -290,3 +290,15 @@ def test_one_writer_thread_one_reader_thread(paths: AppPaths) -> None:
     store.close()
     with pytest.raises(RuntimeError):
         store.count()
+
+
+def test_v6_adds_the_variant_old_rows_are_bf16_new_rows_keep_theirs(paths: AppPaths) -> None:
+    _make_db_at(paths.history_db, 5)
+    with HistoryStore.for_paths(paths) as store:
+        assert {r.variant for r in store.page(0, 10)} == {"bf16"}
+        assert {r.request().variant for r in store.page(0, 10)} == {"bf16"}
+        rid = store.add_result(make_result(paths.outputs, "quantized", seed=9, variant="sdnq-uint4"))
+        row = store.get(rid)
+        assert row is not None and row.variant == "sdnq-uint4" and row.request().variant == "sdnq-uint4"
+    _, columns = _tables_and_columns(paths.history_db)
+    assert "variant" in columns

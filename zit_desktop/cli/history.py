@@ -157,7 +157,7 @@ def cmd_history_show(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False), flush=True)
         return Exit.OK
     for key in ("id", "created_at", "prompt", "negative_prompt", "seed", "width", "height", "preset", "steps",
-                "guidance", "model", "strategy", "oom_retries", "peak_vram_bytes", "timings", "path",
+                "guidance", "model", "variant", "strategy", "oom_retries", "peak_vram_bytes", "timings", "path",
                 "thumbnail", "favorite", "parent_id", "missing", "trashed"):
         value = data[key]
         if isinstance(value, dict):

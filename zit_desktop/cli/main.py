@@ -43,19 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_models_command(sub)
     tiny = sub.add_parser("make-tiny-model", help="build a tiny random-weight test model (offline, seconds)")
     tiny.add_argument("directory", metavar="DIR")
+    tiny.add_argument(
+        "--variant",
+        default="bf16",
+        choices=("bf16", "sdnq-int8", "sdnq-uint4", "gguf-q8", "gguf-q4"),
+        help="which variant to build (SDNQ and GGUF use the real quantizers; gguf-q4 is Q4_0)",
+    )
     tiny.set_defaults(handler=cmd_make_tiny_model)
     return parser
 
 
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
-    from zit_desktop.core.engine.tiny_model import make_tiny_model
+    from zit_desktop.core.engine.tiny_variants import make_tiny_variant
 
     try:
-        out = make_tiny_model(args.directory)
+        tiny = make_tiny_variant(args.directory, args.variant)
     except OSError as exc:
         error(f"cannot write {args.directory}: {exc.strerror or exc}")
         return Exit.FAILED
-    print(out)
+    print(tiny.model)  # the model folder (request.model) first, as before
+    if tiny.transformer:
+        print(tiny.transformer)  # the transformer file (request.transformer)
     return Exit.OK
 
 

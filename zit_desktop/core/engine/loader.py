@@ -1,4 +1,9 @@
-"""Load a ZImagePipeline from a local folder or the local Hugging Face cache, with clear errors."""
+"""Load a ZImagePipeline from a local folder or the local Hugging Face cache, with clear errors.
+
+:func:`load_pipeline` loads every variant (see :mod:`zit_desktop.core.engine.variants`): a bf16 or
+SDNQ pipeline folder, optionally with a single-file transformer (GGUF or safetensors) used instead of
+the folder's own. A model that is not on disk raises ``MODEL_MISSING`` naming the variant it needs.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 
 import torch
 
+from zit_desktop.core.engine import variants
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import EventCallback, Loading
 
@@ -35,7 +41,11 @@ def looks_like_repo_id(ref: str) -> bool:
     return bool(_REPO_ID.match(ref)) and not Path(ref).expanduser().exists()
 
 
-def resolve_model_dir(ref: str) -> Path:
+def _needs(variant: str) -> str:
+    return f" It is the pipeline of the {variant} variant: set up that variant again." if variant else ""
+
+
+def resolve_model_dir(ref: str, variant: str = "") -> Path:
     """The local folder for ``ref`` (a folder path, or a Hub id already in the local HF cache)."""
     if looks_like_repo_id(ref):
         from huggingface_hub import snapshot_download
@@ -45,7 +55,7 @@ def resolve_model_dir(ref: str) -> Path:
         except Exception as exc:  # LocalEntryNotFoundError, cache errors
             raise AppError(
                 ErrorKind.MODEL_MISSING,
-                f"The model {ref} is not downloaded yet. {DOWNLOAD_HINT}",
+                f"The model {ref} is not downloaded yet.{_needs(variant)} {DOWNLOAD_HINT}",
                 repr(exc),
             ) from exc
     folder = Path(ref).expanduser()
@@ -53,18 +63,20 @@ def resolve_model_dir(ref: str) -> Path:
         raise AppError(
             ErrorKind.MODEL_MISSING,
             f"The model folder {folder} does not exist. Choose the folder that holds the model's "
-            f"model_index.json. {DOWNLOAD_HINT}",
+            f"model_index.json.{_needs(variant)} {DOWNLOAD_HINT}",
         )
     if not folder.is_dir():
         raise AppError(
             ErrorKind.MODEL_INVALID,
             f"{folder} is a file, not a model folder. Choose the folder that holds model_index.json "
-            "(single-file checkpoints are not supported yet).",
+            "(a single-file transformer goes in the transformer setting, with a pipeline folder for the rest).",
         )
     return folder
 
 
-def check_model_dir(folder: Path) -> dict[str, Any]:
+def check_model_dir(folder: Path, with_transformer: bool = True) -> dict[str, Any]:
+    """The folder's model_index.json, after checking it is a whole Z-Image pipeline (without the
+    transformer folder when ``with_transformer`` is False: a single-file transformer replaces it)."""
     index_path = folder / "model_index.json"
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
@@ -87,7 +99,8 @@ def check_model_dir(folder: Path) -> dict[str, Any]:
             f"{folder} holds a {cls or 'unknown'} model, not Z-Image ({PIPELINE_CLASS}). "
             "Choose a Z-Image-Turbo folder.",
         )
-    missing = [c for c in ("transformer", "vae", "text_encoder", "tokenizer", "scheduler") if not (folder / c).is_dir()]
+    parts = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")[0 if with_transformer else 1 :]
+    missing = [c for c in parts if not (folder / c).is_dir()]
     if missing:
         raise AppError(
             ErrorKind.MODEL_CORRUPT,
@@ -97,19 +110,30 @@ def check_model_dir(folder: Path) -> dict[str, Any]:
     return index
 
 
-def load_pipeline(ref: str, dtype: torch.dtype, emit: EventCallback) -> Any:
+def load_pipeline(
+    ref: str, dtype: torch.dtype, emit: EventCallback, *, transformer: str = "", variant: str = ""
+) -> Any:
+    """The pipeline from ``ref``, its transformer from the file ``transformer`` when one is given."""
     emit(Loading("resolve", f"Finding model {ref}"))
-    folder = resolve_model_dir(ref)
-    check_model_dir(folder)
-    emit(Loading("load", f"Loading model from {folder}"))
+    folder = resolve_model_dir(ref, variant)
+    check_model_dir(folder, with_transformer=not transformer)
+    file = variants.check_transformer_file(transformer, variant) if transformer else None
+    sdnq = variants.is_sdnq_folder(folder)
+    if sdnq:
+        variants.import_sdnq(variant)  # BEFORE from_pretrained (see core.engine.variants)
     from diffusers import ZImagePipeline
     from diffusers.utils import logging as dlogging
     from transformers.utils import logging as tlogging
 
     dlogging.disable_progress_bar()
     tlogging.disable_progress_bar()
+    components: dict[str, Any] = {}
+    if file is not None:
+        emit(Loading("load", f"Loading the transformer from {file}"))
+        components["transformer"] = variants.load_transformer_file(file, variants.transformer_config_dir(folder), dtype)
+    emit(Loading("load", f"Loading model from {folder}"))
     try:
-        pipe = ZImagePipeline.from_pretrained(str(folder), dtype=dtype, local_files_only=True)
+        pipe = ZImagePipeline.from_pretrained(str(folder), dtype=dtype, local_files_only=True, **components)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         text = str(exc)
         if isinstance(exc, OSError) and getattr(exc, "errno", None) is not None and exc.errno != 0:
@@ -119,12 +143,12 @@ def load_pipeline(ref: str, dtype: torch.dtype, emit: EventCallback) -> Any:
         raise AppError(
             kind,
             f"The model files in {folder} could not be loaded ({_short(text)}). They may be incomplete "
-            "or corrupt: resume or repeat the download, or choose another folder.",
+            f"or corrupt: resume or repeat the download, or choose another folder.{_needs(variant)}",
             repr(exc),
         ) from exc
     pipe.set_progress_bar_config(disable=True)
     emit(Loading("ready", "Model ready"))
-    log.info("loaded %s (%s) from %s", ref, dtype, folder)
+    log.info("loaded %s%s (%s, sdnq=%s) from %s", ref, f" + {file}" if file else "", dtype, sdnq, folder)
     return pipe
 
 

@@ -82,7 +82,8 @@ class Engine:
         self.dtype = loader.compute_dtype(self.device)
         self.preview_every = max(1, preview_every)
         self._pipe: Any = None
-        self._model_ref: str | None = None
+        self._model_ref: tuple[str, str] | None = None  # (model, transformer file): the cache key
+        self._variant = ""
         # the applied strategy, the low-VRAM planner glue, the embedding cache
         self._spec: strategies.StrategySpec | None = None
         self._plan: Any = None
@@ -105,29 +106,31 @@ class Engine:
     def pipeline(self) -> Any:
         return self._pipe
 
-    def load(self, model: str, emit: EventCallback) -> Any:
-        """Load (or reuse) the pipeline for ``model``. Raises AppError for missing/broken models."""
-        if self._pipe is not None and self._model_ref == model:
+    def load(self, model: str, emit: EventCallback, transformer: str = "", variant: str = "") -> Any:
+        """Load (or reuse) the pipeline for ``model`` (its transformer from the file ``transformer``
+        when given). Raises AppError for missing/broken models, naming ``variant`` when one is missing."""
+        if self._pipe is not None and self._model_ref == (model, transformer):
             return self._pipe
         self.unload()
-        self._pipe = loader.load_pipeline(model, self.dtype, emit)
-        self._model_ref = model
+        self._pipe = loader.load_pipeline(model, self.dtype, emit, transformer=transformer, variant=variant)
+        self._model_ref = (model, transformer)
+        self._variant = variant
         self._spec = None
         try:
             self._model_dir = loader.resolve_model_dir(model)
         except AppError:
             self._model_dir = None
-        self._encoder_id = text_encoder_identity(self._model_dir or model, self.dtype)
+        self._encoder_id = text_encoder_identity(self._model_dir or model, self.dtype)  # the transformer file does not change embeddings
         return self._pipe
 
     def _reload(self, emit: EventCallback) -> Any:
         """A fresh pipeline from disk: the clean undo of group offload and fp8 storage."""
-        model = self._model_ref
-        assert model is not None
+        assert self._model_ref is not None
+        model, transformer = self._model_ref
         self._pipe = None
         self._spec = None
         self.free_memory()
-        self._pipe = loader.load_pipeline(model, self.dtype, emit)
+        self._pipe = loader.load_pipeline(model, self.dtype, emit, transformer=transformer, variant=self._variant)
         return self._pipe
 
     def unload(self) -> None:
@@ -212,7 +215,7 @@ class Engine:
             if cancel.cancelled:
                 return final(Cancelled(job_id))
             t_load = time.perf_counter()
-            pipe = self.load(request.model, on_event)
+            pipe = self.load(request.model, on_event, request.transformer, request.variant)
             load_s = time.perf_counter() - t_load
             for index in range(request.count):
                 if cancel.cancelled:

@@ -5,7 +5,8 @@ offload: one component at a time), ``group-offload`` (transformer and text encod
 group with a CUDA stream prefetching the next; the small VAE stays on the GPU, tiled), ``sequential``
 (leaf-level group offload with streams: one layer at a time; tiled VAE). Switches: fp8 layerwise
 storage for the transformer (precision-sensitive layers kept in the compute dtype), VAE tiling,
-text encoder on the CPU.
+text encoder on the CPU. fp8 storage is skipped (and logged) for an already quantized transformer
+(SDNQ, GGUF).
 
 Undo: ``gpu`` / ``model-offload`` / ``cpu`` come off in place (remove accelerate hooks, move to the
 CPU). Group offload, leaf offload and fp8 storage rewrite the modules' parameters; they come off by
@@ -23,6 +24,7 @@ from typing import Any
 
 import torch
 
+from zit_desktop.core.engine.variants import is_quantized
 from zit_desktop.core.memory.rungs import STREAMING, Rung
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,10 @@ def apply(pipe: Any, spec: StrategySpec, device: torch.device) -> None:
         pipe.to(device)
         return
     cpu = torch.device("cpu")
-    if spec.fp8:
+    if spec.fp8 and is_quantized(pipe.transformer):
+        # SDNQ / GGUF weights are already 4-8 bit: fp8 layerwise casting would upcast-then-recast them
+        log.info("fp8 storage skipped: the transformer is already quantized (%s)", type(pipe.transformer).__name__)
+    elif spec.fp8:
         enable_fp8(pipe.transformer, pipe.transformer.dtype)
     te = pipe.text_encoder
     if spec.rung == Rung.GPU:

@@ -19,7 +19,7 @@ FTS_MIN_CHARS = 3  # the trigram tokenizer can't match shorter terms; those use 
 ROW_COLUMNS = (
     "id, created_at, prompt, negative_prompt, width, height, preset, steps, guidance, seed, "
     "batch_index, model, strategy, oom_retries, timings_json, peak_vram_bytes, path, thumbnail, "
-    "favorite, parent_id, environment_json, request_json, trashed_at"
+    "favorite, parent_id, environment_json, request_json, trashed_at, variant"
 )
 
 
@@ -55,11 +55,12 @@ class HistoryRow:
     request_json: str = field(repr=False)
     trashed_at: float | None
     missing: bool
+    variant: str = "bf16"  # the catalogue id of the model variant (core.models.catalogue), or "custom"
 
     @classmethod
     def from_sql(cls, row: sqlite3.Row | tuple[Any, ...], thumbnails_dir: Path) -> HistoryRow:
         (rid, created, prompt, neg, w, h, preset, steps, guidance, seed, bidx, model, strategy, oom,
-         timings, peak, path, thumb, fav, parent, env, req, trashed) = tuple(row)
+         timings, peak, path, thumb, fav, parent, env, req, trashed, variant) = tuple(row)
         return cls(
             id=int(rid), created_at=float(created), prompt=prompt, negative_prompt=neg, width=int(w),
             height=int(h), preset=preset, steps=int(steps), guidance=float(guidance), seed=int(seed),
@@ -67,7 +68,7 @@ class HistoryRow:
             timings=json_object(timings) or {}, peak_vram_bytes=None if peak is None else int(peak), path=path,
             thumbnail=os.fspath(thumbnails_dir / thumb) if thumb else None, favorite=bool(fav),
             parent_id=None if parent is None else int(parent), environment=json_object(env) or {},
-            request_json=req, trashed_at=trashed, missing=not os.path.exists(path),
+            request_json=req, trashed_at=trashed, missing=not os.path.exists(path), variant=variant or "bf16",
         )
 
     @property
@@ -88,6 +89,7 @@ class HistoryRow:
         }
         if self.model:
             data["model"] = self.model
+        data["variant"] = self.variant
         data.update(json_object(self.request_json) or {})
         return data
 
@@ -112,6 +114,7 @@ class HistoryRow:
             "favorite": self.favorite,
             "parent_id": self.parent_id,
             "model": self.model,
+            "variant": self.variant,
             "strategy": self.strategy,
             "oom_retries": self.oom_retries,
             "timings": dict(self.timings),

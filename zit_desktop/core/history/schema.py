@@ -101,6 +101,14 @@ def _v5(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE images DROP COLUMN missing")
 
 
+# v6: the model variant each image was made with (catalogue id, or "custom"). Every image before v6
+# was made by the bf16 loader (the only one there was); a stored request that names one keeps it.
+_V6 = """
+ALTER TABLE images ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+UPDATE images SET variant = coalesce(json_extract(request_json, '$.variant'), 'bf16');
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
         # executescript() would COMMIT first; run the statements one by one inside the transaction.
@@ -133,6 +141,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V3),  # 2 -> 3
     _script(_V4),  # 3 -> 4
     _v5,  # 4 -> 5
+    _script(_V6),  # 5 -> 6
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

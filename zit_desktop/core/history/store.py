@@ -60,10 +60,10 @@ _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN = 8, 10, 14
 
 _INSERT = (
     "INSERT INTO images (created_at, request_json, prompt, negative_prompt, width, height, preset, "
-    "steps, guidance, seed, batch_index, model, strategy, oom_retries, timings_json, "
+    "steps, guidance, seed, batch_index, model, variant, strategy, oom_retries, timings_json, "
     "peak_vram_bytes, path, thumbnail, parent_id, environment_json) VALUES (:created_at, "
     ":request_json, :prompt, :negative_prompt, :width, :height, :preset, :steps, :guidance, :seed, "
-    ":batch_index, :model, :strategy, :oom_retries, :timings_json, :peak_vram_bytes, :path, "
+    ":batch_index, :model, :variant, :strategy, :oom_retries, :timings_json, :peak_vram_bytes, :path, "
     ":thumbnail, :parent_id, :environment_json)"
 )
 
@@ -326,6 +326,7 @@ class HistoryStore:
             "seed": int(result.seed),
             "batch_index": int(result.index),
             "model": str(req.get("model") or ""),
+            "variant": str(req.get("variant") or "bf16"),
             "strategy": result.strategy or "",
             "oom_retries": int(result.oom_retries),
             "timings_json": json.dumps(dict(result.timings), sort_keys=True),

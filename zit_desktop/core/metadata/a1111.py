@@ -85,7 +85,10 @@ def a1111_parameters(request: GenerationRequest, extra: dict[str, Any] | None = 
         ("Seed", request.seed),
         ("Size", f"{request.width}x{request.height}"),
         ("Model", model_display_name(request.model)),
+        ("Variant", request.variant),
     ]
+    if request.transformer:  # the single file that replaced the model's transformer (GGUF, ComfyUI's)
+        fields.append(("Transformer", model_display_name(request.transformer)))
     for key, value in (extra or {}).items():
         clean_key = " ".join(_KEY_JUNK.sub(" ", str(key)).split())
         if value is not None and clean_key:
