@@ -36,7 +36,7 @@ from zit_desktop.core.memory.profile import ComponentSize, ModelProfile, publish
 from zit_desktop.core.memory.ram import budget_words, ram_budget
 from zit_desktop.core.memory.rungs import Rung
 from zit_desktop.core.memory.vram import DeviceInfo
-from zit_desktop.core.models.catalogue import COMPONENTS, Variant, VariantKind
+from zit_desktop.core.models.catalogue import Variant, VariantKind
 from zit_desktop.core.sizes import PRESETS
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,13 @@ def variant_profile(v: Variant, base: ModelProfile | None = None) -> ModelProfil
     """The sizes of ``v`` from the catalogue: the architecture of ``base`` (Z-Image-Turbo's published
     profile by default), each component scaled to the bytes the variant keeps once loaded."""
     b = base or published_profile()
-    parts = {name: getattr(b, name) for name in COMPONENTS}
-    scaled = {name: _scaled_to(c, v.weights[name], name in v.quantized) for name, c in parts.items()}
-    prof = replace(b, **scaled, source="catalogue", path="", notes=(f"sizes of {v.id} from the catalogue",))
+    def scaled(name: str) -> ComponentSize:
+        return _scaled_to(getattr(b, name), v.weights[name], name in v.quantized)
+
+    prof = replace(
+        b, transformer=scaled("transformer"), text_encoder=scaled("text_encoder"), vae=scaled("vae"),
+        source="catalogue", path="", notes=(f"sizes of {v.id} from the catalogue",),
+    )  # fmt: skip
     return with_variant_facts(prof, v)
 
 
@@ -253,8 +257,8 @@ def recommend_variant(
     if not candidates:
         return VariantRecommendation(None, None, False, ("no variants in the catalogue",), rows, budget, free_disk)
     lean = min(candidates, key=lambda r: r.ram_bytes)
-    why = (f"nothing fits this machine; {lean.label} needs the least RAM", *lean.reasons)
-    return VariantRecommendation(lean.variant, lean.rung, False, why, rows, budget, free_disk)
+    least = (f"nothing fits this machine; {lean.label} needs the least RAM", *lean.reasons)
+    return VariantRecommendation(lean.variant, lean.rung, False, least, rows, budget, free_disk)
 
 
 def hub_cache_dir() -> Path:
