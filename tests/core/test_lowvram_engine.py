@@ -245,3 +245,36 @@ def test_fp8_storage_keeps_sensitive_layers_and_vae_tiling(tiny_model: Path) -> 
     assert pipe.vae.use_tiling and pipe.vae.tile_latent_min_size == 64
     strategies._set_vae_tiling(pipe, False)
     assert not pipe.vae.use_tiling and pipe.vae.tile_sample_min_size == 1024
+
+
+def test_each_image_measures_peak_rss_and_the_advisor_learns_it(tiny_model: Path, data_dir: Path) -> None:
+    engine = make_engine(data_dir)
+    result = engine.run(req(tiny_model, count=2), lambda e: None)
+    assert isinstance(result, Finished), result
+    first, second = (im.peak_ram_bytes for im in result.images)
+    assert first is not None and second is not None and first >= 50 * 1024**2  # python + torch + the model
+    ram = [r for r in engine.lowvram.advisor.peak_records() if r.kind == "ram"]
+    assert len(ram) == 2 and all(r.rung == "cpu" and r.measured_bytes > 0 and r.predicted_bytes > 0 for r in ram)
+    from zit_desktop.core.history.files import read_our_metadata, result_from_record
+
+    record = read_our_metadata(Path(result.images[0].path))  # the PNG's JSON record carries it too
+    assert record is not None and record.info["peak_ram_bytes"] == first
+    assert result_from_record(record, result.images[0].path).peak_ram_bytes == first
+
+
+def test_rss_sampler_keeps_the_peak_of_each_stretch() -> None:
+    from zit_desktop.core.memory.rss import RssSampler, current_rss
+
+    now = current_rss()
+    assert now is not None and now > 0
+    sampler = RssSampler(interval=0.01).start()
+    blob = bytearray(64 * 1024**2)  # 64 MiB touched while sampling
+    blob[::4096] = b"x" * len(blob[::4096])
+    import time
+
+    time.sleep(0.1)
+    del blob
+    peak = sampler.take_peak()
+    assert peak is not None and peak >= now + 48 * 1024**2
+    later = sampler.stop()
+    assert later is not None and later < peak  # a new stretch after take_peak

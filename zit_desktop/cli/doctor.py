@@ -2,7 +2,10 @@
 memory strategy the planner would pick and why. Torch-free and fast; ``--json`` for machines.
 
 Without an NVIDIA GPU it says so (images are made on the CPU) and exits 0.
-``--simulate-vram GB`` answers "what would happen on a card with this much memory?".
+``--simulate-vram GB`` answers "what would happen on a card with this much memory?", and
+``--simulate-ram GB`` the same for system RAM. It also shows every model variant with its download,
+predicted peak RAM and VRAM per size preset and verdict, and the variant it recommends (free disk is
+that of the Hugging Face cache drive).
 """
 
 from __future__ import annotations
@@ -16,16 +19,24 @@ from typing import Any
 from zit_desktop.cli.common import Exit
 
 
-def _vram_gb(text: str) -> float:
+def _gb_arg(text: str, what: str, low: float, high: float) -> float:
     import math
 
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of GB") from None
-    if not math.isfinite(value) or not 0.5 <= value <= 1024:
-        raise argparse.ArgumentTypeError("give the card's video memory in GB, between 0.5 and 1024")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"give {what} in GB, between {low:g} and {high:g}")
     return value
+
+
+def _vram_gb(text: str) -> float:
+    return _gb_arg(text, "the card's video memory", 0.5, 1024)
+
+
+def _ram_gb(text: str) -> float:
+    return _gb_arg(text, "the machine's system RAM", 1, 4096)
 
 
 def add_doctor_command(subparsers: Any) -> None:
@@ -38,26 +49,50 @@ def add_doctor_command(subparsers: Any) -> None:
         metavar="GB",
         help="plan for a made-up card with this much video memory",
     )
+    doc.add_argument(
+        "--simulate-ram",
+        type=_ram_gb,
+        metavar="GB",
+        help="plan for a machine with this much system RAM",
+    )
     doc.set_defaults(handler=cmd_doctor)
 
 
+def _simulated(real: Any, vram_gb: float | None, ram_gb: float | None) -> Any:
+    """The device to plan for: the real one, with the simulated card and/or RAM put in."""
+    from dataclasses import replace
+
+    from zit_desktop.core.memory.vram import GIB, simulated_cuda_device
+
+    device = real
+    if vram_gb is not None:
+        ram = ram_gb if ram_gb is not None else (real.system_ram_bytes / GIB if real.system_ram_bytes else 32.0)
+        device = simulated_cuda_device(vram_gb, ram_gib=ram)
+    elif ram_gb is not None:
+        device = replace(
+            real, system_ram_bytes=int(ram_gb * GIB), system_ram_available_bytes=int(ram_gb * 0.75 * GIB)
+        )
+    return device
+
+
 def gather(
-    model_ref: str, simulate_vram_gb: float | None = None, data_root: Path | None = None
+    model_ref: str,
+    simulate_vram_gb: float | None = None,
+    data_root: Path | None = None,
+    simulate_ram_gb: float | None = None,
 ) -> dict[str, Any]:
     from zit_desktop.core import paths as paths_mod
     from zit_desktop.core.memory.advisor import MemoryAdvisor
     from zit_desktop.core.memory.plan import options_from_settings
     from zit_desktop.core.memory.profile import published_profile
-    from zit_desktop.core.memory.vram import GIB, sample_device, simulated_cuda_device
+    from zit_desktop.core.memory.variants import free_disk_bytes, hub_cache_dir
+    from zit_desktop.core.memory.vram import sample_device
     from zit_desktop.core.settings import load_settings
 
     app = paths_mod.app_paths(data_root)
     settings = load_settings(app.settings_file)
     real = sample_device()
-    device = real
-    if simulate_vram_gb is not None:
-        ram = real.system_ram_bytes / GIB if real.system_ram_bytes else 32.0
-        device = simulated_cuda_device(simulate_vram_gb, ram_gib=ram)
+    device = _simulated(real, simulate_vram_gb, simulate_ram_gb)
     advisor = MemoryAdvisor(app.cache)
     ref = model_ref or settings.model
     resolved = advisor.resolve(ref)
@@ -67,9 +102,17 @@ def gather(
     fits = advisor.preset_fits(profile, device, opts)
     best = advisor.recommended_preset(profile, device, opts)
     assert best is not None  # a profile and a device: always an answer
+    free_disk = free_disk_bytes()
+    # the variant in the settings counts as installed only when its files are on this disk
+    installed = {settings.variant: ref} if settings.variant and resolved.from_files else {}
+    rec = advisor.recommend_variant(device, free_disk=free_disk, installed=installed)
     return {
         "device": device.to_dict(),
         "simulated": simulate_vram_gb is not None,
+        "simulated_ram": simulate_ram_gb is not None,
+        "disk": {"hf_cache": str(hub_cache_dir()), "free_bytes": free_disk},
+        "variants": rec.to_dict(),
+        "recommended_variant": rec.variant,
         "gpu_found": real.is_cuda,
         "model": {
             "ref": ref,
@@ -158,12 +201,48 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  {p['preset']:<10} {verdict:<27} {p['rung']:<14} {peak}".rstrip())
         lines.append(f"  {'':<10} why: {p['why']}")
     lines += ["", f"Recommended preset: {r['recommended_preset']}"]
+    lines += _variant_lines(r)
     return "\n".join(lines)
+
+
+def _variant_lines(r: dict[str, Any]) -> list[str]:
+    v = r["variants"]
+    disk = r["disk"]
+    free = _gb(disk["free_bytes"]) if disk["free_bytes"] is not None else "unknown"
+    lines = ["", f"Model variants (1024x1024 unless a preset says; free disk {free} at {disk['hf_cache']}):"]
+    presets = [p["preset"] for p in v["table"][0]["presets"]] if v["table"] else []
+    head = f"  {'variant':<11} {'download':>9} {'RAM':>8} " + " ".join(f"{p:>10}" for p in presets)
+    lines += [head + "  verdict"]
+    for row in v["table"]:
+        download = "installed" if row["installed"] else ("~" if row["download_estimate"] else "") + _gb(
+            row["download_bytes"]
+        )
+        vram = " ".join(
+            f"{(_gb(p['predicted_vram_bytes']) if p['predicted_vram_bytes'] else 'cpu'):>10}" for p in row["presets"]
+        )
+        lines.append(
+            f"  {row['variant']:<11} {download:>9} {_gb(row['predicted_ram_bytes']):>8} {vram}  "
+            f"{row['verdict']} ({row['rung']})"
+        )
+    lines.append("  (RAM: predicted peak of the process; VRAM: predicted peak per size preset)")
+    if v["variant"] is None:
+        return lines
+    row = next(t for t in v["table"] if t["variant"] == v["variant"])
+    fits = "" if v["fits"] else " — nothing fits; this is the least demanding"
+    lines += [
+        "",
+        f"Recommended variant: {v['variant']} on '{v['rung']}': peak RAM ≈ {_gb(row['predicted_ram_bytes'])}, "
+        f"peak VRAM ≈ {_gb(row['predicted_vram_bytes'])} at 1024x1024{fits}",
+    ]
+    lines += [f"  why: {why}" for why in v["reasons"]]
+    return lines
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     data_dir = getattr(args, "data_dir", None)
-    report = gather(args.model or "", args.simulate_vram, Path(data_dir) if data_dir else None)
+    report = gather(
+        args.model or "", args.simulate_vram, Path(data_dir) if data_dir else None, args.simulate_ram
+    )
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -76,6 +76,7 @@ class ImageResult:
     peak_vram_bytes: int | None
     request: dict[str, Any]  # the single-image request (concrete seed, count=1)
     environment: dict[str, Any]
+    peak_ram_bytes: int | None = None  # peak RSS of the process sampled during the image (and the load)
 
 
 @dataclass(frozen=True)

@@ -128,10 +128,15 @@ class LowVram:
                 info = replace(info, process_bytes=own + self.calibration.cuda_context_bytes)
         return info
 
-    def profile(self, model_dir: Path | None) -> ModelProfile:
+    def profile(self, model_dir: Path | None, req: GenerationRequest | None = None) -> ModelProfile:
+        """The sizes to plan with: the request's variant (its files, else the catalogue's numbers)."""
         if self.profile_override is not None:
             return self.profile_override
-        return self.advisor.planning_profile(model_dir)
+        prof = self.advisor.planning_profile(model_dir, req.variant if req is not None else None)
+        single = Path(req.transformer) if req is not None and req.transformer else None
+        if single is not None and single.suffix.lower() == ".gguf" and single.is_file():
+            prof = replace(prof, transformer_file_bytes=single.stat().st_size)  # read whole while loading
+        return prof
 
     def options(self, req: GenerationRequest, embeddings_cached: bool) -> PlanOptions:
         return options_from_settings(self.settings, cfg=req.uses_cfg, embeddings_cached=embeddings_cached)
@@ -139,7 +144,7 @@ class LowVram:
     # ---- planning -------------------------------------------------------------------------------
     def plan(self, req: GenerationRequest, model_dir: Path | None, embeddings_cached: bool = False) -> Plan:
         opts = self.options(req, embeddings_cached)
-        p = self.advisor.plan(self.profile(model_dir), self.device_info(), req.width, req.height, opts)
+        p = self.advisor.plan(self.profile(model_dir, req), self.device_info(), req.width, req.height, opts)
         floor = self._floor(req)
         while p.rung in LADDER and LADDER.index(p.rung) < floor:  # forced rungs too: it ran out
             nxt = p.next_rung()
@@ -166,16 +171,22 @@ class LowVram:
                 (req.width * req.height, LADDER.index(worked_rung))
             )
 
-    def record_peak(self, p: Plan, req: GenerationRequest, measured_reserved: int | None) -> None:
-        """Teach the advisor the allocator peak a GPU job measured (the window's badges see it too)."""
+    def record_peak(
+        self, p: Plan, req: GenerationRequest, measured_reserved: int | None, measured_rss: int | None = None
+    ) -> None:
+        """Teach the advisor the allocator peak a GPU job measured and the peak RSS any job sampled
+        (the window's badges and doctor see them too)."""
+        info = self.device_info()
+        if measured_rss:
+            self.advisor.record_ram_peak(p, req.width, req.height, measured_rss, info)
         if measured_reserved is None or self.device.type != "cuda":
             return
-        self.advisor.record_peak(p, req.width, req.height, measured_reserved, self.device_info())
+        self.advisor.record_peak(p, req.width, req.height, measured_reserved, info)
 
     def out_of_memory(self, req: GenerationRequest, model_dir: Path | None, detail: str) -> AppError:
         """The clean failure after the last rung, naming the largest preset the planner thinks fits."""
         opts = self.options(req, False)
-        best = self.advisor.recommended_preset(self.profile(model_dir), self.device_info(), opts)
+        best = self.advisor.recommended_preset(self.profile(model_dir, req), self.device_info(), opts)
         if best is None or best.verdict == Verdict.TOO_BIG:
             advice = (
                 "Even the smallest size is predicted not to fit right now: close other programs that use the "

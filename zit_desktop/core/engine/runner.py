@@ -47,6 +47,7 @@ from zit_desktop.core.events import (  # noqa: E402
 )
 from zit_desktop.core.jobs import internal_failure  # noqa: E402
 from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
+from zit_desktop.core.memory.rss import RssSampler  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
 from zit_desktop.core.request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
 from zit_desktop.core.settings import Settings  # noqa: E402
@@ -94,6 +95,7 @@ class Engine:
         self._embed_cache = EmbedCache(capacity=32, disk_dir=disk)
         self._sysmem = SysmemWatch()
         self._phase = "idle"  # the phase running now, named in out-of-memory notices
+        self._rss = RssSampler()  # peak RSS per image; the first image of a job includes the load
 
     def update_settings(self, settings: Settings) -> None:
         """New preferences, used from the next job on (the caller hands over its own copy). A new
@@ -205,8 +207,12 @@ class Engine:
         t_job = time.perf_counter()
 
         def final(event: Finished | Failed | Cancelled) -> Finished | Failed | Cancelled:
+            self._rss.stop()
             on_event(event)
             return event
+
+        self._rss.start()
+        self._rss.take_peak()  # the job starts a new stretch
 
         try:
             for warning in validate(request):
@@ -323,9 +329,10 @@ class Engine:
         if cancel.cancelled:
             raise _CancelledError
         peak = int(torch.cuda.max_memory_reserved(self.device)) if self.device.type == "cuda" else None
-        self.lowvram.record_peak(plan, req, peak)
+        peak_ram = self._rss.take_peak()
+        self.lowvram.record_peak(plan, req, peak, peak_ram)
         environment = self.environment(strategy)
-        info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak}
+        info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak, "peak_ram_bytes": peak_ram}
         t3 = time.perf_counter()
         path = self.save(image, req, environment, info)
         timings["save"] = time.perf_counter() - t3
@@ -342,6 +349,7 @@ class Engine:
             peak_vram_bytes=peak,
             request=req.to_dict(),
             environment=environment,
+            peak_ram_bytes=peak_ram,
         )
         return result, image
 

@@ -162,4 +162,5 @@ def result_from_record(record: PngRecord, path: str) -> ImageResult:
         peak_vram_bytes=int(peak) if isinstance(peak, int) else None,
         request=dict(req),
         environment=dict(record.environment),
+        peak_ram_bytes=int(ram) if isinstance(ram := info.get("peak_ram_bytes"), int) else None,
     )

@@ -15,8 +15,12 @@ Contract:
   advisor's :class:`~zit_desktop.core.memory.peak_model.Calibration` (``planner_calibration.json``
   in the cache dir) and every peak recorded so far. Without a profile or a device the answers are
   "unknown" (``None`` or ``Verdict.UNKNOWN``), never a made-up number.
-* :meth:`record_peak` stores what a finished job measured (the engine, on its worker thread); the
-  next answer on any thread includes it.
+* :meth:`record_peak` and :meth:`record_ram_peak` store what a finished job measured (the engine, on
+  its worker thread: allocator peak VRAM, sampled peak RSS); the next answer on any thread includes it.
+* A plan is a variant and a rung: :meth:`variant_sizes` sizes a catalogue variant (from its installed
+  files when they are readable, else from the catalogue), :meth:`variant_table` plans every variant
+  on a device, :meth:`recommend_variant` picks the best-quality one that fits RAM, VRAM and disk
+  (``core/memory/variants.py``). :meth:`planning_profile` with a ``variant`` is what the engine plans with.
 
 Thread safety: one lock guards the peak log and the profile cache. Planning runs outside the lock
 on a snapshot of the records, so a slow question never blocks the engine recording a peak.
@@ -26,11 +30,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from zit_desktop.core.memory.fits import PresetFit, preset_fits, recommend_preset
-from zit_desktop.core.memory.peak_log import PeakLog, PeakRecord, correction, peak_log_path
+from zit_desktop.core.memory.peak_log import RAM, PeakLog, PeakRecord, correction, peak_log_path
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, calibration_path
 from zit_desktop.core.memory.plan import Plan, plan
 from zit_desktop.core.memory.profile import (
@@ -40,8 +45,22 @@ from zit_desktop.core.memory.profile import (
     published_profile,
 )
 from zit_desktop.core.memory.rungs import LADDER, Rung
+from zit_desktop.core.memory.variants import (
+    VariantFit,
+    VariantRecommendation,
+    recommend_variant,
+    variant_fit,
+    variant_profile,
+    with_variant_facts,
+)
 from zit_desktop.core.memory.vram import DeviceInfo
+from zit_desktop.core.models.catalogue import Variant, catalogue
+from zit_desktop.core.models.catalogue import variant as catalogue_variant
 from zit_desktop.core.sizes import DEFAULT_MODEL, PRESETS
+
+# variant id -> the model folder or Hub id it is installed as (None: installed, sizes from the catalogue),
+# or just the ids of the installed variants
+Installed = Mapping[str, str | Path | None] | Collection[str]
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +139,13 @@ class MemoryAdvisor:
         """:meth:`resolve`'s profile: None when the sizes are unknown."""
         return self.resolve(model_ref).profile
 
-    def planning_profile(self, model_ref: str | Path | None) -> ModelProfile:
+    def planning_profile(self, model_ref: str | Path | None, variant: str | None = None) -> ModelProfile:
         """A profile to plan with whatever happens (the engine must choose a rung): the model's own,
-        else Z-Image-Turbo's published sizes (a Z-Image pipeline has that architecture)."""
+        else the catalogue's sizes of ``variant`` (a catalogue id; "custom" or None: not used), else
+        Z-Image-Turbo's published sizes (a Z-Image pipeline has that architecture)."""
+        known = _catalogued(variant)
+        if known is not None:
+            return self.variant_sizes(known, model_ref)[0]
         if model_ref is None:
             return published_profile()
         resolved = self.resolve(model_ref)
@@ -130,6 +153,15 @@ class MemoryAdvisor:
             log.warning("%s; planning with Z-Image-Turbo's published sizes", resolved.source)
             return published_profile()
         return resolved.profile
+
+    def variant_sizes(self, v: Variant, model_ref: str | Path | None = None) -> tuple[ModelProfile, str]:
+        """(the sizes of variant ``v``, "files" or "catalogue"): read from ``model_ref``'s files when
+        it is readable (a GGUF variant's folder is not: its transformer is one file), else the catalogue's."""
+        if model_ref is not None and str(model_ref):
+            resolved = self.resolve(model_ref)
+            if resolved.from_files and resolved.profile is not None:
+                return with_variant_facts(resolved.profile, v), "files"
+        return variant_profile(v), "catalogue"
 
     # ---- learned peaks -----------------------------------------------------------------------
     def peak_records(self) -> tuple[PeakRecord, ...]:
@@ -156,6 +188,63 @@ class MemoryAdvisor:
             return self._peaks.record(
                 planned.rung, width, height, measured_bytes, planned.prediction.raw_allocator_bytes, device
             )
+
+    def record_ram_peak(
+        self, planned: Plan, width: int, height: int, measured_rss: int, device: DeviceInfo
+    ) -> PeakRecord | None:
+        """Remember the peak RSS a job measured against ``planned``'s uncorrected RAM prediction (any
+        rung, the CPU too). Returns the record, or None when nothing was learned."""
+        if not self.learn or planned.ram is None or measured_rss <= 0:
+            return None
+        with self._lock:
+            return self._peaks.record(
+                planned.ram.rung, width, height, measured_rss, planned.ram.raw_bytes, device, RAM
+            )
+
+    # ---- variants ----------------------------------------------------------------------------
+    def variant_table(
+        self,
+        device: DeviceInfo,
+        *,
+        free_disk: int | None,
+        installed: Installed = (),
+        width: int = 1024,
+        height: int = 1024,
+        options: PlanOptions | None = None,
+    ) -> tuple[VariantFit, ...]:
+        """Every catalogue variant planned on ``device`` (catalogue order), one :class:`VariantFit` each:
+        download, predicted peak RAM and VRAM at ``width`` x ``height`` and per size preset, verdict,
+        reasons. ``free_disk``: free bytes on the Hugging Face cache drive (None: not checked)."""
+        refs = dict(installed) if isinstance(installed, Mapping) else dict.fromkeys(installed)
+        records = self.peak_records()
+        rows = []
+        for v in catalogue():
+            profile, sizes_from = self.variant_sizes(v, refs.get(str(v.id)))
+            rows.append(
+                variant_fit(
+                    v, profile, device, installed=str(v.id) in refs, sizes_from=sizes_from,
+                    free_disk=free_disk, size=(width, height), options=options,
+                    calibration=self.calibration, records=records,
+                )  # fmt: skip
+            )
+        return tuple(rows)
+
+    def recommend_variant(
+        self,
+        device: DeviceInfo,
+        *,
+        free_disk: int | None,
+        installed: Installed = (),
+        width: int = 1024,
+        height: int = 1024,
+        options: PlanOptions | None = None,
+    ) -> VariantRecommendation:
+        """The best-quality variant that fits this machine and its fastest fitting rung, with the
+        whole table (:meth:`variant_table`); see ``core/memory/variants.py``."""
+        table = self.variant_table(
+            device, free_disk=free_disk, installed=installed, width=width, height=height, options=options
+        )
+        return recommend_variant(table, device, free_disk, self.calibration)
 
     # ---- questions ---------------------------------------------------------------------------
     def plan(
@@ -204,3 +293,13 @@ class MemoryAdvisor:
         if profile is None or device is None or not device.is_cuda:
             return None
         return self.plan(profile, device, width, height, options, count=count).predicted_peak_bytes or None
+
+
+def _catalogued(variant_id: str | None) -> Variant | None:
+    """The catalogue variant ``variant_id`` names; None for None, "custom" or an unknown id."""
+    if not variant_id:
+        return None
+    try:
+        return catalogue_variant(variant_id)
+    except ValueError:
+        return None

@@ -1,7 +1,9 @@
 """Measured peaks: what each finished job really took, and the correction they teach. No torch.
 
 Contract: after a job the engine records the allocator peak it measured (``max_memory_reserved``)
-next to the *uncorrected* prediction for that rung, size and device (:meth:`PeakLog.record`).
+next to the *uncorrected* prediction for that rung, size and device (:meth:`PeakLog.record`), and the
+process's peak RSS next to the uncorrected RAM prediction (``kind="ram"``, keyed by device and RAM
+size: :func:`ram_device_key`). Each kind is corrected on its own.
 :func:`correction` is the median measured/predicted ratio of the recent records of one rung on one
 device (:func:`device_key`: name and total memory), clamped to ``Calibration.correction_min/max``; the
 planner multiplies that rung's predictions by it. The log is a JSON file (``peak_log.json`` in the
@@ -37,15 +39,24 @@ def device_key(device: DeviceInfo) -> str:
     return f"{device.name}|{device.total_bytes // MIB}"
 
 
+def ram_device_key(device: DeviceInfo) -> str:
+    """The machine for RAM records: the GPU (its driver and CUDA build shape the baseline) and the RAM."""
+    return f"{device_key(device)}|ram{device.system_ram_bytes // MIB}"
+
+
+VRAM, RAM = "vram", "ram"  # PeakRecord.kind
+
+
 @dataclass(frozen=True)
 class PeakRecord:
     rung: str
     width: int
     height: int
-    measured_bytes: int  # torch.cuda.max_memory_reserved during the job (allocator peak)
-    predicted_bytes: int  # Prediction.allocator_bytes *uncorrected*
-    device: str  # device_key()
+    measured_bytes: int  # vram: torch.cuda.max_memory_reserved during the job; ram: peak RSS sampled
+    predicted_bytes: int  # vram: Prediction.allocator_bytes, ram: RamPrediction.bytes, both *uncorrected*
+    device: str  # device_key(), or ram_device_key() for kind "ram"
     when: float = 0.0
+    kind: str = VRAM  # VRAM or RAM (records written before RAM was learned are VRAM)
 
     @property
     def ratio(self) -> float:
@@ -110,9 +121,11 @@ class PeakLog:
         measured_bytes: int,
         predicted_bytes: int,
         device: DeviceInfo,
+        kind: str = VRAM,
     ) -> PeakRecord:
+        key = ram_device_key(device) if kind == RAM else device_key(device)
         rec = PeakRecord(
-            rung, width, height, int(measured_bytes), int(predicted_bytes), device_key(device), time.time()
+            rung, width, height, int(measured_bytes), int(predicted_bytes), key, time.time(), kind
         )
         self.records.append(rec)
         del self.records[: -self.max_records]
@@ -123,11 +136,17 @@ class PeakLog:
         return correction(self.records, rung, device, calibration or Calibration())
 
 
-def correction(records: Iterable[PeakRecord], rung: str, device: DeviceInfo, cal: Calibration) -> float:
-    """The factor to apply to ``rung``'s predictions on ``device``: the median measured/predicted ratio
-    of its recent records, clamped to the calibration's bounds; 1.0 without records."""
-    key = device_key(device)
-    ratios = [r.ratio for r in records if r.rung == rung and r.device == key and r.predicted_bytes > 0]
+def correction(
+    records: Iterable[PeakRecord], rung: str, device: DeviceInfo, cal: Calibration, kind: str = VRAM
+) -> float:
+    """The factor to apply to ``rung``'s ``kind`` predictions on ``device``: the median measured/predicted
+    ratio of its recent records, clamped to the calibration's bounds; 1.0 without records."""
+    key = ram_device_key(device) if kind == RAM else device_key(device)
+    ratios = [
+        r.ratio
+        for r in records
+        if r.rung == rung and r.device == key and r.kind == kind and r.predicted_bytes > 0
+    ]
     if not ratios:
         return 1.0
     ratio = statistics.median(ratios[-cal.correction_window :])

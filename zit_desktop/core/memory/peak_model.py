@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MIB = 1024**2
 TEXT_TOKENS = 512
+COMPONENT_NAMES = ("transformer", "text_encoder", "vae")
 SEQ_MULTIPLE = 32
 
 
@@ -80,7 +81,24 @@ class Calibration:
     safety_fraction: float = 0.10
     safety_bytes: int = 300 * MIB
     pinned_ram_factor: float = 2.0  # group offload with CUDA streams keeps pinned copies: RAM = 2x
-    ram_headroom_bytes: int = 4 * GIB  # OS and the app itself
+    ram_headroom_bytes: int = 4 * GIB  # OS and the app itself (the plan's "weights kept in RAM" warning)
+    # ---- system RAM (core/memory/ram.py) ----
+    # The process before any weight is loaded: Python, a CUDA build of torch with its CUDA runtime,
+    # cuBLAS/cuDNN host code and the CUDA context's host side (about 1.0-1.3 GB RSS as commonly
+    # reported for `import torch` + first CUDA call), diffusers + transformers imports and the Qt
+    # window (about 0.4-0.5 GB). An estimate until the CPU benchmark's measurement replaces it; the
+    # peak log corrects it per machine anyway.
+    ram_baseline_bytes: int = int(1.75 * GIB)
+    # diffusers' load_gguf_checkpoint copies every tensor out of a numpy memmap of the file: while it
+    # runs, the file's pages (counted in RSS) and the copies coexist, so loading needs the file once
+    # more on top of the weights. Estimate (1.0 = one extra copy), to be checked by measured RSS.
+    gguf_read_copy_fraction: float = 1.0
+    # The app may use this share of total RAM, less what the OS and desktop hold idle: past ~85% the
+    # OS compresses and pages memory and drops the file cache; Windows 11 idles at about 2.5-3.5 GB,
+    # a Linux desktop at 1.5-2 GB. What other programs use is the user's to free.
+    ram_fit_fraction: float = 0.85
+    ram_os_bytes: int = int(2.5 * GIB)
+    host_image_copies: int = 3  # decoded image on the CPU: float32 tensor, uint8 array, PIL image
     correction_min: float = 0.67
     correction_max: float = 1.6
     correction_window: int = 9  # recent measurements per rung used for the median
@@ -208,9 +226,15 @@ class _Activations:
 
 
 def _weights(profile: ModelProfile, opts: PlanOptions, k: int, te_on_gpu: bool) -> _Weights:
-    t, te, v = (_scaled(c, k) for c in (profile.transformer, profile.text_encoder, profile.vae))
-    t_w = t.bytes - t.fp8_castable_bytes + t.fp8_castable_bytes // (2 * k) if opts.fp8 else t.bytes
-    cast_t = t.largest_tensor_bytes if opts.fp8 else 0
+    # fp32 compute widens plain weights; quantized ones keep their stored size (and take no fp8)
+    t, te, v = (
+        _scaled(c, 1 if name in profile.quantized else k)
+        for name, c in zip(COMPONENT_NAMES, (profile.transformer, profile.text_encoder, profile.vae), strict=True)
+    )
+    kt = 1 if "transformer" in profile.quantized else k
+    fp8 = opts.fp8 and t.fp8_castable_bytes > 0
+    t_w = t.bytes - t.fp8_castable_bytes + t.fp8_castable_bytes // (2 * kt) if fp8 else t.bytes
+    cast_t = t.largest_tensor_bytes if fp8 else 0
     return _Weights(t, te, t_w, te.bytes if te_on_gpu else 0, v.bytes, cast_t, 0)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from zit_desktop.core.memory.peak_log import History, PeakRecord, correction, records_of
+from zit_desktop.core.memory.peak_log import RAM, History, PeakRecord, correction, records_of
 from zit_desktop.core.memory.peak_model import (
     MIB,
     Calibration,
@@ -34,6 +34,7 @@ from zit_desktop.core.memory.peak_model import (
     predict_peak,
 )
 from zit_desktop.core.memory.profile import ModelProfile
+from zit_desktop.core.memory.ram import RamPrediction, predict_ram, ram_fits
 from zit_desktop.core.memory.rungs import AUTO, LADDER, STREAMING, Rung, parse_rung
 from zit_desktop.core.memory.vram import DeviceInfo
 
@@ -80,11 +81,17 @@ class Plan:
     forced: bool = False
     oom_retries: int = 0
     prediction: Prediction | None = None
+    ram: RamPrediction | None = None  # predicted peak system RAM (core/memory/ram.py)
+    ram_fits: bool = True  # ram within the machine's RAM budget (True when the RAM is unknown)
     _context: _Context | None = field(default=None, compare=False, repr=False)
 
     @property
     def description(self) -> str:
         return self.rung.description
+
+    @property
+    def predicted_ram_bytes(self) -> int:
+        return self.ram.bytes if self.ram is not None else 0
 
     def next_rung(self) -> Plan | None:
         """The plan one rung leaner, for retrying after out-of-memory; None after the last rung."""
@@ -117,6 +124,9 @@ class Plan:
             "group_offload_low_cpu_mem": self.group_offload_low_cpu_mem,
             "forced": self.forced,
             "oom_retries": self.oom_retries,
+            "predicted_ram_bytes": self.predicted_ram_bytes,
+            "ram_fits": self.ram_fits,
+            "ram_breakdown": dict(self.ram.breakdown) if self.ram else {},
             "breakdown": dict(self.prediction.breakdown) if self.prediction else {},
         }
 
@@ -147,6 +157,14 @@ def _tiling_choices(rung: Rung, mode: str) -> tuple[bool, ...]:
     return (default_vae_tiling(rung, mode),)
 
 
+def _predict_ram(ctx: _Context, rung: Rung, *, pinned: bool = True) -> RamPrediction:
+    corr = correction(ctx.records, rung, ctx.device, ctx.calibration, RAM)
+    return predict_ram(
+        ctx.profile, rung, ctx.width, ctx.height, ctx.device, ctx.options,
+        calibration=ctx.calibration, pinned=pinned, correction=corr,
+    )  # fmt: skip
+
+
 def _ram_reasons(ctx: _Context, rung: Rung) -> tuple[list[str], bool]:
     """RAM advice for a rung, and whether group offload should pin on demand."""
     dev, cal, prof, opts = ctx.device, ctx.calibration, ctx.profile, ctx.options
@@ -160,7 +178,7 @@ def _ram_reasons(ctx: _Context, rung: Rung) -> tuple[list[str], bool]:
     low_mem = False
     if rung == Rung.GROUP_OFFLOAD:
         pinned = int(cal.pinned_ram_factor * offloaded)
-        if usable < pinned:
+        if not ram_fits(_predict_ram(ctx, rung, pinned=True), dev, cal):
             low_mem = True
             reasons.append(
                 f"system RAM ({_gb(ram)}) is short of the {_gb(pinned)} that pinned copies need: "
@@ -200,6 +218,7 @@ def _plan_for_rung(ctx: _Context, rung: Rung, forced: bool) -> Plan:
             )
     ram_reasons, low_mem = _ram_reasons(ctx, rung)
     reasons += ram_reasons
+    ram = _predict_ram(ctx, rung, pinned=not low_mem)
     reasons += [n for n in pred.notes if not n.startswith("peak during")]
     bf16 = ctx.device.bf16_supported
     return Plan(
@@ -215,6 +234,8 @@ def _plan_for_rung(ctx: _Context, rung: Rung, forced: bool) -> Plan:
         group_offload_low_cpu_mem=low_mem,
         forced=forced,
         prediction=pred,
+        ram=ram,
+        ram_fits=ram_fits(ram, ctx.device, cal),
         _context=ctx,
     )
 
@@ -233,12 +254,13 @@ def _cpu_plan(ctx: _Context, forced: Rung | None = None) -> Plan:
             f"warning: system RAM ({_gb(dev.system_ram_bytes)}) is smaller than the model ({_gb(prof.total_bytes)})"
         )
     rung = forced or Rung.CPU
+    ram = _predict_ram(ctx, Rung.CPU)
     if forced:
         reasons.insert(0, f"'{forced}' forced in the settings; without a GPU it runs as plain CPU execution")
     return Plan(
         rung=rung, predicted_peak_bytes=0, available_bytes=0, fits=ram_ok, reasons=tuple(reasons),
         vae_tiling=False, fp8=False, text_encoder_on_cpu=False, compute_dtype="float32",
-        forced=bool(forced), _context=ctx,
+        forced=bool(forced), ram=ram, ram_fits=ram_fits(ram, dev, ctx.calibration), _context=ctx,
     )  # fmt: skip
 
 

@@ -76,9 +76,12 @@ class ModelProfile:
     vae_latent_channels: int = 16
     vae_block_channels: tuple[int, ...] = (128, 256, 512, 512)
     vae_scale: int = 8  # 2 ** (len(block_channels) - 1)
-    source: str = "configs"  # "configs" or "weights"
+    source: str = "configs"  # "configs", "weights", "published" or "catalogue"
     path: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # components stored quantized (SDNQ, GGUF): they keep their size in fp32 compute and take no fp8
+    quantized: tuple[str, ...] = ()
+    transformer_file_bytes: int = 0  # a GGUF transformer file, read whole into RAM while loading
 
     @property
     def total_bytes(self) -> int:
