@@ -434,8 +434,16 @@
         <translation>历史记录</translation>
     </message>
     <message>
+        <source>The model is ready. Press Generate.</source>
+        <translation>模型已就绪。请点击“生成”。</translation>
+    </message>
+    <message>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
+    </message>
+    <message>
+        <source>This image was made with the model variant “%1”, which is not on this computer. Generating now uses the current model.</source>
+        <translation>这张图片是用模型版本“%1”生成的，这台电脑上没有该版本。现在生成会使用当前模型。</translation>
     </message>
     <message>
         <source>running</source>
@@ -466,6 +474,10 @@
         <translation>失败</translation>
     </message>
     <message>
+        <source>Set up the model…</source>
+        <translation>设置模型…</translation>
+    </message>
+    <message>
         <source>No image yet</source>
         <translation>还没有图片</translation>
     </message>
@@ -483,18 +495,6 @@
     <message>
         <source>The parameters are not valid.</source>
         <translation>参数无效。</translation>
-    </message>
-    <message>
-        <source>The model is not downloaded yet. Download it as described below, or choose its folder in Settings → Model and memory.</source>
-        <translation>模型尚未下载。请按下面的说明下载，或在“设置 → 模型与显存”中选择模型所在的文件夹。</translation>
-    </message>
-    <message>
-        <source>That folder is not a Z-Image-Turbo model. Choose the right folder in Settings → Model and memory.</source>
-        <translation>该文件夹不是 Z-Image-Turbo 模型。请在“设置 → 模型与显存”中选择正确的文件夹。</translation>
-    </message>
-    <message>
-        <source>The model files are damaged. Download the model again.</source>
-        <translation>模型文件已损坏，请重新下载模型。</translation>
     </message>
     <message>
         <source>Out of GPU memory, even with the leanest strategy. Try a smaller size preset.</source>
@@ -557,6 +557,18 @@
         <translation>提示词过长：只使用开头部分。</translation>
     </message>
     <message>
+        <source>The model is not on this computer yet. “Set up the model…” downloads the variant that fits this computer, or uses files you already have.</source>
+        <translation>这台电脑上还没有模型。“设置模型…”会下载适合这台电脑的版本，或使用你已有的文件。</translation>
+    </message>
+    <message>
+        <source>Those files are not a usable Z-Image-Turbo model. “Set up the model…” shows what is missing and lets you choose other files or download a variant.</source>
+        <translation>这些文件不是可用的 Z-Image-Turbo 模型。“设置模型…”会列出缺少的内容，你可以选择其他文件或下载一个版本。</translation>
+    </message>
+    <message>
+        <source>The model files are damaged. “Set up the model…” downloads them again.</source>
+        <translation>模型文件已损坏。“设置模型…”会重新下载。</translation>
+    </message>
+    <message>
         <source>The GPU driver is spilling into system memory, which makes generation very slow.</source>
         <translation>显卡驱动正在借用系统内存，生成会非常慢。</translation>
     </message>
@@ -595,6 +607,177 @@
     <message>
         <source>No model is set. Choose the Z-Image-Turbo folder.</source>
         <translation>没有设置模型。请选择 Z-Image-Turbo 模型文件夹。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelSetupDialog</name>
+    <message>
+        <source>Set up the model</source>
+        <translation>设置模型</translation>
+    </message>
+    <message>
+        <source>Variant</source>
+        <translation>版本</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Peak RAM</source>
+        <translation>内存峰值</translation>
+    </message>
+    <message>
+        <source>Peak VRAM</source>
+        <translation>显存峰值</translation>
+    </message>
+    <message>
+        <source>On this computer</source>
+        <translation>在这台电脑上</translation>
+    </message>
+    <message>
+        <source>Installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>Download and use</source>
+        <translation>下载并使用</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Stop now; Download continues where it stopped, also after a restart</source>
+        <translation>立即停止；再次点击“下载”会从中断处继续，重启后也可以</translation>
+    </message>
+    <message>
+        <source>Use a folder I already have…</source>
+        <translation>使用已有的文件夹…</translation>
+    </message>
+    <message>
+        <source>Use model files I already have…</source>
+        <translation>使用已有的模型文件…</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>%1 with %2 of video memory</source>
+        <translation>%1，显存 %2</translation>
+    </message>
+    <message>
+        <source>no NVIDIA GPU (images are made on the processor, slowly)</source>
+        <translation>没有 NVIDIA 显卡（用处理器生成，速度很慢）</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>%1 free for models in %2</source>
+        <translation>%2 可用于模型的空间 %1</translation>
+    </message>
+    <message>
+        <source>free disk space unknown</source>
+        <translation>可用磁盘空间未知</translation>
+    </message>
+    <message>
+        <source>This computer: %1 · %2 of RAM · %3</source>
+        <translation>这台电脑：%1 · 内存 %2 · %3</translation>
+    </message>
+    <message>
+        <source>The memory planner could not rate the variants; the details are in the log file.</source>
+        <translation>显存规划器无法评估各版本；详情见日志文件。</translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <source>Recommended for this computer: %1.</source>
+        <translation>推荐这台电脑使用：%1。</translation>
+    </message>
+    <message>
+        <source>Nothing fits comfortably; the least demanding choice is %1.</source>
+        <translation>没有完全合适的版本；要求最低的是 %1。</translation>
+    </message>
+    <message>
+        <source>fits</source>
+        <translation>合适</translation>
+    </message>
+    <message>
+        <source>needs more RAM</source>
+        <translation>内存不足</translation>
+    </message>
+    <message>
+        <source>needs more video memory</source>
+        <translation>显存不足</translation>
+    </message>
+    <message>
+        <source>needs more disk space</source>
+        <translation>磁盘空间不足</translation>
+    </message>
+    <message>
+        <source>%1 — licence: %2</source>
+        <translation>%1 — 许可证：%2</translation>
+    </message>
+    <message>
+        <source>Asking the Hugging Face Hub for the files of %1…</source>
+        <translation>正在向 Hugging Face Hub 查询 %1 的文件…</translation>
+    </message>
+    <message>
+        <source>Pausing…</source>
+        <translation>正在暂停…</translation>
+    </message>
+    <message>
+        <source>%1 min left</source>
+        <translation>还剩 %1 分钟</translation>
+    </message>
+    <message>
+        <source>File %1 of %2: %3 · %4 of %5 in total · %6 %7</source>
+        <translation>第 %1/%2 个文件：%3 · 共 %5，已完成 %4 · %6 %7</translation>
+    </message>
+    <message>
+        <source>Paused. Download continues where it stopped.</source>
+        <translation>已暂停。再次点击“下载”会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>%1 is downloaded and verified.</source>
+        <translation>%1 已下载并校验完毕。</translation>
+    </message>
+    <message>
+        <source>The download stopped. Download continues where it stopped.</source>
+        <translation>下载已中断。再次点击“下载”会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>Choose a Z-Image-Turbo pipeline folder</source>
+        <translation>选择 Z-Image-Turbo 模型文件夹</translation>
+    </message>
+    <message>
+        <source>Choose a transformer file (.gguf or .safetensors)</source>
+        <translation>选择 transformer 文件（.gguf 或 .safetensors）</translation>
+    </message>
+    <message>
+        <source>Model files (*.gguf *.safetensors)</source>
+        <translation>模型文件 (*.gguf *.safetensors)</translation>
+    </message>
+    <message>
+        <source>%1 cannot be used: %2.</source>
+        <translation>无法使用 %1：%2。</translation>
+    </message>
+    <message>
+        <source>Choose a pipeline folder for the text encoder and VAE (for example a downloaded variant)</source>
+        <translation>选择提供文本编码器和 VAE 的模型文件夹（例如已下载的版本）</translation>
     </message>
 </context>
 <context>

@@ -32,7 +32,7 @@ def test_a_fresh_data_folder_goes_from_setup_through_download_to_the_first_image
     qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(chosen), timeout=60_000)
     assert w.settings.variant == "bf16" and Path(w.settings.model).is_dir()
-    assert Path(w.settings.model).parts[-4].startswith("models--Tongyi-MAI")  # the standard cache layout
+    assert Path(w.settings.model).parts[-3] == "models--Tongyi-MAI--Z-Image-Turbo"  # the standard cache layout
     assert any(s.method == "GET" and s.path.endswith(".safetensors") for s in hub.requests)
     assert w.open_setup_if_needed() is None  # the model is there now
 
@@ -78,3 +78,18 @@ def test_the_model_missing_banner_opens_the_setup(make_window: Any, tmp_path: Pa
     assert "hf download" not in w.notice.text()  # no terminal commands in the window
     qtbot.mouseClick(w.notice.action, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.findChild(ModelSetupDialog) is not None, timeout=5000)
+
+
+def test_reusing_an_image_uses_its_model_or_says_it_is_missing(make_window: Any, tmp_path: Path,
+                                                               tiny_model: Path) -> None:
+    from zit_desktop.core.request import GenerationRequest
+    from zit_desktop.ui.widgets.params_panel import Reuse
+
+    w = make_window(engine=FakeEngine(tmp_path / "out"))
+    before = (w.settings.model, w.settings.variant)
+    w.apply_reuse(Reuse(GenerationRequest(prompt="cat", seed=3, model=str(tmp_path / "gone"), variant="sdnq-uint4")))
+    assert (w.settings.model, w.settings.variant) == before  # not on this computer: nothing switched
+    assert w.notice.level == "warning" and "sdnq-uint4" in w.notice.text() and w.notice.action.isVisible()
+    w.apply_reuse(Reuse(GenerationRequest(prompt="cat", seed=3, model=str(tiny_model), variant="custom")))
+    assert (w.settings.model, w.settings.variant) == (str(tiny_model), "custom")
+    assert w.current_request().model == str(tiny_model)

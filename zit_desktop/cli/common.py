@@ -8,8 +8,8 @@ from enum import IntEnum
 from typing import TextIO
 
 from zit_desktop.core import paths as paths_mod
-from zit_desktop.core.errors import AppError
-from zit_desktop.core.events import CancelToken, Event, EventCallback, Loading, Notice, Result, Step
+from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.events import CancelToken, Event, EventCallback, Failed, Loading, Notice, Result, Step
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.jobs import run_and_record
 from zit_desktop.core.request import GenerationRequest
@@ -25,6 +25,21 @@ class Exit(IntEnum):
 
 def error(text: str) -> None:
     print(f"error: {text}", file=sys.stderr)
+
+
+MODEL_HINT = (
+    "get a model with `zit-desktop models download VARIANT` (`zit-desktop models list` shows which fits this "
+    "computer), or with the Hugging Face CLI: `.venv/bin/hf download Tongyi-MAI/Z-Image-Turbo` (Windows: "
+    "`.venv\\Scripts\\hf download Tongyi-MAI/Z-Image-Turbo`); the window offers the same in Settings → "
+    "Set up the model…"
+)
+
+
+def report_failure(result: Failed) -> None:
+    """A failed job on stderr: the engine's message, and for a missing model how to get one."""
+    error(result.message)
+    if result.kind == ErrorKind.MODEL_MISSING:
+        note(MODEL_HINT)
 
 
 def note(text: str) -> None:

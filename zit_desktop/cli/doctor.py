@@ -85,8 +85,9 @@ def gather(
     from zit_desktop.core.memory.advisor import MemoryAdvisor
     from zit_desktop.core.memory.plan import options_from_settings
     from zit_desktop.core.memory.profile import published_profile
-    from zit_desktop.core.memory.variants import free_disk_bytes, hub_cache_dir
+    from zit_desktop.core.memory.variants import free_disk_bytes
     from zit_desktop.core.memory.vram import sample_device
+    from zit_desktop.core.models.cache import hub_cache_dir
     from zit_desktop.core.settings import load_settings
 
     app = paths_mod.app_paths(data_root)

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from zit_desktop.cli.common import Exit, error, note, open_store, run_in_terminal
+from zit_desktop.cli.common import Exit, error, note, open_store, report_failure, run_in_terminal
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageResult, ImageSaved
 from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
@@ -132,7 +132,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     if isinstance(result, Failed):
-        error(result.message)
+        report_failure(result)
         return Exit.FAILED
     if not isinstance(result, Finished):
         print("cancelled", file=sys.stderr)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from zit_desktop.cli.common import Exit, error, note, open_store, run_in_terminal
+from zit_desktop.cli.common import Exit, error, note, open_store, report_failure, run_in_terminal
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.events import Event, Failed, Finished, ImageRecorded, ImageSaved
@@ -216,7 +216,7 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
         if path not in recorded:  # on disk, but the history could not take it: the note said why
             print(path, flush=True)
     if isinstance(result, Failed):
-        error(result.message)
+        report_failure(result)
         return Exit.FAILED
     if not isinstance(result, Finished):
         error("cancelled")

@@ -23,11 +23,6 @@ log = logging.getLogger(__name__)
 
 PIPELINE_CLASS = "ZImagePipeline"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-DOWNLOAD_HINT = (
-    "Download it first (about 33 GB): in a terminal in the ZIT Desktop folder run "
-    "`.venv/bin/hf download Tongyi-MAI/Z-Image-Turbo` (Windows: `.venv\\Scripts\\hf download "
-    "Tongyi-MAI/Z-Image-Turbo`), or choose a folder that already holds it in Settings → Model and memory."
-)
 
 
 def compute_dtype(device: torch.device) -> torch.dtype:
@@ -42,7 +37,8 @@ def looks_like_repo_id(ref: str) -> bool:
 
 
 def _needs(variant: str) -> str:
-    return f" It is the pipeline of the {variant} variant: set up that variant again." if variant else ""
+    what = f"the {variant} variant" if variant and variant != "custom" else "a model variant"
+    return f" Download {what} again, or choose a folder that already holds it."
 
 
 def resolve_model_dir(ref: str, variant: str = "") -> Path:
@@ -55,7 +51,7 @@ def resolve_model_dir(ref: str, variant: str = "") -> Path:
         except Exception as exc:  # LocalEntryNotFoundError, cache errors
             raise AppError(
                 ErrorKind.MODEL_MISSING,
-                f"The model {ref} is not downloaded yet.{_needs(variant)} {DOWNLOAD_HINT}",
+                f"The model {ref} is not downloaded yet.{_needs(variant)}",
                 repr(exc),
             ) from exc
     folder = Path(ref).expanduser()
@@ -63,7 +59,7 @@ def resolve_model_dir(ref: str, variant: str = "") -> Path:
         raise AppError(
             ErrorKind.MODEL_MISSING,
             f"The model folder {folder} does not exist. Choose the folder that holds the model's "
-            f"model_index.json.{_needs(variant)} {DOWNLOAD_HINT}",
+            f"model_index.json.{_needs(variant)}",
         )
     if not folder.is_dir():
         raise AppError(

@@ -36,6 +36,7 @@ from zit_desktop.core.memory.profile import ComponentSize, ModelProfile, publish
 from zit_desktop.core.memory.ram import budget_words, ram_budget
 from zit_desktop.core.memory.rungs import Rung
 from zit_desktop.core.memory.vram import DeviceInfo
+from zit_desktop.core.models.cache import hub_cache_dir
 from zit_desktop.core.models.catalogue import Variant, VariantKind
 from zit_desktop.core.sizes import PRESETS
 
@@ -259,13 +260,6 @@ def recommend_variant(
     lean = min(candidates, key=lambda r: r.ram_bytes)
     least = (f"nothing fits this machine; {lean.label} needs the least RAM", *lean.reasons)
     return VariantRecommendation(lean.variant, lean.rung, False, least, rows, budget, free_disk)
-
-
-def hub_cache_dir() -> Path:
-    """Where downloads go: huggingface_hub's cache (honours ``HF_HOME`` / ``HF_HUB_CACHE``)."""
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
 
 
 def free_disk_bytes(folder: str | Path | None = None) -> int | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,27 +40,17 @@ from PySide6.QtWidgets import (
 
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.memory.advisor import MemoryAdvisor
-from zit_desktop.core.memory.variants import VariantFit, VariantRecommendation
+from zit_desktop.core.memory.variants import VariantFit, VariantRecommendation, free_disk_bytes
 from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.models import download as dl
 from zit_desktop.core.models import install
+from zit_desktop.core.models.cache import hub_cache_dir
 from zit_desktop.core.models.catalogue import Variant, catalogue, variant
 from zit_desktop.core.settings import Settings
 from zit_desktop.ui.setup.download_task import DownloadTask
 
 log = logging.getLogger(__name__)
 GB = 1e9
-
-
-def free_disk_bytes(folder: Path) -> int | None:
-    """Free bytes on the drive that holds ``folder`` (or its nearest existing parent)."""
-    probe = folder
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    try:
-        return shutil.disk_usage(probe).free
-    except OSError:
-        return None
 
 
 def installed_refs() -> dict[str, str]:
@@ -185,8 +174,8 @@ class ModelSetupDialog(QDialog):
         gpu = (self.tr("%1 with %2 of video memory").replace("%1", d.name).replace("%2", _gb(d.total_bytes))
                if d.is_cuda else self.tr("no NVIDIA GPU (images are made on the processor, slowly)"))
         ram = _gb(d.system_ram_bytes) if d.system_ram_bytes else self.tr("unknown")
-        free = free_disk_bytes(dl.hub_cache_dir())
-        disk = (self.tr("%1 free for models in %2").replace("%1", _gb(free)).replace("%2", str(dl.hub_cache_dir()))
+        free = free_disk_bytes()
+        disk = (self.tr("%1 free for models in %2").replace("%1", _gb(free)).replace("%2", str(hub_cache_dir()))
                 if free is not None else self.tr("free disk space unknown"))
         self.machine_label.setText(self.tr("This computer: %1 · %2 of RAM · %3").replace("%1", gpu)
                                    .replace("%2", ram).replace("%3", disk))
@@ -195,7 +184,7 @@ class ModelSetupDialog(QDialog):
         """Plan every variant for this machine again (after a download or a change of files)."""
         try:
             rec = self.advisor.recommend_variant(
-                self.device, free_disk=free_disk_bytes(dl.hub_cache_dir()), installed=installed_refs())
+                self.device, free_disk=free_disk_bytes(), installed=installed_refs())
         except Exception:  # a planner bug must not hide the ways to get a model
             log.exception("planning the variants failed")
             self.recommend_label.setText(self.tr("The memory planner could not rate the variants; "

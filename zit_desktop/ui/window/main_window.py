@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zit_desktop.core.errors import ErrorKind
+from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import (
     Cancelled,
     Failed,
@@ -317,6 +317,28 @@ class MainWindow(QMainWindow):
         lock = self.params.lock.isChecked() if reuse.lock_seed is None else reuse.lock_seed
         self.params.apply_request(reuse.request, lock)
         self.reuse_parent = reuse.parent_id
+        self._reuse_variant(reuse.request)
+
+    def _reuse_variant(self, request: GenerationRequest) -> None:
+        """Reuse means the same model too: switch to the image's variant when it is here, else say so."""
+        from zit_desktop.core.models import install
+        from zit_desktop.core.models.catalogue import variant
+
+        s = self.settings
+        if (request.variant, request.model, request.transformer) == (s.variant, s.model, s.transformer):
+            return
+        wanted = Settings(model=request.model, variant=request.variant, transformer=request.transformer)
+        if install.model_problem(wanted) is not None:  # the stored files moved: is the variant installed?
+            try:
+                install.use(variant(request.variant), wanted)
+            except (AppError, ValueError):
+                label = request.variant
+                self.notice.show_message(
+                    self.tr("This image was made with the model variant “%1”, which is not on this computer. "
+                            "Generating now uses the current model.").replace("%1", label),
+                    "warning", self.tr("Set up the model…"))  # fmt: skip
+                return
+        self.use_model(wanted)
 
     def apply_request(self, request: GenerationRequest, lock_seed: bool, parent_id: int | None = None) -> None:
         self.apply_reuse(Reuse(request, lock_seed, parent_id))

@@ -101,7 +101,9 @@ class RecipesMenu(QObject):
             stored,
             prompt=current.prompt if current.prompt.strip() else stored.prompt,
             seed=current.seed,
-            model=current.model,
+            model=current.model,  # a recipe is parameters: the model in use stays
+            variant=current.variant,
+            transformer=current.transformer,
         )
         self.window.apply_reuse(Reuse(request, lock_seed=None))  # the seed lock stays as it is
         self.window.statusBar().showMessage(self.tr("Recipe “%1” applied.").replace("%1", recipe.name), 5000)

@@ -46,8 +46,6 @@ def failure(kind: str, message: str) -> str:
         ),
     }
     head = heads.get(kind, QCoreApplication.translate("Messages", "The job failed."))
-    if kind == "model-missing":
-        return head  # the engine's own text is for terminals (it names commands); it is in the log
     return f"{head}\n{message}" if message else head
 
 
