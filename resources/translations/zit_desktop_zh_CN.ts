@@ -712,6 +712,14 @@
         <translation>没有完全合适的版本；要求最低的是 %1。</translation>
     </message>
     <message>
+        <source>none (processor)</source>
+        <translation>无（处理器）</translation>
+    </message>
+    <message>
+        <source>Predicted at 1024×1024: %1 of RAM (this computer can spare %2), video memory %3.</source>
+        <translation>1024×1024 预计：内存 %1（这台电脑可用 %2），显存 %3。</translation>
+    </message>
+    <message>
         <source>fits</source>
         <translation>合适</translation>
     </message>
@@ -1233,6 +1241,49 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>Choose the Z-Image-Turbo folder (it holds model_index.json)</source>
         <translation>选择 Z-Image-Turbo 文件夹（其中有 model_index.json）</translation>
+    </message>
+</context>
+<context>
+    <name>Variants</name>
+    <message>
+        <source>Original (bf16)</source>
+        <translation>原版 (bf16)</translation>
+    </message>
+    <message>
+        <source>The reference: the weights as Tongyi-MAI published them.</source>
+        <translation>基准画质：通义官方发布的原始权重。</translation>
+    </message>
+    <message>
+        <source>SDNQ 8-bit</source>
+        <translation>SDNQ 8 位</translation>
+    </message>
+    <message>
+        <source>Close to the original: 8-bit weights, quantized per layer without group sizes.</source>
+        <translation>接近原版：8 位权重，逐层量化，不分组。</translation>
+    </message>
+    <message>
+        <source>SDNQ 4-bit (SVD r32)</source>
+        <translation>SDNQ 4 位 (SVD r32)</translation>
+    </message>
+    <message>
+        <source>A little less fine detail than the original: 4-bit weights with a rank-32 SVD correction; the text encoder is 4-bit too.</source>
+        <translation>细节比原版略少：4 位权重加 32 秩 SVD 校正；文本编码器也是 4 位。</translation>
+    </message>
+    <message>
+        <source>GGUF Q8_0 + SDNQ 4-bit text encoder</source>
+        <translation>GGUF Q8_0 + SDNQ 4 位文本编码器</translation>
+    </message>
+    <message>
+        <source>Transformer close to the original (8-bit GGUF); text encoder from the SDNQ 4-bit pipeline.</source>
+        <translation>Transformer 接近原版（8 位 GGUF）；文本编码器来自 SDNQ 4 位版本。</translation>
+    </message>
+    <message>
+        <source>GGUF Q4_K_M + SDNQ 4-bit text encoder</source>
+        <translation>GGUF Q4_K_M + SDNQ 4 位文本编码器</translation>
+    </message>
+    <message>
+        <source>Some loss of fine detail (4-bit K-quant transformer); the usual community choice for 8 GB cards.</source>
+        <translation>会损失一些细节（4 位 K 量化 transformer）；8 GB 显卡用户的常见选择。</translation>
     </message>
 </context>
 <context>

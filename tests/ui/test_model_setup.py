@@ -93,3 +93,10 @@ def test_reusing_an_image_uses_its_model_or_says_it_is_missing(make_window: Any,
     w.apply_reuse(Reuse(GenerationRequest(prompt="cat", seed=3, model=str(tiny_model), variant="custom")))
     assert (w.settings.model, w.settings.variant) == (str(tiny_model), "custom")
     assert w.current_request().model == str(tiny_model)
+
+
+def test_every_catalogue_text_is_marked_for_translation() -> None:
+    from zit_desktop.core.models.catalogue import catalogue
+    from zit_desktop.ui.setup.variant_texts import VARIANT_TEXTS
+
+    assert {t for v in catalogue() for t in (v.label, v.quality)} == set(VARIANT_TEXTS)

@@ -48,6 +48,7 @@ from zit_desktop.core.models.cache import hub_cache_dir
 from zit_desktop.core.models.catalogue import Variant, catalogue, variant
 from zit_desktop.core.settings import Settings
 from zit_desktop.ui.setup.download_task import DownloadTask
+from zit_desktop.ui.setup.variant_texts import variant_text
 
 log = logging.getLogger(__name__)
 GB = 1e9
@@ -107,6 +108,7 @@ class ModelSetupDialog(QDialog):
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setObjectName("downloadProgress")
         self.progress_bar.setRange(0, 1000)
+        self.progress_bar.hide()  # shown once a download starts
         self.progress_label = QLabel(self)
         self.progress_label.setObjectName("downloadProgressText")
         self.progress_label.setWordWrap(True)
@@ -197,7 +199,7 @@ class ModelSetupDialog(QDialog):
         self.table.setRowCount(len(rec.table))
         for row, fit in enumerate(rec.table):
             cells = [
-                variant(fit.variant).label,
+                variant_text(variant(fit.variant).label),
                 (self.tr("installed") if fit.installed else
                  ("≈ " if fit.download_estimate else "") + _gb(fit.download_bytes)),
                 _gb(fit.ram_bytes),
@@ -211,11 +213,16 @@ class ModelSetupDialog(QDialog):
                 item.setToolTip("\n".join(fit.reasons))
                 self.table.setItem(row, col, item)
         chosen = rec.variant
-        if chosen is not None:
-            label = variant(chosen).label
+        best = rec.row(chosen) if chosen is not None else None
+        if chosen is not None and best is not None:
+            label = variant_text(variant(chosen).label)
             head = (self.tr("Recommended for this computer: %1.") if rec.fits
                     else self.tr("Nothing fits comfortably; the least demanding choice is %1.")).replace("%1", label)
-            self.recommend_label.setText(f"{head} {' '.join(rec.reasons[:2])}")
+            vram = _gb(best.vram_bytes) if best.vram_bytes else self.tr("none (processor)")
+            numbers = (self.tr("Predicted at 1024×1024: %1 of RAM (this computer can spare %2), video memory %3.")
+                       .replace("%1", _gb(best.ram_bytes)).replace("%2", _gb(rec.ram_budget_bytes)).replace("%3", vram))
+            self.recommend_label.setText(f"{head} {numbers}")
+            self.recommend_label.setToolTip("\n".join(rec.reasons))
             self.select_variant(chosen)
 
     def _verdict(self, fit: VariantFit) -> str:
@@ -243,7 +250,7 @@ class ModelSetupDialog(QDialog):
             self.details_label.clear()
             return
         self.details_label.setText(
-            self.tr("%1 — licence: %2").replace("%1", v.quality)
+            self.tr("%1 — licence: %2").replace("%1", variant_text(v.quality))
             .replace("%2", f'<a href="{v.licence_url}">{v.licence}</a>')
         )
 
@@ -259,7 +266,8 @@ class ModelSetupDialog(QDialog):
         self.task.done.connect(self._on_done)
         self.task.failed.connect(self._on_failed)
         self._set_busy(True)
-        self.progress_label.setText(self.tr("Asking the Hugging Face Hub for the files of %1…").replace("%1", v.label))
+        self.progress_bar.show()
+        self.progress_label.setText(self.tr("Asking the Hugging Face Hub for the files of %1…").replace("%1", variant_text(v.label)))
         self.task.start()
 
     @Slot()
@@ -289,7 +297,7 @@ class ModelSetupDialog(QDialog):
             self.progress_label.setText(self.tr("Paused. Download continues where it stopped."))
             return
         self.progress_bar.setValue(1000)
-        self.progress_label.setText(self.tr("%1 is downloaded and verified.").replace("%1", v.label))
+        self.progress_label.setText(self.tr("%1 is downloaded and verified.").replace("%1", variant_text(v.label)))
         self._use(lambda s: install.use(v, s))
 
     @Slot(str)
