@@ -756,16 +756,32 @@
         <translation>第 %1/%2 个文件：%3 · 共 %5，已完成 %4 · %6 %7</translation>
     </message>
     <message>
-        <source>Paused. Download continues where it stopped.</source>
-        <translation>已暂停。再次点击“下载”会从中断处继续。</translation>
+        <source>Paused. “Download and use” continues where it stopped.</source>
+        <translation>已暂停。“下载并使用”会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The Hugging Face Hub could not be reached, or kept failing. Check the internet connection and press “Download and use” again: it continues where it stopped.</source>
+        <translation>无法连接 Hugging Face Hub，或服务器持续出错。请检查网络后再次点击“下载并使用”：会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The disk is full. Free some space and press “Download and use” again: it continues where it stopped.</source>
+        <translation>磁盘已满。请腾出空间后再次点击“下载并使用”：会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The download stopped because of an internal error; the details are in the log file. Press “Download and use” again to continue where it stopped.</source>
+        <translation>下载因内部错误中断，详情见日志文件。再次点击“下载并使用”会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The download stopped.</source>
+        <translation>下载已中断。</translation>
+    </message>
+    <message>
+        <source>Or use a folder or model files you already have.</source>
+        <translation>也可以使用已有的文件夹或模型文件。</translation>
     </message>
     <message>
         <source>%1 is downloaded and verified.</source>
         <translation>%1 已下载并校验完毕。</translation>
-    </message>
-    <message>
-        <source>The download stopped. Download continues where it stopped.</source>
-        <translation>下载已中断。再次点击“下载”会从中断处继续。</translation>
     </message>
     <message>
         <source>Choose a Z-Image-Turbo pipeline folder</source>

@@ -128,3 +128,18 @@ def test_data_dir_after_the_command_and_the_cli_log(tmp_path: Path, data_dir: Pa
     log_text = (elsewhere / "logs" / "zit-desktop.log").read_text(encoding="utf-8")
     assert "generation failed (model-missing)" in log_text
     assert not (data_dir / "logs").exists()
+
+
+def test_generate_uses_the_model_in_use_with_its_variant_and_transformer_file() -> None:
+    """The window and the terminal generate with the same model: a GGUF variant's transformer file too."""
+    from zit_desktop.cli.generate import request_from_args
+    from zit_desktop.cli.main import build_parser
+    from zit_desktop.core.settings import Settings
+
+    settings = Settings(model="/models/uint4", variant="gguf-q4", transformer="/models/q4.gguf")
+    args = build_parser().parse_args(["generate", "--prompt", "cat"])
+    req = request_from_args(args, settings)
+    assert (req.model, req.variant, req.transformer) == ("/models/uint4", "gguf-q4", "/models/q4.gguf")
+    args = build_parser().parse_args(["generate", "--prompt", "cat", "--model", "/elsewhere"])
+    req = request_from_args(args, settings)
+    assert (req.model, req.variant, req.transformer) == ("/elsewhere", "custom", "")

@@ -28,7 +28,7 @@ def error(text: str) -> None:
 
 
 MODEL_HINT = (
-    "get a model with `zit-desktop models download VARIANT` (`zit-desktop models list` shows which fits this "
+    "get a model with `zit-desktop models download VARIANT` (`zit-desktop doctor` shows which fits this "
     "computer), or with the Hugging Face CLI: `.venv/bin/hf download Tongyi-MAI/Z-Image-Turbo` (Windows: "
     "`.venv\\Scripts\\hf download Tongyi-MAI/Z-Image-Turbo`); the window offers the same in Settings → "
     "Set up the model…"

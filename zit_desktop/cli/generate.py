@@ -17,6 +17,7 @@ from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageResult, ImageSaved
 from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
+from zit_desktop.core.settings import Settings
 from zit_desktop.core.sizes import (
     DEFAULT_GUIDANCE,
     DEFAULT_PRESET,
@@ -55,7 +56,8 @@ def add_generate_command(subparsers: Any) -> None:
     gen.set_defaults(handler=cmd_generate)
 
 
-def request_from_args(args: argparse.Namespace, default_model: str) -> GenerationRequest:
+def request_from_args(args: argparse.Namespace, settings: Settings) -> GenerationRequest:
+    """The request of ``generate``: the model in use (variant, transformer file) unless ``--model``."""
     if args.size:
         width, height = args.size
         preset = preset_for_size(width, height)
@@ -71,8 +73,10 @@ def request_from_args(args: argparse.Namespace, default_model: str) -> Generatio
         guidance=args.guidance,
         seed=args.seed,
         count=args.count,
-        model=args.model or default_model,
+        model=args.model or settings.model,
         preset=preset,
+        variant="custom" if args.model else settings.variant,
+        transformer="" if args.model else settings.transformer,
     )
 
 
@@ -112,7 +116,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.low_vram:
         settings.low_vram = args.low_vram
     try:
-        request = request_from_args(args, settings.model)
+        request = request_from_args(args, settings)
         for warning in validate(request):
             note(warning)
     except RequestError as exc:

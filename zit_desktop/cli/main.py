@@ -127,6 +127,8 @@ def _log_to_file(app: paths_mod.AppPaths) -> None:
         console = logging.StreamHandler()  # warnings still reach the terminal, as before
         console.setLevel(logging.WARNING)
         console.setFormatter(logging.Formatter("note: %(message)s"))
+        # a failed job is reported on the terminal by the command itself (once, without the detail)
+        console.addFilter(lambda record: record.name != "zit_desktop.core.jobs")
         console._zit_cli_console = True  # type: ignore[attr-defined]
         root.addHandler(console)
 

@@ -38,7 +38,7 @@ def looks_like_repo_id(ref: str) -> bool:
 
 def _needs(variant: str) -> str:
     what = f"the {variant} variant" if variant and variant != "custom" else "a model variant"
-    return f" Download {what} again, or choose a folder that already holds it."
+    return f" Download {what}, or choose a folder that already holds it."
 
 
 def resolve_model_dir(ref: str, variant: str = "") -> Path:

@@ -236,8 +236,8 @@ def _with_retries(call: Callable[[], Any], what: str, retries: int = 3, backoff_
 def _stopped(reason: str) -> AppError:
     return AppError(
         ErrorKind.NETWORK,
-        f"The download stopped: {reason}. Check the connection and run it again to continue; "
-        "the parts already downloaded are kept.",
+        "The download stopped: the Hugging Face Hub could not be reached, or kept failing. Check the "
+        "connection and run it again to continue; whatever was downloaded already is kept.",
         reason,
     )
 

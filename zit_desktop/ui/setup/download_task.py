@@ -37,7 +37,7 @@ class _Token:
 class _Runner(QObject):
     progress = Signal(object)  # dl.DownloadProgress
     done = Signal(bool)  # True: complete and verified; False: paused (partial files kept)
-    failed = Signal(str)  # a message for the user (AppError.message)
+    failed = Signal(str, str)  # error kind, a message for the user (AppError.message)
 
     def __init__(self, variant: Variant, token: _Token) -> None:
         super().__init__()
@@ -49,14 +49,11 @@ class _Runner(QObject):
             plan = dl.plan(self.variant)
             outcome = dl.download(plan, self.progress.emit, self.token)
         except AppError as exc:
-            log.error("downloading %s failed: %s", self.variant.id, exc.message)
-            self.failed.emit(exc.message)
+            log.error("downloading %s failed: %s (%s)", self.variant.id, exc.message, exc.detail)
+            self.failed.emit(str(exc.kind), exc.message)
         except Exception:
             log.exception("downloading %s failed", self.variant.id)
-            self.failed.emit(
-                "The download stopped because of an internal error; the details are in the log file. "
-                "Start it again to continue where it stopped."
-            )
+            self.failed.emit("internal", "")
         else:
             self.done.emit(not outcome.cancelled)
         finally:
@@ -68,7 +65,7 @@ class DownloadTask(QObject):
 
     progress = Signal(object)
     done = Signal(bool)
-    failed = Signal(str)
+    failed = Signal(str, str)
 
     def __init__(self, variant: Variant, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +104,6 @@ class DownloadTask(QObject):
     def _on_done(self, complete: bool) -> None:
         self.done.emit(complete)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self.failed.emit(message)
+    @Slot(str, str)
+    def _on_failed(self, kind: str, message: str) -> None:
+        self.failed.emit(kind, message)

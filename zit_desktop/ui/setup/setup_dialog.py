@@ -294,17 +294,28 @@ class ModelSetupDialog(QDialog):
         self._set_busy(False)
         v = self.task.variant if self.task is not None else None
         if not complete or v is None:
-            self.progress_label.setText(self.tr("Paused. Download continues where it stopped."))
+            self.progress_label.setText(self.tr("Paused. “Download and use” continues where it stopped."))
             return
         self.progress_bar.setValue(1000)
         self.progress_label.setText(self.tr("%1 is downloaded and verified.").replace("%1", variant_text(v.label)))
         self._use(lambda s: install.use(v, s))
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(str, str)
+    def _on_failed(self, kind: str, message: str) -> None:
         self._set_busy(False)
-        self.message_label.setText(message)
-        self.progress_label.setText(self.tr("The download stopped. Download continues where it stopped."))
+        heads = {
+            "network": self.tr("The Hugging Face Hub could not be reached, or kept failing. Check the internet "
+                               "connection and press “Download and use” again: it continues where it stopped."),
+            "disk-full": self.tr("The disk is full. Free some space and press “Download and use” again: it "
+                                 "continues where it stopped."),
+            "internal": self.tr("The download stopped because of an internal error; the details are in the log "
+                                "file. Press “Download and use” again to continue where it stopped."),
+        }  # fmt: skip
+        head = heads.get(kind, self.tr("The download stopped."))
+        # the engine-side message is English detail: shown under the headline, except for the known kinds
+        self.message_label.setText(head if kind in heads else f"{head}\n{message}")
+        self.message_label.setToolTip(message)
+        self.progress_label.setText(self.tr("Or use a folder or model files you already have."))
 
     def _set_busy(self, busy: bool) -> None:
         self.download_button.setEnabled(not busy)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zit_desktop.core.errors import AppError, ErrorKind
+from zit_desktop.core.errors import ErrorKind
 from zit_desktop.core.events import (
     Cancelled,
     Failed,
@@ -49,6 +49,7 @@ from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings, save_settings
+from zit_desktop.ui.setup.model_choice import ModelChoice
 from zit_desktop.ui.startup.i18n import Translations
 from zit_desktop.ui.widgets.image_view import ImageView, pil_to_qimage
 from zit_desktop.ui.widgets.notice_bar import NoticeBar
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self._sizes: dict[str, tuple[int, int]] = {}  # job id -> final image size, for the preview frame
         self._first_run_pending = not settings.first_run_done and not settings.last_request
         self._closed = False
+        self.model_choice = ModelChoice(self)
         self._build()
         self._connect()
         self.retranslate()
@@ -181,8 +183,8 @@ class MainWindow(QMainWindow):
         self.menus.quit_action.triggered.connect(self.close)
         self.menus.language_group.triggered.connect(self._on_language_action)
         self.menus.preferences_action.triggered.connect(self.edit_preferences)
-        self.menus.setup_action.triggered.connect(self.open_model_setup)
-        self.notice.actionRequested.connect(self.open_model_setup)
+        self.menus.setup_action.triggered.connect(self.model_choice.open_setup)
+        self.notice.actionRequested.connect(self.model_choice.open_setup)
         self.controller.engineEvent.connect(self.on_event)
         self.controller.preview.connect(self.on_preview)
         self.controller.queueChanged.connect(self.refresh_queue)
@@ -240,41 +242,13 @@ class MainWindow(QMainWindow):
             self.monitor.set_model(choices.model)
         self._update_prediction()
 
-    @Slot()
     def open_model_setup(self) -> ModelSetupDialog:
-        """The model setup (first run, the banner's button, Settings → Set up the model…)."""
-        from zit_desktop.core.memory.vram import sample_device
-        from zit_desktop.ui.setup.setup_dialog import ModelSetupDialog
-
-        device = self.monitor.last or sample_device()
-        dialog = ModelSetupDialog(self.settings, self.advisor, device, self)
-        dialog.modelChosen.connect(self.use_model)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
+        """The model setup (also at start, from the menu and from the model-missing banner)."""
+        return self.model_choice.open_setup()
 
     def open_setup_if_needed(self) -> ModelSetupDialog | None:
         """At start: the setup opens when the model in the settings is not on this disk."""
-        from zit_desktop.core.models.install import model_problem
-
-        problem = model_problem(self.settings)
-        if problem is None:
-            return None
-        log.info("no usable model (%s): opening the model setup", problem)
-        return self.open_model_setup()
-
-    @Slot(object)
-    def use_model(self, chosen: Settings) -> None:
-        """Use the model the setup chose: saved, handed to the engine, shown to the planner."""
-        s = self.settings
-        s.model, s.variant, s.transformer = chosen.model, chosen.variant, chosen.transformer
-        self.save_settings()
-        self.controller.update_engine_settings(s)
-        self.monitor.set_model(s.model)
-        if self.notice.level == "error":
-            self.notice.dismiss()
-        self.statusBar().showMessage(self.tr("The model is ready. Press Generate."), 10_000)
-        log.info("model in use: %s (variant %s%s)", s.model, s.variant, f", transformer {s.transformer}" if s.transformer else "")
+        return self.model_choice.open_setup_if_needed()
 
     # ------------------------------------------------------------------ actions
     @Slot()
@@ -317,28 +291,7 @@ class MainWindow(QMainWindow):
         lock = self.params.lock.isChecked() if reuse.lock_seed is None else reuse.lock_seed
         self.params.apply_request(reuse.request, lock)
         self.reuse_parent = reuse.parent_id
-        self._reuse_variant(reuse.request)
-
-    def _reuse_variant(self, request: GenerationRequest) -> None:
-        """Reuse means the same model too: switch to the image's variant when it is here, else say so."""
-        from zit_desktop.core.models import install
-        from zit_desktop.core.models.catalogue import variant
-
-        s = self.settings
-        if (request.variant, request.model, request.transformer) == (s.variant, s.model, s.transformer):
-            return
-        wanted = Settings(model=request.model, variant=request.variant, transformer=request.transformer)
-        if install.model_problem(wanted) is not None:  # the stored files moved: is the variant installed?
-            try:
-                install.use(variant(request.variant), wanted)
-            except (AppError, ValueError):
-                label = request.variant
-                self.notice.show_message(
-                    self.tr("This image was made with the model variant “%1”, which is not on this computer. "
-                            "Generating now uses the current model.").replace("%1", label),
-                    "warning", self.tr("Set up the model…"))  # fmt: skip
-                return
-        self.use_model(wanted)
+        self.model_choice.follow(reuse.request)
 
     def apply_request(self, request: GenerationRequest, lock_seed: bool, parent_id: int | None = None) -> None:
         self.apply_reuse(Reuse(request, lock_seed, parent_id))
