@@ -23,7 +23,11 @@ What it does:
    slight underestimate of the real repo's.
 2. **Measure**, each in a FRESH subprocess: ``loader.load_pipeline(folder, torch.bfloat16, emit)``
    (the app's real loader) while ``core.memory.rss.RssSampler`` polls RSS every 50 ms; reports peak
-   RSS, load seconds and RSS after load. Memory safety: when the advisor's predicted load peak of a
+   RSS, load seconds and RSS after load. safetensors files are mmapped and ``from_pretrained`` in the
+   stored dtype maps them without reading, so the load alone barely moves RSS (bf16 transformer: +75 MB
+   in 1.3 s); the subprocess then touches one element per 4 KiB page of every tensor (what the first
+   denoise step does) and reports that peak as the ``resident`` figure, with RssAnon/RssFile (the weights
+   are file pages: reclaimable, so too little RAM thrashes rather than OOMs). Memory safety: when the advisor's predicted load peak of a
    variant is above 75 % of this machine's RAM (bf16 on a 23 GB machine), the variant is measured
    **component by component** instead (transformer, text encoder, VAE, each ``from_pretrained`` in its
    own subprocess, as ``ZImagePipeline.from_pretrained`` loads them): the output gives the sum of the
@@ -266,8 +270,23 @@ def _measure(folder: Path, component: str, variant: str) -> dict[str, Any]:
         cls = ZImageTransformer2DModel if component == "transformer" else AutoencoderKL
         obj = cls.from_pretrained(str(folder / component), torch_dtype=torch.bfloat16, local_files_only=True)
     seconds = time.perf_counter() - t0
-    peak = sampler.stop() or 0
+    peak = sampler.take_peak() or 0
     after = current_rss() or 0
+    split_after = _rss_split()
+    # safetensors tensors are mmapped: from_pretrained in the stored dtype maps them without reading, so
+    # the load alone barely moves RSS; the first denoise step reads every page. Touch one element per
+    # 4 KiB page of every tensor to get the RSS with all weights resident.
+    t1 = time.perf_counter()
+    modules = [obj] if component != "pipeline" else [obj.transformer, obj.text_encoder, obj.vae]
+    with torch.no_grad():
+        for mod in modules:
+            for t in [*mod.parameters(), *mod.buffers()]:
+                for u in _storage_tensors(t):
+                    flat = u.reshape(-1)
+                    flat[:: max(1, 4096 // max(1, u.element_size()))].float().sum()
+    touch_s = time.perf_counter() - t1
+    peak_touched = sampler.stop() or 0
+    resident = current_rss() or 0
     quantized = sorted(
         {
             type(m).__name__
@@ -287,7 +306,32 @@ def _measure(folder: Path, component: str, variant: str) -> dict[str, Any]:
     return {
         "component": component, "peak_rss": peak, "rss_after": after, "rss_baseline": baseline,
         "rss_before_imports": before_import, "load_s": round(seconds, 2), "sdnq_modules": quantized,
+        "rss_after_split": split_after, "peak_rss_touched": max(peak, peak_touched), "rss_resident": resident,
+        "rss_resident_split": _rss_split(), "touch_s": round(touch_s, 2),
     }  # fmt: skip
+
+
+def _storage_tensors(t: Any) -> list[Any]:
+    """The plain tensors behind ``t`` (an SDNQ weight keeps its packed data and scales as attributes)."""
+    import torch
+
+    if type(t) is torch.Tensor or type(t) is torch.nn.Parameter:
+        return [t]
+    found = [v for v in vars(t).values() if isinstance(v, torch.Tensor)] if hasattr(t, "__dict__") else []
+    return found or [t.detach()]
+
+
+def _rss_split() -> dict[str, int]:
+    """RssAnon / RssFile of this process (Linux /proc; empty elsewhere): mmapped weights are file pages."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("RssAnon:", "RssFile:")):
+                key, value = line.split(":")
+                out[key] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
 
 
 # ---- predict -----------------------------------------------------------------------------------
@@ -341,8 +385,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _log(f"[{v}] loading the whole pipeline through loader.load_pipeline (fresh process) ...")
             m = _sub(["--_measure", "pipeline", "--out", str(folder), "--variant", v])
             entry.update(
-                mode="whole", measured=m, measured_peak_rss=m["peak_rss"], measured_rss_after=m["rss_after"]
-            )
+                mode="whole", measured=m, measured_load_peak_rss=m["peak_rss"], measured_rss_after=m["rss_after"],
+                measured_peak_rss=m["peak_rss_touched"], measured_rss_resident=m["rss_resident"],
+            )  # fmt: skip
             entry["load_s"] = m["load_s"]
         else:
             parts = {}
@@ -354,10 +399,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 parts[comp] = _sub(["--_measure", comp, "--out", str(folder), "--variant", v])
             entry.update(
                 mode="per-component", measured=parts,
-                measured_peak_rss_sum=sum(m["peak_rss"] for m in parts.values()),
-                measured_peak_rss_largest=max(m["peak_rss"] for m in parts.values()),
+                measured_peak_rss_sum=sum(m["peak_rss_touched"] for m in parts.values()),
+                measured_peak_rss_largest=max(m["peak_rss_touched"] for m in parts.values()),
                 # one baseline + each component's growth over its own baseline: the whole load's estimate
                 measured_peak_rss_combined=parts["transformer"]["rss_baseline"]
+                + sum(m["peak_rss_touched"] - m["rss_baseline"] for m in parts.values()),
+                measured_load_peak_rss=parts["transformer"]["rss_baseline"]
                 + sum(m["peak_rss"] - m["rss_baseline"] for m in parts.values()),
                 load_s=round(sum(m["load_s"] for m in parts.values()), 2),
             )  # fmt: skip
@@ -377,21 +424,25 @@ def report(data: dict[str, Any]) -> None:
         f"== variant RAM on CPU ({data['mode']}; sdnq-uint4 quantized WITHOUT SVD; weights loaded as bf16) =="
     )
     _log(
-        f"{'variant':<11} {'mode':<14} {'disk':>9} {'predicted':>9} {'measured':>9} {'ratio':>6} {'after':>9} {'load s':>7} {'table(cpu job)':>15}"
+        f"{'variant':<11} {'mode':<14} {'disk':>9} {'predicted':>9} {'load pk':>9} {'resident':>9} {'ratio':>6} {'after ld':>9} {'load s':>7} {'table(cpu job)':>15}"
     )
     for v, e in data["variants"].items():
         after = e.get("measured_rss_after")
-        _log(f"{v:<11} {e['mode']:<14} {g(e['disk_bytes'])} {g(e['predicted_load_bytes'])} {g(e['measured_peak_rss'])} "
+        _log(f"{v:<11} {e['mode']:<14} {g(e['disk_bytes'])} {g(e['predicted_load_bytes'])} {g(e['measured_load_peak_rss'])} {g(e['measured_peak_rss'])} "
              f"{e['ratio_measured_over_predicted_load']:6.2f} {g(after) if after else '      n/a':>9} {e['load_s']:7.1f} "
              f"{g(e['table_cpu_job_bytes'])} ")  # fmt: skip
         if e["mode"] == "per-component":
             for comp, m in e["measured"].items():
                 w = e["predicted_weights_bytes"][comp]
-                _log(f"    {comp:<13} peak {g(m['peak_rss'])} (process baseline {g(m['rss_baseline'])}, "
-                     f"growth {g(m['peak_rss'] - m['rss_baseline'])} vs predicted weights {g(w)}), after {g(m['rss_after'])}, {m['load_s']} s")  # fmt: skip
-            _log(f"    sum of the three peaks {g(e['measured_peak_rss_sum'])}; largest single peak "
+                _log(f"    {comp:<13} load peak {g(m['peak_rss'])}, resident peak {g(m['peak_rss_touched'])} (process baseline {g(m['rss_baseline'])}, "
+                     f"resident growth {g(m['peak_rss_touched'] - m['rss_baseline'])} vs predicted weights {g(w)}), after {g(m['rss_after'])}, {m['load_s']} s")  # fmt: skip
+            _log(f"    per-component: sum of the three resident peaks {g(e['measured_peak_rss_sum'])}; largest single peak "
                  f"{g(e['measured_peak_rss_largest'])}; one baseline + the three growths {g(e['measured_peak_rss_combined'])} "
-                 "(the 'measured' column)")  # fmt: skip
+                 "(the 'resident' column)")  # fmt: skip
+    _log(
+        "load pk = peak RSS during load_pipeline (safetensors are mmapped: pages not read yet); resident = "
+        "peak RSS once every weight page has been touched (what the first step needs); ratio = resident / predicted"
+    )
     _log("predicted = advisor load phase (baseline + weights at bf16, sizes read from the files); "
          "table(cpu job) = variant_table's peak for a whole 1024² CPU job (fp32 compute)")  # fmt: skip
     _log("JSON " + json.dumps(data, sort_keys=True))

@@ -35,7 +35,9 @@ def test_tiny_mode_reports_predicted_and_measured(tmp_path: Path, capsys: pytest
     assert set(data["variants"]) == {"bf16", "sdnq-uint4"}
     for name, v in data["variants"].items():
         assert v["mode"] == "whole" and v["sizes_from"] == "files"
-        for key in ("predicted_load_bytes", "table_cpu_job_bytes", "measured_peak_rss", "measured_rss_after"):
+        keys = ("predicted_load_bytes", "table_cpu_job_bytes", "measured_peak_rss", "measured_load_peak_rss",
+                "measured_rss_after", "measured_rss_resident")  # fmt: skip
+        for key in keys:
             assert isinstance(v[key], int) and v[key] > 0, (name, key)
         assert v["measured_peak_rss"] >= v["measured_rss_after"] * 0.99
         assert v["load_s"] > 0 and 0 < v["ratio_measured_over_predicted_load"] < 10
