@@ -161,10 +161,13 @@ def test_ram_model_counts_pinned_copies_gguf_reads_and_fp32_widening() -> None:
     q4_ram = predict_ram(q4, Rung.MODEL_OFFLOAD, 1024, 1024, gpu)
     assert q4_ram.breakdown["gguf_read_copy"] == variant("gguf-q4").weights["transformer"]
     assert q4_ram.bytes > q4.total_bytes + q4.transformer.bytes  # the file is read whole while loading
-    # fp32 compute (the CPU) doubles plain weights; quantized ones keep their size
+    # fp32 compute (the CPU) doubles plain weights; SDNQ ones keep their size plus the measured overhead
     uint4 = variant_profile(variant("sdnq-uint4"))
     cpu = predict_ram(uint4, Rung.CPU, 512, 512, None)
-    assert cpu.breakdown["weights_transformer"] == uint4.transformer.bytes
+    assert cpu.breakdown["weights_transformer"] == int(uint4.transformer.bytes * cal.sdnq_resident_factor)
+    assert q4_ram.breakdown["weights_transformer"] == q4.transformer.bytes  # a GGUF file: no SDNQ overhead
+    cpu_only = DeviceInfo(kind="cpu", name="CPU", system_ram_bytes=32 * GIB)
+    assert predict_ram(uint4, Rung.CPU, 512, 512, cpu_only).breakdown["baseline"] == cal.ram_baseline_cpu_bytes
     assert cpu.breakdown["weights_vae"] == 2 * uint4.vae.bytes
     assert ram_budget(simulated_cuda_device(6, ram_gib=16)) == pytest.approx(0.85 * 16 * GIB - 2.5 * GIB, abs=2)
 

@@ -89,6 +89,13 @@ class Calibration:
     # window (about 0.4-0.5 GB). An estimate until the CPU benchmark's measurement replaces it; the
     # peak log corrects it per machine anyway.
     ram_baseline_bytes: int = int(1.75 * GIB)
+    # On a CPU-only torch the same process measured 0.33-0.35 GB (benchmarks/variant_ram.py, fresh
+    # process after torch, diffusers, transformers and sdnq are imported, 2026-12).
+    ram_baseline_cpu_bytes: int = int(0.35 * GIB)
+    # SDNQ-quantized components hold more than their weight files once every page is touched: the
+    # full-size sdnq-uint4 pipeline grew 7.94 GB for 6.48 GB of weights (file-backed 7.18 GB + 0.75 GB
+    # anonymous; benchmarks/variant_ram.py on the CPU). Applied to SDNQ components, not to GGUF files.
+    sdnq_resident_factor: float = 1.22
     # diffusers' load_gguf_checkpoint copies every tensor out of a numpy memmap of the file: while it
     # runs, the file's pages (counted in RSS) and the copies coexist, so loading needs the file once
     # more on top of the weights. Estimate (1.0 = one extra copy), to be checked by measured RSS.

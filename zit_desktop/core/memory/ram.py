@@ -22,7 +22,9 @@ RAM model (bytes; the constants live in :class:`~zit_desktop.core.memory.peak_mo
     host     = H * W * 3 * 4 * host_image_copies (the decoded image)
                + on the CPU: the largest activation of the VRAM model at fp32
                + text encoder on the CPU: its activations at fp32
-    peak     = (ram_baseline_bytes + max(load, resident + host)) * correction
+    peak     = (baseline + max(load, resident + host)) * correction
+    baseline = ram_baseline_bytes with CUDA (estimate), ram_baseline_cpu_bytes on a CPU-only torch (measured);
+               SDNQ components count sdnq_resident_factor x their weights (measured)
     budget   = ram_fit_fraction * total RAM - ram_os_bytes
 """
 
@@ -59,9 +61,22 @@ def fp32_compute(rung: Rung, device: DeviceInfo | None) -> bool:
     return not device.is_cuda or not device.bf16_supported
 
 
-def _component_weights(profile: ModelProfile, wide: bool) -> dict[str, int]:
+def _component_weights(profile: ModelProfile, wide: bool, cal: Calibration) -> dict[str, int]:
     sizes = {"transformer": profile.transformer, "text_encoder": profile.text_encoder, "vae": profile.vae}
-    return {name: c.bytes * (2 if wide and name not in profile.quantized else 1) for name, c in sizes.items()}
+    out = {}
+    for name, c in sizes.items():
+        if name not in profile.quantized:
+            out[name] = c.bytes * (2 if wide else 1)
+        elif name == "transformer" and profile.transformer_file_bytes:  # a GGUF file: its own size
+            out[name] = c.bytes
+        else:  # SDNQ: measured overhead over the weight files
+            out[name] = int(c.bytes * cal.sdnq_resident_factor)
+    return out
+
+
+def _baseline(cal: Calibration, device: DeviceInfo | None) -> int:
+    """The process before any weight: measured on a CPU-only torch, an estimate with CUDA."""
+    return cal.ram_baseline_cpu_bytes if device is not None and not device.is_cuda else cal.ram_baseline_bytes
 
 
 def _host_activations(
@@ -99,7 +114,8 @@ def predict_ram(
     ``pinned``: on group offload, whether pinned copies are kept (False: pinning on demand)."""
     opts = options or PlanOptions()
     cal = calibration or Calibration()
-    w = _component_weights(profile, fp32_compute(rung, device))
+    w = _component_weights(profile, fp32_compute(rung, device), cal)
+    baseline = _baseline(cal, device)
     total = sum(w.values())
     gguf = int(cal.gguf_read_copy_fraction * profile.transformer_file_bytes)
     load = total + gguf
@@ -113,15 +129,15 @@ def predict_ram(
         resident = total
     host = _host_activations(profile, rung, (width, height), opts, cal)
     run = resident + sum(host.values())
-    raw = cal.ram_baseline_bytes + max(load, run)
+    raw = baseline + max(load, run)
     breakdown = {
-        "baseline": cal.ram_baseline_bytes,
+        "baseline": baseline,
         **{f"weights_{name}": b for name, b in w.items()},
         "gguf_read_copy": gguf,
-        "load_phase": cal.ram_baseline_bytes + load,
+        "load_phase": baseline + load,
         "resident_while_running": resident,
         **host,
-        "run_phase": cal.ram_baseline_bytes + run,
+        "run_phase": baseline + run,
     }
     return RamPrediction(int(raw * correction), breakdown, rung, pinned, correction)
 
