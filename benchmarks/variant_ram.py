@@ -172,20 +172,13 @@ def _quantize_component(src: Path, out: Path, component: str, weights_dtype: str
     return {"component": component, "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def _copy(src: Path, dst: Path) -> None:
-    if src.is_dir():
-        shutil.rmtree(dst, ignore_errors=True)
-        shutil.copytree(src, dst)
-    else:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
-
-
 def _dir_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
 def build_full(cache: Path) -> dict[str, Path]:
+    from zit_desktop.core.engine.tiny_variants import copy_tree_or_file
+
     bf16, uint4 = cache / "full" / "bf16", cache / "full" / "sdnq-uint4-nosvd"
     if not (bf16 / ".complete").exists():
         from zit_desktop.core.engine.tiny_model import make_tiny_model
@@ -193,10 +186,10 @@ def build_full(cache: Path) -> dict[str, Path]:
         bf16.mkdir(parents=True, exist_ok=True)
         tiny = cache / "tiny-tokenizer"
         make_tiny_model(tiny)
-        _copy(tiny / "tokenizer", bf16 / "tokenizer")
+        copy_tree_or_file(tiny / "tokenizer", bf16 / "tokenizer")
         shutil.rmtree(tiny)
-        _copy(_configs() / "scheduler", bf16 / "scheduler")
-        _copy(_configs() / "model_index.json", bf16 / "model_index.json")
+        copy_tree_or_file(_configs() / "scheduler", bf16 / "scheduler")
+        copy_tree_or_file(_configs() / "model_index.json", bf16 / "model_index.json")
         for comp, need in (("vae", 1 * GB), ("text_encoder", 9.5 * GB), ("transformer", 15 * GB)):
             if (bf16 / comp / ".complete").exists():
                 continue
@@ -209,7 +202,7 @@ def build_full(cache: Path) -> dict[str, Path]:
     if not (uint4 / ".complete").exists():
         uint4.mkdir(parents=True, exist_ok=True)
         for name in ("model_index.json", "scheduler", "tokenizer", "vae"):
-            _copy(bf16 / name, uint4 / name)
+            copy_tree_or_file(bf16 / name, uint4 / name)
         for comp, need in (("text_encoder", 6 * GB), ("transformer", 8 * GB)):
             if (uint4 / comp / ".complete").exists():
                 continue

@@ -79,7 +79,7 @@ def _make_sdnq(out: Path, weights_dtype: str, seed: int) -> None:
     plain = out / ".plain"
     make_tiny_model(plain, seed)
     for name in ("model_index.json", TEST_MODEL_MARKER, "scheduler", "tokenizer", "vae"):
-        _copy(plain / name, out / name)
+        copy_tree_or_file(plain / name, out / name)
     for component, cls in (("transformer", ZImageTransformer2DModel), ("text_encoder", Qwen3Model)):
         config = SDNQConfig(weights_dtype=weights_dtype, minimum_allowed_numel=0)
         model = cls.from_pretrained(str(plain / component), quantization_config=config)
@@ -88,7 +88,8 @@ def _make_sdnq(out: Path, weights_dtype: str, seed: int) -> None:
     shutil.rmtree(plain)
 
 
-def _copy(src: Path, dst: Path) -> None:
+def copy_tree_or_file(src: Path, dst: Path) -> None:
+    """Copy a folder (replacing ``dst``) or a file (creating its folder)."""
     if src.is_dir():
         shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(src, dst)

@@ -8,11 +8,11 @@ Its signals reach slots of GUI-thread objects (queued), never plain functions.
 from __future__ import annotations
 
 import logging
-import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from zit_desktop.core.errors import AppError
+from zit_desktop.core.events import CancelToken
 from zit_desktop.core.models import download as dl
 from zit_desktop.core.models.catalogue import Variant
 from zit_desktop.ui.window.worker import start_thread
@@ -20,26 +20,12 @@ from zit_desktop.ui.window.worker import start_thread
 log = logging.getLogger(__name__)
 
 
-class _Token:
-    """Pause/cancel flag checked between chunks (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-
 class _Runner(QObject):
     progress = Signal(object)  # dl.DownloadProgress
     done = Signal(bool)  # True: complete and verified; False: paused (partial files kept)
     failed = Signal(str, str)  # error kind, a message for the user (AppError.message)
 
-    def __init__(self, variant: Variant, token: _Token) -> None:
+    def __init__(self, variant: Variant, token: CancelToken) -> None:
         super().__init__()
         self.variant, self.token = variant, token
 
@@ -70,7 +56,7 @@ class DownloadTask(QObject):
     def __init__(self, variant: Variant, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.variant = variant
-        self._token = _Token()
+        self._token = CancelToken()
         self._thread = QThread()
         self._thread.setObjectName(f"download-{variant.id}")
         self._runner = _Runner(variant, self._token)
