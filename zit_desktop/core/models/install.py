@@ -154,7 +154,8 @@ def use(variant: Variant, settings: Settings, cache_dir: Path | None = None) -> 
     if plan is None or st.state != InstallState.INSTALLED:
         raise AppError(
             ErrorKind.MODEL_MISSING,
-            f"{variant.label} is not fully downloaded ({len(st.missing)} files missing); download it first.",
+            f"{variant.label} is not fully downloaded ({len(st.missing)} files missing); download it first."
+            if st.state == InstallState.PARTIAL else f"{variant.label} is not downloaded yet; download it first.",
         )
     pipeline = next(s for s in plan.sources if s.source.role != SourceRole.TRANSFORMER)
     settings.model = str(layout.repo_dir(plan.cache_dir, pipeline.source.repo) / "snapshots" / pipeline.commit)
