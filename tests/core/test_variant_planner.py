@@ -16,8 +16,9 @@ from zit_desktop.core.memory.peak_model import Calibration, PlanOptions
 from zit_desktop.core.memory.profile import published_profile
 from zit_desktop.core.memory.ram import predict_ram, ram_budget
 from zit_desktop.core.memory.rungs import LADDER, Rung
-from zit_desktop.core.memory.variants import VariantVerdict, free_disk_bytes, variant_profile
+from zit_desktop.core.memory.variants import VariantVerdict, variant_profile
 from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
+from zit_desktop.core.models.cache import free_disk_bytes
 from zit_desktop.core.models.catalogue import catalogue, variant
 
 ORDER = [str(v.id) for v in catalogue()]  # best quality first

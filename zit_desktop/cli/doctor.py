@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zit_desktop.cli.common import Exit
+from zit_desktop.core.memory.vram import gb_text
 
 
 def _gb_arg(text: str, what: str, low: float, high: float) -> float:
@@ -85,9 +86,8 @@ def gather(
     from zit_desktop.core.memory.advisor import MemoryAdvisor
     from zit_desktop.core.memory.plan import options_from_settings
     from zit_desktop.core.memory.profile import published_profile
-    from zit_desktop.core.memory.variants import free_disk_bytes
     from zit_desktop.core.memory.vram import sample_device
-    from zit_desktop.core.models.cache import hub_cache_dir
+    from zit_desktop.core.models.cache import free_disk_bytes, hub_cache_dir
     from zit_desktop.core.settings import load_settings
 
     app = paths_mod.app_paths(data_root)
@@ -149,10 +149,6 @@ def gather(
     }
 
 
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
-
-
 def _params(n: int) -> str:
     return f"{n / 1e9:.2f} B parameters" if n >= 1e9 else f"{n / 1e6:.0f} M parameters"
 
@@ -163,7 +159,7 @@ def format_report(r: dict[str, Any]) -> str:
     if d["kind"] == "cuda":
         sim = " (simulated)" if r["simulated"] else ""
         lines.append(
-            f"GPU:       {d['name']}{sim}: {_gb(d['total_bytes'])} total, {_gb(d['free_bytes'])} free"
+            f"GPU:       {d['name']}{sim}: {gb_text(d['total_bytes'])} total, {gb_text(d['free_bytes'])} free"
             + (f", driver {d['driver_version']}" if d["driver_version"] else "")
         )
         cc = d["compute_capability"]
@@ -179,13 +175,13 @@ def format_report(r: dict[str, Any]) -> str:
         )
     if d["system_ram_bytes"]:
         lines.append(
-            f"RAM:       {_gb(d['system_ram_bytes'])} total, {_gb(d['system_ram_available_bytes'])} available"
+            f"RAM:       {gb_text(d['system_ram_bytes'])} total, {gb_text(d['system_ram_available_bytes'])} available"
         )
     m = r["model"]
     lines.append(
-        f"Model:     {m['ref']}: transformer {_gb(m['transformer_bytes'])} ({_params(m['transformer_params'])}), "
-        f"text encoder {_gb(m['text_encoder_bytes'])} ({_params(m['text_encoder_params'])}), "
-        f"VAE {_gb(m['vae_bytes'])} ({_params(m['vae_params'])}); {m['source']}"
+        f"Model:     {m['ref']}: transformer {gb_text(m['transformer_bytes'])} ({_params(m['transformer_params'])}), "
+        f"text encoder {gb_text(m['text_encoder_bytes'])} ({_params(m['text_encoder_params'])}), "
+        f"VAE {gb_text(m['vae_bytes'])} ({_params(m['vae_params'])}); {m['source']}"
     )
     s = r["settings"]
     lines.append(
@@ -197,7 +193,7 @@ def format_report(r: dict[str, Any]) -> str:
     lines += ["", "Size presets (auto strategy):"]
     verdicts = {"fits": "fits", "offload": "fits with offload (slower)", "too-big": "too big"}
     for p in r["presets"]:
-        peak = f"peak ≈ {_gb(p['predicted_peak_bytes'])}" if p["predicted_peak_bytes"] else ""
+        peak = f"peak ≈ {gb_text(p['predicted_peak_bytes'])}" if p["predicted_peak_bytes"] else ""
         verdict = "on the CPU (slow)" if p["rung"] == "cpu" else verdicts[p["verdict"]]
         lines.append(f"  {p['preset']:<10} {verdict:<27} {p['rung']:<14} {peak}".rstrip())
         lines.append(f"  {'':<10} why: {p['why']}")
@@ -209,20 +205,20 @@ def format_report(r: dict[str, Any]) -> str:
 def _variant_lines(r: dict[str, Any]) -> list[str]:
     v = r["variants"]
     disk = r["disk"]
-    free = _gb(disk["free_bytes"]) if disk["free_bytes"] is not None else "unknown"
+    free = gb_text(disk["free_bytes"]) if disk["free_bytes"] is not None else "unknown"
     lines = ["", f"Model variants (1024x1024 unless a preset says; free disk {free} at {disk['hf_cache']}):"]
     presets = [p["preset"] for p in v["table"][0]["presets"]] if v["table"] else []
     head = f"  {'variant':<11} {'download':>9} {'RAM':>8} " + " ".join(f"{p:>10}" for p in presets)
     lines += [head + "  verdict"]
     for row in v["table"]:
-        download = "installed" if row["installed"] else ("~" if row["download_estimate"] else "") + _gb(
+        download = "installed" if row["installed"] else ("~" if row["download_estimate"] else "") + gb_text(
             row["download_bytes"]
         )
         vram = " ".join(
-            f"{(_gb(p['predicted_vram_bytes']) if p['predicted_vram_bytes'] else 'cpu'):>10}" for p in row["presets"]
+            f"{(gb_text(p['predicted_vram_bytes']) if p['predicted_vram_bytes'] else 'cpu'):>10}" for p in row["presets"]
         )
         lines.append(
-            f"  {row['variant']:<11} {download:>9} {_gb(row['predicted_ram_bytes']):>8} {vram}  "
+            f"  {row['variant']:<11} {download:>9} {gb_text(row['predicted_ram_bytes']):>8} {vram}  "
             f"{row['verdict']} ({row['rung']})"
         )
     lines.append("  (RAM: predicted peak of the process; VRAM: predicted peak per size preset)")
@@ -232,8 +228,8 @@ def _variant_lines(r: dict[str, Any]) -> list[str]:
     fits = "" if v["fits"] else " — nothing fits; this is the least demanding"
     lines += [
         "",
-        f"Recommended variant: {v['variant']} on '{v['rung']}': peak RAM ≈ {_gb(row['predicted_ram_bytes'])}, "
-        f"peak VRAM ≈ {_gb(row['predicted_vram_bytes'])} at 1024x1024{fits}",
+        f"Recommended variant: {v['variant']} on '{v['rung']}': peak RAM ≈ {gb_text(row['predicted_ram_bytes'])}, "
+        f"peak VRAM ≈ {gb_text(row['predicted_vram_bytes'])} at 1024x1024{fits}",
     ]
     lines += [f"  why: {why}" for why in v["reasons"]]
     return lines

@@ -36,7 +36,7 @@ from zit_desktop.core.memory.peak_model import (
 from zit_desktop.core.memory.profile import ModelProfile
 from zit_desktop.core.memory.ram import RamPrediction, predict_ram, ram_fits
 from zit_desktop.core.memory.rungs import AUTO, LADDER, STREAMING, Rung, parse_rung
-from zit_desktop.core.memory.vram import DeviceInfo
+from zit_desktop.core.memory.vram import DeviceInfo, gb_text
 
 
 def options_from_settings(
@@ -131,10 +131,6 @@ class Plan:
         }
 
 
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
-
-
 def available_vram(device: DeviceInfo) -> int:
     return max(0, device.free_bytes + device.process_bytes) if device.is_cuda else 0
 
@@ -181,14 +177,14 @@ def _ram_reasons(ctx: _Context, rung: Rung) -> tuple[list[str], bool]:
         if not ram_fits(_predict_ram(ctx, rung, pinned=True), dev, cal):
             low_mem = True
             reasons.append(
-                f"system RAM ({_gb(ram)}) is short of the {_gb(pinned)} that pinned copies need: "
+                f"system RAM ({gb_text(ram)}) is short of the {gb_text(pinned)} that pinned copies need: "
                 "weights are pinned on demand (slower transfers)"
             )
     if rung != Rung.GPU or opts.text_encoder_on_cpu:
         need = offloaded + k * prof.vae.bytes if rung != Rung.GPU else k * prof.text_encoder.bytes
         if usable < need:
             reasons.append(
-                f"warning: system RAM ({_gb(ram)}) is smaller than the {_gb(need)} of weights kept in RAM: "
+                f"warning: system RAM ({gb_text(ram)}) is smaller than the {gb_text(need)} of weights kept in RAM: "
                 "expect heavy swapping; close other programs or add RAM (a leaner rung does not use less RAM)"
             )
     return reasons, low_mem
@@ -206,8 +202,8 @@ def _plan_for_rung(ctx: _Context, rung: Rung, forced: bool) -> Plan:
     fits = _needed(pred, cal) <= avail
     reasons = [
         (
-            f"{rung}: predicted peak {_gb(pred.bytes)} (+{cal.safety_fraction:.0%} and "
-            f"{cal.safety_bytes // MIB} MB margin) {'fits' if fits else 'does not fit'} in {_gb(avail)} free"
+            f"{rung}: predicted peak {gb_text(pred.bytes)} (+{cal.safety_fraction:.0%} and "
+            f"{cal.safety_bytes // MIB} MB margin) {'fits' if fits else 'does not fit'} in {gb_text(avail)} free"
         )
     ]
     if forced:
@@ -251,7 +247,7 @@ def _cpu_plan(ctx: _Context, forced: Rung | None = None) -> Plan:
     reasons = [dev.reason or "no NVIDIA GPU", "runs on the CPU: minutes per image"]
     if not ram_ok:
         reasons.append(
-            f"warning: system RAM ({_gb(dev.system_ram_bytes)}) is smaller than the model ({_gb(prof.total_bytes)})"
+            f"warning: system RAM ({gb_text(dev.system_ram_bytes)}) is smaller than the model ({gb_text(prof.total_bytes)})"
         )
     rung = forced or Rung.CPU
     ram = _predict_ram(ctx, Rung.CPU)

@@ -22,11 +22,9 @@ more VRAM never a slower rung for the same variant (the planner's monotonicity).
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from zit_desktop.core.memory.peak_log import PeakRecord
@@ -35,8 +33,7 @@ from zit_desktop.core.memory.plan import Plan, plan
 from zit_desktop.core.memory.profile import ComponentSize, ModelProfile, published_profile
 from zit_desktop.core.memory.ram import budget_words, ram_budget
 from zit_desktop.core.memory.rungs import Rung
-from zit_desktop.core.memory.vram import DeviceInfo
-from zit_desktop.core.models.cache import hub_cache_dir
+from zit_desktop.core.memory.vram import DeviceInfo, gb_text
 from zit_desktop.core.models.catalogue import Variant, VariantKind
 from zit_desktop.core.sizes import PRESETS
 
@@ -165,10 +162,6 @@ class VariantRecommendation:
         }
 
 
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
-
-
 def _preset_memory(
     profile: ModelProfile, device: DeviceInfo, opts: PlanOptions, cal: Calibration, records: Sequence[PeakRecord]
 ) -> tuple[PresetMemory, ...]:
@@ -204,7 +197,7 @@ def variant_fit(
     width, height = size
     p = plan(profile, device, width, height, 1, opts, cal, records)
     on_gpu = p.rung != Rung.CPU
-    ram_words = f"predicted peak RAM {_gb(p.predicted_ram_bytes)} on '{p.rung}'"
+    ram_words = f"predicted peak RAM {gb_text(p.predicted_ram_bytes)} on '{p.rung}'"
     reasons: list[str] = []
     if device.system_ram_bytes <= 0:
         reasons.append(f"{ram_words}; this machine's RAM is unknown: not checked")
@@ -220,10 +213,10 @@ def variant_fit(
     if installed:
         reasons.append("installed")
     elif free_disk is None:
-        reasons.append(f"download {_gb(download)}; free disk unknown")
+        reasons.append(f"download {gb_text(download)}; free disk unknown")
     else:
         enough = "enough" if disk_ok else "not enough"
-        reasons.append(f"download {_gb(download)}: {enough} free space in the model cache ({_gb(free_disk)})")
+        reasons.append(f"download {gb_text(download)}: {enough} free space in the model cache ({gb_text(free_disk)})")
     if not p.ram_fits:
         verdict = VariantVerdict.NEEDS_RAM
     elif on_gpu and not p.fits:
@@ -260,17 +253,3 @@ def recommend_variant(
     lean = min(candidates, key=lambda r: r.ram_bytes)
     least = (f"nothing fits this machine; {lean.label} needs the least RAM", *lean.reasons)
     return VariantRecommendation(lean.variant, lean.rung, False, least, rows, budget, free_disk)
-
-
-def free_disk_bytes(folder: str | Path | None = None) -> int | None:
-    """Free bytes on the drive of ``folder`` (the Hugging Face cache by default), or of its nearest
-    existing parent (the cache may not exist yet); None when it cannot be read. Never raises."""
-    try:
-        path = Path(folder) if folder is not None else hub_cache_dir()
-        path = path.expanduser().absolute()
-        while not path.exists() and path.parent != path:
-            path = path.parent
-        return int(shutil.disk_usage(path).free)
-    except Exception as exc:  # noqa: BLE001 - a question about the disk must not crash the caller
-        log.warning("cannot read free disk space: %r", exc)
-        return None

@@ -25,6 +25,11 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 GIB = 1024**3
+
+
+def gb_text(n: float) -> str:
+    """Bytes as decimal gigabytes for people: ``"8.2 GB"``."""
+    return f"{n / 1e9:.1f} GB"
 log = logging.getLogger(__name__)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -150,3 +151,17 @@ def verify_file(path: Path, f: RemoteFile, chunk: int = 8 * CHUNK) -> str | None
         while block := src.read(chunk):
             digest.update(block)
     return None if digest.hexdigest() == want else "its hash does not match the Hub's"
+
+
+def free_disk_bytes(folder: str | Path | None = None) -> int | None:
+    """Free bytes on the drive of ``folder`` (the Hugging Face cache by default), or of its nearest
+    existing parent (the cache may not exist yet); None when it cannot be read. Never raises."""
+    try:
+        path = Path(folder) if folder is not None else hub_cache_dir()
+        path = path.expanduser().absolute()
+        while not path.exists() and path.parent != path:
+            path = path.parent
+        return int(shutil.disk_usage(path).free)
+    except Exception as exc:  # noqa: BLE001 - a question about the disk must not crash the caller
+        logging.getLogger(__name__).warning("cannot read free disk space: %s", exc)
+        return None

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import time
 from collections import deque
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from zit_desktop.core.models.cache import (
     RemoteFile,
     blob_path,
     file_size,
+    free_disk_bytes,
     hub_cache_dir,
     link_snapshot,
     matches,
@@ -250,11 +250,8 @@ def check_disk(p: DownloadPlan) -> None:
     need = p.remaining_bytes
     if need <= 0:
         return
-    probe = p.cache_dir
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
-    if free < need + DISK_MARGIN:
+    free = free_disk_bytes(p.cache_dir)
+    if free is not None and free < need + DISK_MARGIN:  # unreadable: the write itself reports a full disk
         raise AppError(
             ErrorKind.DISK_FULL,
             f"{p.variant.label} needs {_gb(need)} more on the drive of {p.cache_dir}, which has {_gb(free)} "

@@ -40,18 +40,17 @@ from PySide6.QtWidgets import (
 
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.memory.advisor import MemoryAdvisor
-from zit_desktop.core.memory.variants import VariantFit, VariantRecommendation, free_disk_bytes
-from zit_desktop.core.memory.vram import DeviceInfo
+from zit_desktop.core.memory.variants import VariantFit, VariantRecommendation
+from zit_desktop.core.memory.vram import DeviceInfo, gb_text
 from zit_desktop.core.models import download as dl
 from zit_desktop.core.models import install
-from zit_desktop.core.models.cache import hub_cache_dir
+from zit_desktop.core.models.cache import free_disk_bytes, hub_cache_dir
 from zit_desktop.core.models.catalogue import Variant, catalogue, variant
 from zit_desktop.core.settings import Settings
 from zit_desktop.ui.setup.download_task import DownloadTask
 from zit_desktop.ui.setup.variant_texts import variant_text
 
 log = logging.getLogger(__name__)
-GB = 1e9
 
 
 def installed_refs() -> dict[str, str]:
@@ -63,10 +62,6 @@ def installed_refs() -> dict[str, str]:
         except AppError:
             continue
     return refs
-
-
-def _gb(value: float) -> str:
-    return f"{value / GB:.1f} GB"
 
 
 class ModelSetupDialog(QDialog):
@@ -173,11 +168,11 @@ class ModelSetupDialog(QDialog):
     # ------------------------------------------------------------------ the machine and the table
     def _describe_machine(self) -> None:
         d = self.device
-        gpu = (self.tr("%1 with %2 of video memory").replace("%1", d.name).replace("%2", _gb(d.total_bytes))
+        gpu = (self.tr("%1 with %2 of video memory").replace("%1", d.name).replace("%2", gb_text(d.total_bytes))
                if d.is_cuda else self.tr("no NVIDIA GPU (images are made on the processor, slowly)"))
-        ram = _gb(d.system_ram_bytes) if d.system_ram_bytes else self.tr("unknown")
+        ram = gb_text(d.system_ram_bytes) if d.system_ram_bytes else self.tr("unknown")
         free = free_disk_bytes()
-        disk = (self.tr("%1 free for models in %2").replace("%1", _gb(free)).replace("%2", str(hub_cache_dir()))
+        disk = (self.tr("%1 free for models in %2").replace("%1", gb_text(free)).replace("%2", str(hub_cache_dir()))
                 if free is not None else self.tr("free disk space unknown"))
         self.machine_label.setText(self.tr("This computer: %1 · %2 of RAM · %3").replace("%1", gpu)
                                    .replace("%2", ram).replace("%3", disk))
@@ -201,9 +196,9 @@ class ModelSetupDialog(QDialog):
             cells = [
                 variant_text(variant(fit.variant).label),
                 (self.tr("installed") if fit.installed else
-                 ("≈ " if fit.download_estimate else "") + _gb(fit.download_bytes)),
-                _gb(fit.ram_bytes),
-                _gb(fit.vram_bytes) if fit.vram_bytes else "—",
+                 ("≈ " if fit.download_estimate else "") + gb_text(fit.download_bytes)),
+                gb_text(fit.ram_bytes),
+                gb_text(fit.vram_bytes) if fit.vram_bytes else "—",
                 self._verdict(fit),
                 self.tr("yes") if fit.installed else self.tr("no"),
             ]  # fmt: skip
@@ -218,9 +213,9 @@ class ModelSetupDialog(QDialog):
             label = variant_text(variant(chosen).label)
             head = (self.tr("Recommended for this computer: %1.") if rec.fits
                     else self.tr("Nothing fits comfortably; the least demanding choice is %1.")).replace("%1", label)
-            vram = _gb(best.vram_bytes) if best.vram_bytes else self.tr("none (processor)")
+            vram = gb_text(best.vram_bytes) if best.vram_bytes else self.tr("none (processor)")
             numbers = (self.tr("Predicted at 1024×1024: %1 of RAM (this computer can spare %2), video memory %3.")
-                       .replace("%1", _gb(best.ram_bytes)).replace("%2", _gb(rec.ram_budget_bytes)).replace("%3", vram))
+                       .replace("%1", gb_text(best.ram_bytes)).replace("%2", gb_text(rec.ram_budget_bytes)).replace("%3", vram))
             self.recommend_label.setText(f"{head} {numbers}")
             self.recommend_label.setToolTip("\n".join(rec.reasons))
             self.select_variant(chosen)
@@ -285,7 +280,7 @@ class ModelSetupDialog(QDialog):
         self.progress_label.setText(
             self.tr("File %1 of %2: %3 · %4 of %5 in total · %6 %7")
             .replace("%1", str(min(p.files_done + 1, p.files_total))).replace("%2", str(p.files_total))
-            .replace("%3", name).replace("%4", _gb(p.done)).replace("%5", _gb(p.total))
+            .replace("%3", name).replace("%4", gb_text(p.done)).replace("%5", gb_text(p.total))
             .replace("%6", speed).replace("%7", left).strip()
         )
 
