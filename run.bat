@@ -9,7 +9,9 @@ set "ORIG=%CD%"
 cd /d "%~dp0"
 set "VENV=%~dp0.venv"
 set "PY=%~dp0.venv\Scripts\python.exe"
-if not defined ZIT_TORCH_VERSION set "ZIT_TORCH_VERSION=2.13.0"
+if not defined ZIT_TORCH_VERSION set "ZIT_TORCH_VERSION=2.14.1"
+rem torchvision must be the build made for this torch (spandrel, the upscaler library, imports it)
+if not defined ZIT_TORCHVISION_VERSION set "ZIT_TORCHVISION_VERSION=0.29.1"
 if not defined ZIT_TORCH_CUDA_INDEX set "ZIT_TORCH_CUDA_INDEX=https://download.pytorch.org/whl/cu128"
 
 if exist "%PY%" goto :have_venv
@@ -26,7 +28,7 @@ if not defined ZIT_TORCH_FLAVOUR (
     nvidia-smi -L >nul 2>nul && set "FLAVOUR=cuda"
 )
 
-"%PY%" "%~dp0packaging\deps_stamp.py" "%ZIT_TORCH_VERSION%" "%FLAVOUR%" > "%VENV%\.zit-want"
+"%PY%" "%~dp0packaging\deps_stamp.py" "%ZIT_TORCH_VERSION% %ZIT_TORCHVISION_VERSION%" "%FLAVOUR%" > "%VENV%\.zit-want"
 if errorlevel 1 goto :installfail
 set "WANT="
 set /p WANT=<"%VENV%\.zit-want"
@@ -44,11 +46,11 @@ if defined TORCH_HAVE if not "%TORCH_HAVE%"=="%ZIT_TORCH_VERSION% %FLAVOUR%" set
 rem A CPU-only torch from before the NVIDIA driver was installed (no stamp yet): replace it too.
 if "%FLAVOUR%"=="cuda" if not defined FORCE "%PY%" -c "import sys, torch; sys.exit(0 if torch.version.cuda is None else 1)" >nul 2>nul && set "FORCE=--force-reinstall"
 if "%FLAVOUR%"=="cuda" goto :torch_cuda
-"%PY%" -m pip install -q --disable-pip-version-check %FORCE% "torch==%ZIT_TORCH_VERSION%"
+"%PY%" -m pip install -q --disable-pip-version-check %FORCE% "torch==%ZIT_TORCH_VERSION%" "torchvision==%ZIT_TORCHVISION_VERSION%"
 if errorlevel 1 goto :installfail
 goto :torch_done
 :torch_cuda
-"%PY%" -m pip install -q --disable-pip-version-check %FORCE% --index-url "%ZIT_TORCH_CUDA_INDEX%" "torch==%ZIT_TORCH_VERSION%"
+"%PY%" -m pip install -q --disable-pip-version-check %FORCE% --index-url "%ZIT_TORCH_CUDA_INDEX%" "torch==%ZIT_TORCH_VERSION%" "torchvision==%ZIT_TORCHVISION_VERSION%"
 if errorlevel 1 goto :installfail
 :torch_done
 > "%VENV%\.zit-torch" echo %ZIT_TORCH_VERSION% %FLAVOUR%

@@ -11,7 +11,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ORIG="$PWD"  # commands run from where the user is, so relative file names mean what they say
 cd "$HERE"
 VENV="$HERE/.venv"
-TORCH_VERSION="${ZIT_TORCH_VERSION:-2.13.0}"
+TORCH_VERSION="${ZIT_TORCH_VERSION:-2.14.1}"
+# torchvision must be the build made for this torch (spandrel, the upscaler library, imports it)
+TORCHVISION_VERSION="${ZIT_TORCHVISION_VERSION:-0.29.1}"
 
 say() { printf '[zit-desktop] %s\n' "$*" >&2; }
 die() { printf '[zit-desktop] error: %s\n' "$*" >&2; exit 1; }
@@ -41,7 +43,7 @@ setup() {
         "$py" -m venv "$VENV" || die "could not create the virtual environment (on Debian/Ubuntu: sudo apt install python3-venv)."
     fi
     flavour="$(torch_flavour)"
-    want="$( (cat pyproject.toml; echo "torch=$TORCH_VERSION flavour=$flavour") | sha256sum | cut -d' ' -f1)"
+    want="$( (cat pyproject.toml; echo "torch=$TORCH_VERSION torchvision=$TORCHVISION_VERSION flavour=$flavour") | sha256sum | cut -d' ' -f1)"
     stamp="$VENV/.zit-deps"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
@@ -61,7 +63,7 @@ setup() {
     fi
     # On Linux, PyPI's torch wheel is the CUDA build (it also runs on the CPU). For the much smaller
     # CPU-only wheel set ZIT_TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu.
-    "${pip[@]}" ${torch_args[@]+"${torch_args[@]}"} "torch==$TORCH_VERSION" \
+    "${pip[@]}" ${torch_args[@]+"${torch_args[@]}"} "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
         || die "installing torch failed; check your internet connection and run again."
     echo "$TORCH_VERSION $flavour" > "$torch_stamp"
     "${pip[@]}" -e ".[test]" || die "installing ZIT Desktop's dependencies failed; check your internet connection and run again."
