@@ -29,6 +29,38 @@ class RequestError(ValueError):
         self.field_name = field_name
 
 
+REFINE, UPSCALE = "refine", "upscale"
+FINALIZE_METHODS = (REFINE, UPSCALE)
+LANCZOS = "lanczos"
+DEFAULT_CHANGE = 0.35
+
+
+@dataclass(frozen=True)
+class Finalize:
+    """The second stage of two-stage generation: take an existing image to a larger size.
+
+    ``refine``: upscale ``source`` to the request's width×height (Lanczos or an SR model), then run
+    image-to-image there with the request's seed, prompt and steps; ``change`` (0..1) is how much may
+    change, which the engine maps to its sigmas. ``upscale``: the upscaler only, no diffusion; the
+    target is the source size × ``scale``. The new image's history row is a child of ``source_id``.
+    """
+
+    source: str  # path of the source image (a PNG, usually one of ours)
+    method: str = REFINE  # one of FINALIZE_METHODS
+    source_id: int | None = None  # the history row of the source, when it has one (the parent)
+    change: float = DEFAULT_CHANGE  # refine only: 0 keeps the picture, 1 repaints it
+    upscaler: str = LANCZOS  # "lanczos", an upscaler catalogue id, or the path of a model file
+    scale: int = 2  # upscale only: 2 or 4
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finalize:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if "source" not in kwargs:
+            raise RequestError("The stored finalize step has no source image.", "finalize")
+        return cls(**kwargs)
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     prompt: str
@@ -43,6 +75,7 @@ class GenerationRequest:
     preset: str | None = "768x768"
     variant: str = "bf16"  # the catalogue id (core.models.catalogue) or "custom" for the user's own files
     transformer: str = ""  # a single-file transformer (.gguf / .safetensors) used instead of model's own
+    finalize: Finalize | None = None  # set: refine or upscale an existing image instead of text-to-image
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     # ---- serialisation -------------------------------------------------------------------
@@ -58,6 +91,8 @@ class GenerationRequest:
         kwargs = {k: v for k, v in data.items() if k in known}
         if "prompt" not in kwargs:
             raise RequestError("The stored request has no prompt.", "prompt")
+        if isinstance(kwargs.get("finalize"), dict):
+            kwargs["finalize"] = Finalize.from_dict(kwargs["finalize"])
         return cls(**kwargs)
 
     @classmethod
