@@ -35,6 +35,7 @@ class GalleryHookup(QObject):
         self.window, self.panel, self.store = window, panel, store
         panel.request_provider = window.current_request
         panel.reuseRequested.connect(window.apply_reuse)
+        panel.finalizeRequested.connect(window.finalize.finalize_row)
         window.imageRecorded.connect(panel.on_image_recorded)
         window.installEventFilter(self)
 

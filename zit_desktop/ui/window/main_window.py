@@ -49,6 +49,7 @@ from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings, save_settings
+from zit_desktop.ui.finalize.hookup import FinalizeHookup
 from zit_desktop.ui.setup.model_choice import ModelChoice
 from zit_desktop.ui.startup.i18n import Translations
 from zit_desktop.ui.widgets.image_view import ImageView, pil_to_qimage
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
         ]
         for a, b in pairwise(order):
             QWidget.setTabOrder(a, b)
+        self.finalize = FinalizeHookup(self, buttons, rbox)  # Explore beside Generate; the variations grid
 
     def _connect(self) -> None:
         self.generate_button.clicked.connect(self.generate)
