@@ -50,10 +50,10 @@ def open_window(make_window: Any, engine: StageEngine, qtbot: Any) -> Any:
     return w
 
 
-def wait_job(w: Any, qtbot: Any, job: Any) -> Any:
+def wait_job(w: Any, qtbot: Any, job: Any, timeout: int = 20_000) -> Any:
     done: list[Any] = []
     w.controller.jobFinished.connect(lambda job_id, result: done.append(result) if job_id == job.job_id else None)
-    qtbot.waitUntil(lambda: bool(done), timeout=20_000)
+    qtbot.waitUntil(lambda: bool(done), timeout=timeout)
     return done[0]
 
 
@@ -67,8 +67,9 @@ def explore(w: Any, qtbot: Any, seed: int = 1000) -> Any:
 
 
 def store_of(w: Any) -> HistoryStore:
-    assert w.gallery is not None
-    return w.gallery.store
+    store = w.gallery.store
+    assert isinstance(store, HistoryStore)
+    return store
 
 
 def submit(w: Any, qtbot: Any, dialog: FinalizeDialog) -> Any:
@@ -299,3 +300,29 @@ def test_bad_choices_keep_the_panel_open_with_a_message(qtbot: Any, tmp_path: Pa
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible() and dialog.built is not None
     assert dialog.built.finalize is not None and dialog.built.finalize.upscaler == str(model)
+
+
+@pytest.mark.slow
+def test_explore_with_the_tiny_real_engine_fills_the_grid_and_picks(
+    make_window: Any, tiny_model: Path, qtbot: Any
+) -> None:
+    w = make_window(model=str(tiny_model))
+    w.params.prompt.setPlainText("a red fox")
+    w.params.steps.setValue(2)
+    w.params.set_seed(77, lock=True)
+    hookup = w.finalize
+    hookup.explore_count.setValue(2)
+    job = hookup.explore()
+    assert job is not None and (job.request.count, job.request.preset) == (2, "512x512")
+    result = wait_job(w, qtbot, job, timeout=240_000)
+    assert len(result.images) == 2, result
+    grid = hookup.grid
+    qtbot.waitUntil(lambda: all(c.row_id is not None for c in grid.cells), timeout=5000)
+    assert [c.seed for c in grid.cells] == [77, 78] and grid.isVisible()
+    assert all(c.image is not None and c.image.size().width() == 512 for c in grid.cells)
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(1).center())
+    assert w.image_view.path == grid.cells[1].path
+    dialog = hookup.finalize_current()
+    assert dialog is not None and dialog.source.row_id == grid.cells[1].row_id
+    assert dialog.source.request.seed == 78 and dialog.source.request.model == str(tiny_model)
+    dialog.reject()
