@@ -112,6 +112,8 @@ def test_explore_four_at_512_fills_a_2x2_grid_of_history_rows_and_picks_by_click
     assert w.image_view.path == grid.cells[2].path and not w.image_view.is_preview
     assert w.image_view.image.size().width() == 512
     assert hookup.chosen_path() == grid.cells[2].path and hookup.finalize_button.isEnabled()
+    assert hookup.finalize_button.isVisible() and hookup.back_button.isVisible()
+    w.grab().save(str(SHOTS / "finalui-picked-window.png"))
 
     qtbot.mouseClick(hookup.back_button, Qt.MouseButton.LeftButton)  # keys: Home, Right, Down, Enter
     assert grid.isVisible() and grid.hasFocus()
@@ -239,6 +241,31 @@ def test_gallery_finalize_action_opens_the_panel_for_that_item(
     request = engine.calls[-1]
     assert request.finalize is not None and request.finalize.source_id == target.row_id
     assert (request.width, request.height, request.seed) == (1024, 1024, 45)
+
+
+def test_a_finalize_job_shows_progress_and_preview_and_cancels_like_any_job(
+    make_window: Any, engine: StageEngine, qtbot: Any, data_dir: Path
+) -> None:
+    from zit_desktop.core.events import Cancelled, Step
+
+    w = open_window(make_window, engine, qtbot)
+    hookup = explore(w, qtbot, seed=3)
+    assert hookup.stack.currentIndex() == 1 and hookup.grid.current == 0
+    dialog = hookup.finalize_current()  # from the grid: its current cell is the chosen image
+    assert dialog is not None and dialog.source.row_id == hookup.grid.cells[0].row_id
+    engine.steps, engine.step_delay = 40, 0.05
+    before = set((data_dir / "outputs").glob("*.png"))
+    with qtbot.waitSignal(w.controller.engineEvent, check_params_cb=lambda e: isinstance(e, Step) and e.step >= 2,
+                          timeout=10_000):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert hookup.stack.currentIndex() == 0  # the job's preview shows in the single view
+    qtbot.waitUntil(lambda: w.image_view.is_preview, timeout=5000)
+    assert w.progress.bar.maximum() == 40 and w.cancel_button.isEnabled()
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=10_000) as blocker:
+        qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
+    assert isinstance(blocker.args[1], Cancelled)
+    assert set((data_dir / "outputs").glob("*.png")) == before
+    assert [c.id for c in store_of(w).children(hookup.grid.cells[0].row_id)] == []
 
 
 def source_of(path: Path, side: int = 512, seed: int = 9) -> FinalizeSource:

@@ -210,6 +210,8 @@ class FinalizeHookup(QObject):
             log.error("cannot read the picked variation %s", cell.path)
             return
         self.window.image_view.show_image(image, cell.path)
+        if self.window.gallery is not None and cell.row_id is not None:
+            self.window.gallery.select_id(cell.row_id)  # its details (and lineage) show below
         self.show_view()
         self.finalize_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
