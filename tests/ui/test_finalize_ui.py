@@ -111,6 +111,7 @@ def test_explore_four_at_512_fills_a_2x2_grid_of_history_rows_and_picks_by_click
     assert hookup.stack.currentIndex() == 0 and w.image_view.isVisible()
     assert w.image_view.path == grid.cells[2].path and not w.image_view.is_preview
     assert w.image_view.image.size().width() == 512
+    assert w.gallery.current_row() is not None and w.gallery.current_row().id == grid.cells[2].row_id
     assert hookup.chosen_path() == grid.cells[2].path and hookup.finalize_button.isEnabled()
     assert hookup.finalize_button.isVisible() and hookup.back_button.isVisible()
     w.grab().save(str(SHOTS / "finalui-picked-window.png"))

@@ -32,6 +32,7 @@ from zit_desktop.core.memory.vram import gb_text
 from zit_desktop.core.request import (
     DEFAULT_CHANGE,
     LANCZOS,
+    MAX_SIDE,
     REFINE,
     UPSCALE,
     GenerationRequest,
@@ -50,6 +51,7 @@ from zit_desktop.ui.finalize.build import (
     finalize_request,
     target_size,
 )
+from zit_desktop.ui.window import texts
 
 FitCheck = Callable[[int, int], RefineFit | None]
 OWN_FILE = "own-file"  # the upscaler combo's "a file of my own…" entry
@@ -297,8 +299,16 @@ class FinalizeDialog(QDialog):
         if self.upscaler.currentData() == OWN_FILE and not os.path.isfile(choice.upscaler):
             raise RequestError(self.tr("Choose your upscaler model file (.pth or .safetensors), or pick "
                                        "Lanczos or Real-ESRGAN."), "upscaler")
-        request = finalize_request(self.source, choice)  # RequestError: a target the engine cannot make
-        validate(request)
+        w, h = target_size(self.source, choice)
+        if choice.method == REFINE and max(w, h) > MAX_SIDE:
+            raise RequestError(self.tr("{0}×{1} is larger than {2} pixels a side, the most a refine can make. "
+                                       "Choose a preset, or use “Upscale only” for larger images.")
+                               .format(w, h, MAX_SIDE), "width")
+        try:
+            request = finalize_request(self.source, choice)
+            validate(request)
+        except RequestError as exc:  # the source's own request is unusable (a foreign PNG, say)
+            raise RequestError(texts.request_error(exc), exc.field_name) from None
         return request
 
     def accept(self) -> None:
