@@ -21,6 +21,7 @@ from zit_desktop.core.settings import Settings, load_settings
 from zit_desktop.ui.startup import earlyinit
 
 if TYPE_CHECKING:
+    from zit_desktop.ui.startup.single_instance import InstanceServer, LaunchArgs
     from zit_desktop.ui.window.main_window import MainWindow
     from zit_desktop.ui.window.worker import EngineFactory
 
@@ -83,6 +84,19 @@ def create_main_window(
     return window
 
 
+def serve_second_starts(window: MainWindow, instance: InstanceServer) -> None:
+    """A later start on this data folder raises ``window`` and hands it its model and PNG."""
+    from zit_desktop.ui.startup.launch import apply_launch_args, bring_to_front
+
+    instance.setParent(window)
+
+    def on_second_start(args: LaunchArgs) -> None:
+        bring_to_front(window)
+        apply_launch_args(window, args)
+
+    instance.received.connect(on_second_start)
+
+
 def run_gui(data_dir: str | None, model: str | None = None, png: str | None = None) -> int:
     """Open the window and run the event loop; returns the exit status.
 
@@ -121,7 +135,7 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
     from PySide6.QtWidgets import QApplication
 
     from zit_desktop.ui.startup.crash import CrashReporter, route_qt_messages
-    from zit_desktop.ui.startup.launch import apply_launch_args, bring_to_front
+    from zit_desktop.ui.startup.launch import apply_launch_args
     from zit_desktop.ui.startup.single_instance import InstanceServer, LaunchArgs, hand_over, server_name
 
     route_qt_messages()
@@ -130,10 +144,17 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
     app.setOrganizationName("zit-desktop")
     QApplication.setDesktopFileName("zit-desktop")
     launch = LaunchArgs(model, png).absolute()
-    instance = InstanceServer(server_name(paths.root))
-    if hand_over(instance.name, launch) or not instance.listen() and hand_over(instance.name, launch):
+    name = server_name(paths.root)
+    instance: InstanceServer | None = None
+    if not hand_over(name, launch):
+        instance = InstanceServer(name)
+        if not instance.listen() and hand_over(name, launch):  # another start won the race
+            instance = None
+        elif not instance.server.isListening():
+            log.warning("no single-instance server: a second start will open a second window")
+    if instance is None:
         print(f"ZIT Desktop is already open on the data folder {paths.root}: its window was brought to "
-              "the front" + (" with the model and picture given." if model or png else "."))
+              "the front" + (" and given the model and picture." if model or png else "."))
         return 0
     # Only now, as the one window on this data folder: the crash dump of the last run, a fresh dump
     # file, and the clean-up of half-written images (a running window may be writing one).
@@ -143,19 +164,13 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
     previous_crash = earlyinit.previous_native_crash(paths.logs)
     earlyinit.init_faulthandler(paths.logs)
     window = create_main_window(str(paths.root))
-    instance.setParent(window)
+    serve_second_starts(window, instance)
     reporter = CrashReporter(paths.log_file, window)
     reporter.parent_widget = window
     reporter.install()
     app.aboutToQuit.connect(window.shutdown)
     # Quit when the main window closes, even if a dialog (a crash report, say) is still open.
     window.closed.connect(app.quit, Qt.ConnectionType.QueuedConnection)
-
-    def on_second_start(args: LaunchArgs) -> None:
-        bring_to_front(window)
-        apply_launch_args(window, args)
-
-    instance.received.connect(on_second_start)
     window.show()
     if previous_crash is not None:
         reporter.show_previous_native_crash(previous_crash)
