@@ -195,17 +195,24 @@ def _report_startup(window: MainWindow, previous_crash: bool = False) -> None:
     its screen's available area, the model in use, a previous-crash report shown), then quit."""
     from PySide6.QtWidgets import QApplication
 
+    from PySide6.QtCore import QPoint
+
+    shown_at = time.time()
+    QApplication.processEvents()  # the window's own first-show layout (geometry, dock height) settles
     frame, screen = window.frameGeometry(), window.screen().availableGeometry()
     status = window.statusBar()
+    button, viewport = window.generate_button, window.left_scroll.viewport()
+    button_bottom = button.mapTo(viewport, QPoint(0, button.height())).y()
     print(
         json.dumps(
             {
-                "shown_at": time.time(),
+                "shown_at": shown_at,
                 "visible": window.isVisible(),
                 "torch_loaded": "torch" in sys.modules,
                 "frame": [frame.x(), frame.y(), frame.width(), frame.height()],
                 "available": [screen.x(), screen.y(), screen.width(), screen.height()],
                 "status_bar_visible": status.isVisible() and status.geometry().bottom() < window.height(),
+                "generate_visible": button.isVisible() and 0 < button_bottom <= viewport.height(),
                 "model": window.settings.model,
                 "notice": window.notice.text() if window.notice.isVisible() else "",
                 "previous_crash_shown": previous_crash,

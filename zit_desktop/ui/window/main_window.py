@@ -481,6 +481,7 @@ class MainWindow(QMainWindow):
         state = self.settings.window.get("state")
         if isinstance(state, str) and state:
             self.restoreState(QByteArray.fromBase64(state.encode("ascii")))
+        self._share_height = not (isinstance(state, str) and state)  # no saved dock layout yet
         if not restored:  # first start: sized from the screen (a 1366×768 laptop included), centred
             screen = self.screen() or QGuiApplication.primaryScreen()
             available = screen.availableGeometry()
@@ -493,7 +494,18 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if getattr(self, "_fit_pending", False):
             self._fit_pending = False
-            QTimer.singleShot(0, lambda: window_geometry.fit_onto_screen(self))
+            QTimer.singleShot(0, self._settle_geometry)
+
+    def _settle_geometry(self) -> None:
+        """Once the frame is known: on a visible screen; at the first start the history dock leaves
+        the parameter column its full height (Generate visible) when the screen allows."""
+        window_geometry.fit_onto_screen(self)
+        if self._share_height and self.gallery_dock.isVisible():
+            self._share_height = False
+            column = self.left_scroll.widget().minimumSizeHint().height()
+            spare = self.centralWidget().height() + self.gallery_dock.height() - column
+            height = max(self.gallery_dock.minimumSizeHint().height(), min(spare, self.gallery_dock.sizeHint().height()))
+            self.resizeDocks([self.gallery_dock], [height], Qt.Orientation.Vertical)
 
     def save_settings(self) -> None:
         self.settings.window = {
