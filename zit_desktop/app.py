@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import sys
-import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -193,9 +193,8 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
 def _report_startup(window: MainWindow, previous_crash: bool = False) -> None:
     """Print when the window is on screen (whether torch was loaded by then, the window's frame and
     its screen's available area, the model in use, a previous-crash report shown), then quit."""
-    from PySide6.QtWidgets import QApplication
-
     from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QApplication
 
     shown_at = time.time()
     QApplication.processEvents()  # the window's own first-show layout (geometry, dock height) settles

@@ -55,7 +55,9 @@ def first_window(make_window: Any, fake_engine: Any, data_dir: Path) -> Any:
 def test_second_start_hands_its_model_and_png_to_the_running_window(
     first_window: Any, tiny_model: Path, qtbot: Any, qtlog: Any, data_dir: Path, tmp_path: Path
 ) -> None:
-    write_png(tmp_path / "lighthouse.png", request_dict("a lighthouse at dusk", 4242, size=768, preset=None), 4242)
+    write_png(
+        tmp_path / "lighthouse.png", request_dict("a lighthouse at dusk", 4242, size=768, preset=None), 4242
+    )
     # relative paths: they mean the second start's working folder, not the first window's
     proc = start("--data-dir", str(data_dir), "--model", str(tiny_model), "lighthouse.png", cwd=tmp_path)
     out, err = finish(proc, qtbot, qtlog)
@@ -74,7 +76,9 @@ def test_bad_arguments_of_a_second_start_show_a_notice_and_change_nothing(
 ) -> None:
     (tmp_path / "notes.png").write_bytes(b"this is not a picture")
     before = first_window.settings.model
-    proc = start("--data-dir", str(data_dir), "gui", "--model", str(tmp_path / "nowhere"), "notes.png", cwd=tmp_path)
+    proc = start(
+        "--data-dir", str(data_dir), "gui", "--model", str(tmp_path / "nowhere"), "notes.png", cwd=tmp_path
+    )
     _, err = finish(proc, qtbot, qtlog)
     assert proc.returncode == 0, err
     notice = first_window.notice

@@ -102,7 +102,9 @@ def test_crash_dialog_is_non_modal_and_names_the_log(qtbot: Any, tmp_path: Path)
         earlyinit.set_reporter(None)
 
 
-def _gui(data: Path, env_changes: dict[str, str | None], *args: str, timeout: int = 60) -> subprocess.CompletedProcess[str]:
+def _gui(
+    data: Path, env_changes: dict[str, str | None], *args: str, timeout: int = 60
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("ZIT_DESKTOP_HOME", None)
     for key, value in env_changes.items():
@@ -119,7 +121,11 @@ def test_no_display_exits_1_with_the_cause_and_no_crash_report_next_time(tmp_pat
     out = _gui(home, {"DISPLAY": None, "WAYLAND_DISPLAY": None, "QT_QPA_PLATFORM": None}, "gui")
     assert out.returncode == 1, out.stderr  # not 134 (SIGABRT)
     assert "There is no display" in out.stderr
-    assert "DISPLAY=(unset)" in out.stderr and "QT_QPA_PLATFORM=offscreen" in out.stderr and "ssh -X" in out.stderr
+    assert (
+        "DISPLAY=(unset)" in out.stderr
+        and "QT_QPA_PLATFORM=offscreen" in out.stderr
+        and "ssh -X" in out.stderr
+    )
     assert out.stderr.count("There is no display") == 1  # once, not again through the log's console
     dump = home / "logs" / earlyinit.NATIVE_CRASH_FILE
     assert not dump.exists() or dump.stat().st_size == 0
@@ -133,7 +139,9 @@ def test_no_display_exits_1_with_the_cause_and_no_crash_report_next_time(tmp_pat
 def test_an_unreachable_x_server_is_not_called_a_missing_library(tmp_path: Path) -> None:
     out = _gui(tmp_path / "home", {"DISPLAY": ":97", "WAYLAND_DISPLAY": None, "QT_QPA_PLATFORM": None})
     assert out.returncode == 1, out.stderr
-    assert "Cannot connect to the X server DISPLAY=:97" in out.stderr and "not a missing library" in out.stderr
+    assert (
+        "Cannot connect to the X server DISPLAY=:97" in out.stderr and "not a missing library" in out.stderr
+    )
 
 
 def test_display_check_tells_no_server_from_a_missing_library() -> None:
@@ -147,12 +155,18 @@ def test_display_check_tells_no_server_from_a_missing_library() -> None:
     assert missing is not None and missing.kind == Problem.LIBRARY_MISSING
     assert "libxcb-cursor.so.0" in missing.message and "apt install libxcb-cursor0" in missing.message
     down = check_display(dict(x_ok), "linux", loads=no_cursor, x_connect=lambda d: False)
-    assert down is not None and down.kind == Problem.X_UNREACHABLE  # the server first: the library is not the cause
+    assert (
+        down is not None and down.kind == Problem.X_UNREACHABLE
+    )  # the server first: the library is not the cause
     assert check_display(dict(x_ok), "linux", loads=lambda lib: True, x_connect=lambda d: True) is None
     assert check_display({"QT_QPA_PLATFORM": "offscreen"}, "linux", x_connect=lambda d: False) is None
     assert check_display({}, "win32") is None
     explicit = check_display({"QT_QPA_PLATFORM": "xcb"}, "linux", x_connect=lambda d: True)
-    assert explicit is not None and explicit.kind == Problem.NO_DISPLAY and "QT_QPA_PLATFORM=xcb" in explicit.message
+    assert (
+        explicit is not None
+        and explicit.kind == Problem.NO_DISPLAY
+        and "QT_QPA_PLATFORM=xcb" in explicit.message
+    )
 
 
 def test_wayland_without_xwayland_is_used_or_named(tmp_path: Path) -> None:

@@ -46,7 +46,9 @@ WAYLAND_LIBRARIES: tuple[tuple[str, str], ...] = (
     ("libwayland-cursor.so.0", "libwayland-cursor0"),
 )
 # Platforms that need no display server: nothing to check.
-HEADLESS_PLATFORMS = frozenset({"offscreen", "minimal", "minimalegl", "vnc", "eglfs", "linuxfb", "vkkhrdisplay"})
+HEADLESS_PLATFORMS = frozenset(
+    {"offscreen", "minimal", "minimalegl", "vnc", "eglfs", "linuxfb", "vkkhrdisplay"}
+)
 
 TITLE = "ZIT Desktop cannot open its window"
 
@@ -138,7 +140,9 @@ def _platforms(env: Mapping[str, str]) -> tuple[list[str], bool]:
 
 
 def _env_line(env: Mapping[str, str]) -> str:
-    shown = [f"{key}={env.get(key) or '(unset)'}" for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")]
+    shown = [
+        f"{key}={env.get(key) or '(unset)'}" for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    ]
     return ", ".join(shown)
 
 

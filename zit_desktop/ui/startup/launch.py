@@ -34,8 +34,11 @@ def apply_launch_args(window: MainWindow, args: LaunchArgs) -> list[str]:
     if args.model:
         problem = model_folder_problem(args.model)
         if problem:
-            problems.append(_tr("The model given with --model cannot be used (%1): %2 The current model stays.")
-                            .replace("%1", args.model).replace("%2", problem))
+            problems.append(
+                _tr("The model given with --model cannot be used (%1): %2 The current model stays.")
+                .replace("%1", args.model)
+                .replace("%2", problem)
+            )
         else:
             window.model_choice.use(Settings(model=args.model, variant="custom", transformer=""))
     if args.png:

@@ -59,7 +59,9 @@ class LaunchArgs:
         if not isinstance(raw, dict):
             raise ValueError("not a JSON object")
         model, png = raw.get("model"), raw.get("png")
-        return cls(model if isinstance(model, str) and model else None, png if isinstance(png, str) and png else None)
+        return cls(
+            model if isinstance(model, str) and model else None, png if isinstance(png, str) and png else None
+        )
 
 
 def _looks_like_path(ref: str) -> bool:
@@ -126,8 +128,11 @@ class InstanceServer(QObject):
         QLocalServer.removeServer(self.name)
         if self.server.listen(self.name):
             return True
-        log.warning("cannot listen on %s: %s; a second start will open a second window",
-                    self.name, self.server.errorString())
+        log.warning(
+            "cannot listen on %s: %s; a second start will open a second window",
+            self.name,
+            self.server.errorString(),
+        )
         return False
 
     def close(self) -> None:

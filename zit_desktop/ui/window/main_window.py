@@ -16,11 +16,11 @@ from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
-    QFrame,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         # (1366×768 laptops): the column's own minimum height no longer sets the window's.
         self.left_scroll = QScrollArea(self)
         self.left_scroll.setObjectName("paramsScroll")
+        self.params_column = left
         self.left_scroll.setWidget(left)
         self.left_scroll.setWidgetResizable(True)
         self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -502,8 +503,8 @@ class MainWindow(QMainWindow):
         window_geometry.fit_onto_screen(self)
         if self._share_height and self.gallery_dock.isVisible():
             self._share_height = False
-            column = self.left_scroll.widget().minimumSizeHint().height()
-            spare = self.centralWidget().height() + self.gallery_dock.height() - column
+            column = self.params_column.minimumSizeHint().height()
+            spare = self.splitter.height() + self.gallery_dock.height() - column
             height = max(self.gallery_dock.minimumSizeHint().height(), min(spare, self.gallery_dock.sizeHint().height()))
             self.resizeDocks([self.gallery_dock], [height], Qt.Orientation.Vertical)
 
