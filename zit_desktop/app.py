@@ -153,8 +153,9 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
         elif not instance.server.isListening():
             log.warning("no single-instance server: a second start will open a second window")
     if instance is None:
+        given = " and ".join(part for part, on in (("the model", model), ("the picture", png)) if on)
         print(f"ZIT Desktop is already open on the data folder {paths.root}: its window was brought to "
-              "the front" + (" and given the model and picture." if model or png else "."))
+              "the front" + (f" and given {given}." if given else "."))  # fmt: skip
         return 0
     # Only now, as the one window on this data folder: the crash dump of the last run, a fresh dump
     # file, and the clean-up of half-written images (a running window may be writing one).
