@@ -12,15 +12,17 @@ from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -57,6 +59,7 @@ from zit_desktop.ui.widgets.notice_bar import NoticeBar
 from zit_desktop.ui.widgets.params_panel import ParamsPanel, Reuse
 from zit_desktop.ui.widgets.progress_panel import ProgressPanel
 from zit_desktop.ui.widgets.vram_gauge import VramGauge
+from zit_desktop.ui.window import geometry as window_geometry
 from zit_desktop.ui.window import texts
 from zit_desktop.ui.window.menus import WindowMenus
 from zit_desktop.ui.window.vram_monitor import VramMonitor
@@ -147,7 +150,18 @@ class MainWindow(QMainWindow):
         rbox.addWidget(self.notice)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(left)
+        # The parameters scroll on a short screen instead of forcing the window taller than it
+        # (1366×768 laptops): the column's own minimum height no longer sets the window's.
+        self.left_scroll = QScrollArea(self)
+        self.left_scroll.setObjectName("paramsScroll")
+        self.params_column = left
+        self.left_scroll.setWidget(left)
+        self.left_scroll.setWidgetResizable(True)
+        self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
+        self.left_scroll.setMinimumWidth(left.minimumSizeHint().width() + bar)
+        self.splitter.addWidget(self.left_scroll)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -465,13 +479,36 @@ class MainWindow(QMainWindow):
         """Geometry and dock layout; call once every dock (the gallery) exists, or restoreState
         has nothing to put back and the window is sized without them."""
         geometry = self.settings.window.get("geometry")
-        if isinstance(geometry, str) and geometry:
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        else:
-            self.resize(1180, 780)
+        restored = isinstance(geometry, str) and bool(geometry) and self.restoreGeometry(
+            QByteArray.fromBase64(str(geometry).encode("ascii")))  # fmt: skip
         state = self.settings.window.get("state")
         if isinstance(state, str) and state:
             self.restoreState(QByteArray.fromBase64(state.encode("ascii")))
+        self._share_height = not (isinstance(state, str) and state)  # no saved dock layout yet
+        if not restored:  # first start: sized from the screen (a 1366×768 laptop included), centred
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            available = screen.availableGeometry()
+            size = window_geometry.first_start_size(available)
+            self.resize(size)
+            self.move(window_geometry.centred(size, available))
+        self._fit_pending = True  # once shown (the frame is known then): clamp onto a visible screen
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_fit_pending", False):
+            self._fit_pending = False
+            QTimer.singleShot(0, self._settle_geometry)
+
+    def _settle_geometry(self) -> None:
+        """Once the frame is known: on a visible screen; at the first start the history dock leaves
+        the parameter column its full height (Generate visible) when the screen allows."""
+        window_geometry.fit_onto_screen(self)
+        if self._share_height and self.gallery_dock.isVisible():
+            self._share_height = False
+            column = self.params_column.minimumSizeHint().height()
+            spare = self.splitter.height() + self.gallery_dock.height() - column
+            height = max(self.gallery_dock.minimumSizeHint().height(), min(spare, self.gallery_dock.sizeHint().height()))
+            self.resizeDocks([self.gallery_dock], [height], Qt.Orientation.Vertical)
 
     def save_settings(self) -> None:
         self.settings.window = {
