@@ -122,7 +122,7 @@ def graph_problems(graph: Mapping[str, Any], object_info: Mapping[str, Any]) -> 
         inputs = node.get("inputs", {})
         required = info.get("input", {}).get("required", {})
         optional = info.get("input", {}).get("optional", {})
-        for name, spec in required.items():
+        for name in required:
             if name not in inputs:
                 problems.append(f"node {node_id} ({cls}): required input {name!r} is missing")
         for name, value in inputs.items():
