@@ -117,8 +117,9 @@ def parse_text_frame(text: str) -> ServerMessage:
 def rejection_problems(body: Mapping[str, Any]) -> list[str]:
     """The 400 answer of ``POST /prompt`` in words, one line per node and input."""
     problems: list[str] = []
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    node_errors = body.get("node_errors") if isinstance(body.get("node_errors"), dict) else {}
+    raw_error, raw_nodes = body.get("error"), body.get("node_errors")
+    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+    node_errors: dict[str, Any] = raw_nodes if isinstance(raw_nodes, dict) else {}
     for node_id, entry in sorted(node_errors.items()):
         if not isinstance(entry, dict):
             continue
@@ -144,6 +145,12 @@ def rejection_problems(body: Mapping[str, Any]) -> list[str]:
             text += f": {error['details']}"
         problems.append(text)
     return problems
+
+
+def tls_message(url: str, exc: BaseException) -> str:
+    what = getattr(exc, "verify_message", "") or getattr(exc, "reason", "") or str(exc)
+    return (f"The secure connection to {url} failed ({what}). If the server uses its own certificate, "
+            "choose its CA file in the engine's settings.")
 
 
 class ComfyClient:
@@ -191,15 +198,10 @@ class ComfyClient:
                     "or user name and password in the engine's settings.",
                 ) from None
             return exc.code, data, exc.headers.get("Content-Type", "") if exc.headers else ""
-        except ssl.SSLError as exc:
-            raise ComfyError(
-                ErrorKind.NETWORK,
-                f"The secure connection to {self.url} failed ({exc.reason or exc}). If the server uses its "
-                "own certificate, choose its CA file in the engine's settings.",
-                repr(exc),
-            ) from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ssl.SSLError) or isinstance(exc, ssl.SSLError):
+                raise ComfyError(ErrorKind.NETWORK, tls_message(self.url, reason), repr(exc)) from None
             raise ComfyError(
                 ErrorKind.NETWORK,
                 f"Cannot reach the ComfyUI server at {self.url} ({reason}). Check that it runs and that "
@@ -262,9 +264,8 @@ class ComfyClient:
     def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The history entry of ``prompt_id``, or None when the server does not know it (yet)."""
         body = self._json("GET", "/history/" + urllib.parse.quote(prompt_id))
-        if isinstance(body, dict) and isinstance(body.get(prompt_id), dict):
-            return body[prompt_id]
-        return None
+        entry = body.get(prompt_id) if isinstance(body, dict) else None
+        return entry if isinstance(entry, dict) else None
 
     def queue(self) -> tuple[list[str], list[str]]:
         """The prompt ids running and waiting on the server."""
@@ -333,11 +334,14 @@ class EventStream:
             self._ws = connect(
                 client.ws_url(), additional_headers=client.credentials.header(), ssl=client._ssl,
                 open_timeout=client.timeout, max_size=64 * 1024 * 1024, ping_interval=20, ping_timeout=60,
+                legacy=True,  # a plain connection we close ourselves (websockets 17.1's explicit opt-in)
             )
         except InvalidStatus as exc:
             code = exc.response.status_code
             raise ComfyError(ErrorKind.NETWORK, f"The server at {client.url} refused the event stream "
                              f"(HTTP {code}). Check the engine's credentials.") from None
+        except ssl.SSLError as exc:
+            raise ComfyError(ErrorKind.NETWORK, tls_message(client.url, exc), repr(exc)) from None
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise ComfyError(ErrorKind.NETWORK, f"Cannot open the event stream of {client.url} ({exc}).",
                              repr(exc)) from None

@@ -59,6 +59,7 @@ from zit_desktop.core.remote.client import (
 from zit_desktop.core.remote.graph import (
     OUTPUT_NODE,
     REQUIRED_NODES,
+    SAMPLER,
     SAMPLER_NODE,
     ComfyModels,
     image_to_image_graph,
@@ -449,6 +450,7 @@ class ComfyEngine:
                    "fetch": round(end - fetched, 3), "total": round(end - began, 3)}
         environment = self.environment()
         info = {"strategy": STRATEGY, "engine": f"ComfyUI {environment['comfyui_version']} at {self.client.url}",
+                "sampler": SAMPLER,
                 "prompt_id": wait.prompt_id, "graph": graph, "timings": timings}
         path = self._save(picture, single, environment, info)
         result = ImageResult(index, single.seed, str(path), picture.width, picture.height, timings, STRATEGY, 0,
