@@ -56,6 +56,7 @@ from zit_desktop.core.remote.client import (
     ServerMessage,
     decode_preview,
 )
+from zit_desktop.core.remote.config import RemoteEngineConfig
 from zit_desktop.core.remote.graph import (
     OUTPUT_NODE,
     REQUIRED_NODES,
@@ -86,18 +87,6 @@ WHERE_TO_INSTALL = {
     "clip": "models/text_encoders (qwen_3_4b.safetensors)",
     "vae": "models/vae (ae.safetensors)",
 }
-
-
-@dataclass(frozen=True)
-class RemoteEngineConfig:
-    """One server as the user listed it (credentials are kept apart: the OS keyring)."""
-
-    name: str
-    url: str
-    ca_file: str = ""
-    unet: str = ""  # chosen file names; empty: the first that matches the patterns
-    clip: str = ""
-    vae: str = ""
 
 
 @dataclass
@@ -181,8 +170,15 @@ def check_server(client: ComfyClient, config: RemoteEngineConfig) -> Readiness:
     return ready
 
 
-class _Lost(Exception):
-    """The websocket dropped; the caller reconnects and asks the history."""
+def credentials_for(config: RemoteEngineConfig) -> Credentials:
+    """The sign-in of ``config`` with its secret from the keyring (or this session's memory)."""
+    from zit_desktop.core.remote.secrets import load_secret
+
+    if config.auth == "bearer":
+        return Credentials(token=load_secret(config.name))
+    if config.auth == "basic":
+        return Credentials(username=config.username, password=load_secret(config.name))
+    return Credentials()
 
 
 @dataclass
@@ -214,6 +210,8 @@ class ComfyEngine:
     ) -> None:
         self.paths = paths
         self.config = config
+        if credentials is None:
+            credentials = credentials_for(config)
         self.client = ComfyClient(config.url, credentials=credentials, ca_file=config.ca_file, timeout=timeout)
         self.reconnect_delays = tuple(reconnect_delays)
         self._sleep = sleep
