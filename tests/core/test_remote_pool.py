@@ -7,7 +7,16 @@ import threading
 import pytest
 
 from tests.core.comfy_fake import FakeComfy
-from zit_desktop.core.events import CancelToken, Failed, Finished, ImageRecorded, ImageSaved, JobStarted, Notice, Step
+from zit_desktop.core.events import (
+    CancelToken,
+    Failed,
+    Finished,
+    ImageRecorded,
+    ImageSaved,
+    JobStarted,
+    Notice,
+    Step,
+)
 from zit_desktop.core.history.store import HistoryStore
 from zit_desktop.core.jobs import run_and_record
 from zit_desktop.core.paths import app_paths
