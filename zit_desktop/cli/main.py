@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from zit_desktop import __version__
-from zit_desktop.cli import doctor, generate, history, models, params
+from zit_desktop.cli import doctor, engines, generate, history, models, params
 from zit_desktop.cli.common import Exit, error
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_history_commands(sub)
     doctor.add_doctor_command(sub)
     models.add_models_command(sub)
+    engines.add_engines_command(sub)
     tiny = sub.add_parser("make-tiny-model", help="build a tiny random-weight test model (offline, seconds)")
     tiny.add_argument("directory", metavar="DIR")
     tiny.add_argument(

@@ -48,6 +48,9 @@ def png_text_chunks(
     extra: dict[str, Any] = {}
     if info and isinstance(info.get("strategy"), str):
         extra["Strategy"] = info["strategy"]
+    if info and isinstance(info.get("engine"), str):  # a remote engine: "ComfyUI 0.18.1 at http://box:8188"
+        extra["Engine"] = info["engine"]
+        extra["Sampler"] = info.get("sampler")  # that engine's own sampler (None: keep ours)
     record = {
         "version": METADATA_VERSION,
         "request": request.to_dict(),
