@@ -261,6 +261,10 @@ class ComfyEngine:
             ready = self.readiness if self.readiness and self.readiness.ok else self.check()
             if not ready.ok or ready.models is None:
                 return Failed(job_id, ErrorKind.MODEL_MISSING.value, f"{self.config.name}: {ready.message}")
+            # the window shows this server's card in its VRAM gauge while the job runs here
+            on_event(Loading("remote", f"{self.config.name}: ComfyUI {ready.version or '?'} on {ready.device or '?'}",
+                             {"engine": self.config.name, "device": ready.device, "vram_total": ready.vram_total,
+                              "vram_free": ready.vram_free, "version": ready.version}))
             self._open()
             source_name = self._upload_source(request) if request.finalize else ""
             for index, seed in enumerate(request.seeds()):

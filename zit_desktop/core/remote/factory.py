@@ -17,6 +17,7 @@ from zit_desktop.core.remote.pool import EnginePool
 from zit_desktop.core.settings import Settings
 
 LocalFactory = Callable[[], EngineLike]
+POOL_RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # a pool member gives up sooner: the others take its seeds
 
 
 def engine_names(settings: Settings) -> list[str]:
@@ -33,7 +34,7 @@ def build_engine(paths: AppPaths, settings: Settings, target: str, local: LocalF
         if not configs:
             raise AppError(ErrorKind.BAD_INPUT, "The pool is empty: add a server first (zit-desktop engines add, "
                            "or Settings → Engines in the window).")
-        members: list[tuple[str, EngineLike]] = [(c.name, ComfyEngine(paths, c, reconnect_delays=(0.5, 1, 2, 4)))
+        members: list[tuple[str, EngineLike]] = [(c.name, ComfyEngine(paths, c, reconnect_delays=POOL_RECONNECT_DELAYS))
                                                  for c in configs]
         if settings.pool_includes_local:
             members.append((LOCAL, local()))
