@@ -32,14 +32,21 @@ WARM_UP_DELAY_MS = 250
 
 
 def default_engine_factory(paths: AppPaths, settings: Settings, advisor: MemoryAdvisor) -> EngineFactory:
-    """Builds the real engine; called on the worker thread, so torch is imported there. ``advisor`` is
-    the window's own: the peaks the engine measures reach the preset badges (it is thread-safe)."""
+    """Builds the window's engine on the worker thread: a :class:`RoutingEngine` that sends each job to
+    this computer, a server or the pool, and builds the local engine (importing torch) only when a job
+    or the warm-up needs it. ``advisor`` is the window's own: the peaks the local engine measures reach
+    the preset badges (it is thread-safe)."""
     engine_settings = copy.deepcopy(settings)  # the worker gets its own copy: no cross-thread mutation
 
-    def make() -> object:
+    def make_local() -> object:
         from zit_desktop.core.engine.runner import Engine
 
         return Engine(paths, engine_settings, advisor=advisor)
+
+    def make() -> object:
+        from zit_desktop.core.remote.routing import RoutingEngine
+
+        return RoutingEngine(paths, engine_settings, local=make_local)  # type: ignore[arg-type]
 
     return make  # type: ignore[return-value]
 

@@ -96,10 +96,17 @@ class EngineWorker(QObject):
     def _ensure_engine(self) -> WorkerEngine:
         if self._engine is None:
             t0 = time.perf_counter()
-            self.engineEvent.emit(Loading("engine", "Starting the engine (torch, diffusers)"))
-            self._engine = self._factory()
+            self.engineEvent.emit(Loading("engine", "Starting the engine"))
+            engine = self._factory()
             if self._settings is not None:
-                self._engine.update_settings(self._settings)
+                engine.update_settings(self._settings)
+            warm_up = getattr(engine, "warm_up", None)  # the routing engine: torch only for this computer
+            if callable(warm_up):
+                target = getattr(engine, "target", None)
+                if not callable(target) or str(target()).lower() == "local":
+                    self.engineEvent.emit(Loading("engine-local", "Starting the engine (torch, diffusers)"))
+                warm_up()
+            self._engine = engine
             self.engineEvent.emit(EngineStarted(time.perf_counter() - t0))
         return self._engine
 
@@ -171,6 +178,12 @@ class EngineWorker(QObject):
             except Exception:
                 log.exception("closing the history failed")
         self._history = None
+        closer = getattr(self._engine, "close", None)  # remote engines hang up their sockets
+        if callable(closer):
+            try:
+                closer()
+            except Exception:
+                log.exception("closing the engine failed")
         self._engine = None
         thread = QThread.currentThread()
         thread.quit()
