@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
@@ -11,10 +12,21 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 GIB = 1024**3
 ZONES = ((0.70, QColor("#cfe8cf")), (0.90, QColor("#f3e2b3")), (1.00, QColor("#f2c4c4")))
 USED, APP, PEAK, PREDICTED = QColor("#7a8794"), QColor("#2e7dd7"), QColor("#c0392b"), QColor("#6a1b9a")
+REMOTE_FREE, REMOTE_USED = QColor("#dde6ef"), QColor("#5b7fa6")  # a server's card: used of total
 
 
 def gib(value: int | None) -> str:
     return "—" if value is None else f"{value / GIB:.1f}"
+
+
+@dataclass(frozen=True)
+class RemoteCard:
+    """The card of the ComfyUI server a job runs on, as its connection check reported it."""
+
+    name: str
+    device: str
+    total: int | None
+    free: int | None
 
 
 class VramGauge(QWidget):
@@ -31,6 +43,7 @@ class VramGauge(QWidget):
         self.predicted: int | None = None
         self.text = ""
         self.detail = ""
+        self.remote: RemoteCard | None = None  # a server's card while a job runs there
         self._refresh()
 
     def sizeHint(self) -> QSize:
@@ -54,6 +67,17 @@ class VramGauge(QWidget):
             self.job_peak = max(self.job_peak, measured_peak)
         self._refresh()
 
+    def show_remote(self, name: str, device: str, total: int | None, free: int | None) -> None:
+        """Show the server's card (its name, device, VRAM total and free) instead of this computer's."""
+        self.remote = RemoteCard(name, device, total, free)
+        self._refresh()
+
+    def show_local(self) -> None:
+        """Back to this computer's card (after a job on a server)."""
+        if self.remote is not None:
+            self.remote = None
+            self._refresh()
+
     def set_predicted(self, peak_bytes: int | None) -> None:
         self.predicted = peak_bytes
         self._refresh()
@@ -66,6 +90,9 @@ class VramGauge(QWidget):
 
     # ------------------------------------------------------------------ text
     def _refresh(self) -> None:
+        if self.remote is not None:
+            self._refresh_remote(self.remote)
+            return
         info = self.info
         if not self.sampled_once:
             text = self.tr("VRAM: checking…")
@@ -94,6 +121,32 @@ class VramGauge(QWidget):
         self.setAccessibleDescription(text)
         self.update()
 
+    def _refresh_remote(self, card: RemoteCard) -> None:
+        if card.total:
+            used = card.total - card.free if card.free is not None else None
+            self.text = self.tr("{0}: VRAM {1} / {2} GB ({3} GB free) · {4}").format(
+                card.name, gib(used), gib(card.total), gib(card.free), card.device or "—")
+        else:
+            self.text = self.tr("{0}: {1} · VRAM unknown").format(card.name, card.device or "—")
+        self.detail = self.tr("The job runs on the server {0}; its card, as the server reported it when the "
+                              "job began.").format(card.name)
+        self.setToolTip(f"{self.text}\n{self.detail}")
+        self.setAccessibleName(self.tr("VRAM gauge"))
+        self.setAccessibleDescription(self.text)
+        self.update()
+
+    def _paint_remote(self, p: QPainter, bar: QRectF, card: RemoteCard) -> None:
+        if not card.total:
+            p.end()
+            return
+        p.fillRect(bar, REMOTE_FREE)
+        if card.free is not None:
+            used = max(0.0, min(1.0, (card.total - card.free) / card.total))
+            p.fillRect(QRectF(bar.left(), bar.top() + 2, bar.width() * used, bar.height() - 4), REMOTE_USED)
+        p.setPen(QPen(QColor("#888888"), 1))
+        p.drawRect(bar)
+        p.end()
+
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
             self._refresh()
@@ -107,6 +160,9 @@ class VramGauge(QWidget):
         bar = QRectF(1, fm.height() + 6, self.width() - 2, self.height() - fm.height() - 8)
         p.setPen(self.palette().windowText().color())
         p.drawText(QRectF(2, 0, self.width() - 4, fm.height() + 4), Qt.AlignmentFlag.AlignLeft, self.text)
+        if self.remote is not None:
+            self._paint_remote(p, bar, self.remote)
+            return
         if not self.is_cuda:  # no bar to draw: say why instead
             p.setPen(QColor("#666666"))
             elided = fm.elidedText(self.detail, Qt.TextElideMode.ElideRight, int(bar.width()) - 4)
