@@ -18,6 +18,7 @@ class EnginePicker(QWidget):
         self.label = QLabel()
         self.combo = QComboBox()
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.label.setBuddy(self.combo)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
@@ -50,6 +51,7 @@ class EnginePicker(QWidget):
         pool = self.combo.findData(POOL)
         if pool >= 0:
             self.combo.setItemText(pool, self.tr("All engines (pool)"))
+        self.combo.setAccessibleName(self.tr("Run on"))
         self.combo.setToolTip(self.tr(
             "Where the images are made. A ComfyUI server samples differently from this computer, so the same "
             "seed gives a different picture there."))

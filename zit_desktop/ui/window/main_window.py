@@ -51,6 +51,7 @@ from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings, save_settings
+from zit_desktop.ui.engines.hookup import REMOTE_PHASES, EnginesHookup
 from zit_desktop.ui.finalize.hookup import FinalizeHookup
 from zit_desktop.ui.setup.model_choice import ModelChoice
 from zit_desktop.ui.startup.i18n import Translations
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         for a, b in pairwise(order):
             QWidget.setTabOrder(a, b)
         self.finalize = FinalizeHookup(self, buttons, rbox)  # Explore beside Generate; the variations grid
+        self.engines = EnginesHookup(self, lbox, buttons)  # Settings → Engines…, "Run on:" above Generate
 
     def _connect(self) -> None:
         self.generate_button.clicked.connect(self.generate)
@@ -339,9 +341,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def on_event(self, event: WorkerEvent) -> None:
         """The one entry for the worker's events (core.events and EngineStarted), in order."""
+        self.engines.on_event(event)  # first: which server this event's image is made on
         match event:
             case Loading():
-                self.progress.busy(texts.loading_phase(event))
+                if not (event.phase in REMOTE_PHASES and self.progress.stepping):  # a pool member joining
+                    self.progress.busy(texts.loading_phase(event))
             case EngineStarted():
                 if not self.controller.busy:  # the background warm-up finished: nothing is running
                     self.progress.idle()
@@ -349,7 +353,8 @@ class MainWindow(QMainWindow):
                 self._on_job_started(event)
             case Step():
                 total = self.controller.current.request.count if self.controller.current else 1
-                self.progress.step(event.index, total, event.step, event.steps, event.elapsed, event.eta)
+                self.progress.step(event.index, total, event.step, event.steps, event.elapsed, event.eta,
+                                   self.engines.where(event.index))
             case Notice():
                 text, level = texts.notice(event)
                 if text:
@@ -369,7 +374,11 @@ class MainWindow(QMainWindow):
                 self.notice.dismiss()
             self.gauge.begin_job()
         self.params.show_used_seed(event.seed)
-        self.progress.busy(self.tr("Image {0}/{1}: encoding the prompt…").format(event.index + 1, event.total))
+        where = self.engines.where(event.index)
+        if where:
+            self.progress.busy(self.tr("Image {0}/{1} on {2}…").format(event.index + 1, event.total, where))
+        else:
+            self.progress.busy(self.tr("Image {0}/{1}: encoding the prompt…").format(event.index + 1, event.total))
 
     @Slot(str, int, int, QImage)
     def on_preview(self, job_id: str, index: int, step: int, image: QImage) -> None:
@@ -400,8 +409,9 @@ class MainWindow(QMainWindow):
                     self.image_view.clear()
             case Failed():
                 self.progress.idle(self.tr("Failed"))
-                action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS else ""
-                self.notice.show_message(texts.failure(result.kind, result.message), "error", action)
+                remote = self.engines.ran_remote  # a server's problem: the model setup here cannot fix it
+                action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS and not remote else ""
+                self.notice.show_message(texts.failure(result.kind, result.message, remote), "error", action)
                 if result.kind == ErrorKind.INTERNAL:
                     from zit_desktop.ui.startup import earlyinit
 
@@ -414,6 +424,8 @@ class MainWindow(QMainWindow):
             return
         im = self.last_results[-1]
         peak = f"{im.peak_vram_bytes / 1024**3:.1f} GB" if im.peak_vram_bytes else self.tr("n/a (CPU)")
+        if im.environment.get("engine_name"):  # made on a server: its peak is not measured here
+            peak = self.tr("n/a (made on {0})").format(im.environment["engine_name"])
         self.status_label.setText(
             self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
                 float(im.timings.get("total", 0.0)), im.strategy, peak

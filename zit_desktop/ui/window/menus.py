@@ -48,6 +48,8 @@ class WindowMenus:
         self.preferences_action = self.settings_menu.addAction("")
         self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))  # the platform key is unset on Windows
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.engines_action = self.settings_menu.addAction("")  # ComfyUI servers (ui/engines)
+        self.engines_action.setObjectName("enginesAction")
         self.view_menu = bar.addMenu("")
         self.view_menu.addAction(history_toggle)
 
@@ -64,6 +66,7 @@ class WindowMenus:
         self.language_menu.setTitle(QCoreApplication.translate("MainWindow", "Language"))
         self.setup_action.setText(QCoreApplication.translate("MainWindow", "Set up the model…"))
         self.preferences_action.setText(QCoreApplication.translate("MainWindow", "Model and memory…"))
+        self.engines_action.setText(QCoreApplication.translate("MainWindow", "Engines…"))
         self.language_actions["system"].setText(QCoreApplication.translate("MainWindow", "Follow the system"))
         self.language_actions["en"].setText("English")
         self.language_actions["zh_CN"].setText("简体中文")

@@ -12,7 +12,12 @@ from zit_desktop.core.events import Loading, Notice
 from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
 
-def failure(kind: str, message: str) -> str:
+def failure(kind: str, message: str, remote: bool = False) -> str:
+    """The headline for a failure ``kind`` and the engine's ``message``; ``remote``: the job ran on a
+    ComfyUI server, so model and memory problems are that server's, not this computer's."""
+    if remote and kind in REMOTE_HEADS:
+        head = REMOTE_HEADS[kind]()
+        return f"{head}\n{message}" if message else head
     heads = {
         "bad-input": QCoreApplication.translate("Messages", "The parameters are not valid."),
         "model-missing": QCoreApplication.translate(
@@ -41,6 +46,12 @@ def failure(kind: str, message: str) -> str:
             "Messages", "The output folder cannot be written. Check its permissions."
         ),
         "database": QCoreApplication.translate("Messages", "The history database has a problem."),
+        "network": QCoreApplication.translate(
+            "Messages", "The connection failed. Check the network (and the server, for a remote engine)."
+        ),
+        "remote": QCoreApplication.translate(
+            "Messages", "The ComfyUI server failed the job. The server's own message follows."
+        ),
         "internal": QCoreApplication.translate(
             "Messages", "Internal error (a bug). The details are in the log file; please report them."
         ),
@@ -51,10 +62,41 @@ def failure(kind: str, message: str) -> str:
 
 MODEL_PROBLEMS = ("model-missing", "model-invalid", "model-corrupt")  # failures the model setup fixes
 
+# Headlines for a job that ran on a server: the fix is on that machine (or in Settings → Engines…).
+REMOTE_HEADS = {
+    "model-missing": lambda: QCoreApplication.translate(
+        "Messages", "The server is not ready for Z-Image-Turbo: install what is named below on that machine, "
+        "then test it again in Settings → Engines…"
+    ),
+    "network": lambda: QCoreApplication.translate(
+        "Messages", "The server cannot be reached. Check that ComfyUI runs there and that this computer can "
+        "reach it (Settings → Engines… → Test), or run on this computer."
+    ),
+    "remote": lambda: QCoreApplication.translate(
+        "Messages", "The ComfyUI server failed the job. The server's own message follows."
+    ),
+    "out-of-memory": lambda: QCoreApplication.translate(
+        "Messages", "The server ran out of GPU memory. Try a smaller size preset or another engine."
+    ),
+    "bad-input": lambda: QCoreApplication.translate(
+        "Messages", "The server did not accept the job."
+    ),
+}
+
 
 def loading_phase(event: Loading) -> str:
+    engine = str(event.detail.get("engine", ""))
+    if event.phase == "engine-target":
+        if engine.lower() == "pool":
+            return QCoreApplication.translate("Messages", "Sending the job to all engines (pool)…")
+        return QCoreApplication.translate("Messages", "Sending the job to {0}…").format(engine)
+    if event.phase == "remote":
+        return QCoreApplication.translate("Messages", "Connected to {0} (ComfyUI {1}, {2})").format(
+            engine, event.detail.get("version") or "?", event.detail.get("device") or "?")
     phases = {
-        "engine": QCoreApplication.translate("Messages", "Starting the engine (torch, diffusers)…"),
+        "engine": QCoreApplication.translate("Messages", "Starting the engine…"),
+        "engine-local": QCoreApplication.translate("Messages", "Starting the engine (torch, diffusers)…"),
+        "connect": QCoreApplication.translate("Messages", "Connecting to the server…"),
         "resolve": QCoreApplication.translate("Messages", "Finding the model…"),
         "load": QCoreApplication.translate("Messages", "Loading the model (the first time takes longest)…"),
         "ready": QCoreApplication.translate("Messages", "Model ready"),
