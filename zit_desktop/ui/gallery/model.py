@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from zit_desktop.core.history import HistoryFilter, HistoryRow, HistoryStore
+from zit_desktop.ui.gallery.details import made_on
 from zit_desktop.ui.gallery.lineage import final_method
 from zit_desktop.ui.gallery.thumbs import DEFAULT_BUDGET_BYTES, PixmapLru, ThumbJob, ThumbnailLoader
 from zit_desktop.ui.startup import qtcompat
@@ -269,6 +270,7 @@ class GalleryModel(QAbstractListModel):
         prompt = row.prompt if len(row.prompt) <= 300 else row.prompt[:300] + "…"
         lines = [prompt, self.tr("Seed %1 · %2×%3").replace("%1", str(row.seed))
                  .replace("%2", str(row.width)).replace("%3", str(row.height))]
+        lines.append(self.tr("Made on %1").replace("%1", made_on(row.environment)))
         method = final_method(row)
         if method == "refine":
             lines.append(self.tr("Refined from another image (a final)"))
