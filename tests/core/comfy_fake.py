@@ -93,6 +93,7 @@ class FakeComfy:
         self._wake: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._stop_lock = threading.Lock()
         self.port = 0
 
     # ---- life ----------------------------------------------------------------------------------
@@ -142,13 +143,16 @@ class FakeComfy:
         return asyncio.run_coroutine_threadsafe(coro_fn(*args), self._loop).result(10)
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
-        self.call(self._shutdown)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread:
-            self._thread.join(5)
-        self._loop = None
+        """Stop for good; safe to call twice, also at once from two threads (a test kills a server
+        from an event while its fixture stops every server at the end)."""
+        with self._stop_lock:
+            if self._loop is None:
+                return
+            self.call(self._shutdown)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread:
+                self._thread.join(5)
+            self._loop = None
 
     async def _shutdown(self) -> None:
         self._worker.cancel()

@@ -18,7 +18,7 @@ from tests.core.comfy_fake import FakeComfy
 from zit_desktop.core.events import Failed, Finished, JobStarted, Loading, Step
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.remote import factory
-from zit_desktop.ui.engines.engines_dialog import EnginesDialog
+from zit_desktop.ui.engines.engines_dialog import EnginesDialog, device_name
 from zit_desktop.ui.gallery.details import made_on
 from zit_desktop.ui.gallery.model import Roles
 from zit_desktop.ui.window.worker import EngineStarted
@@ -118,6 +118,7 @@ def test_two_engines_from_the_dialog_make_a_batch_of_four_though_one_dies_mid_jo
     where: dict[int, str] = {}
     progress_texts: list[str] = []
     phases: list[str] = []
+    cards: list[tuple[str, str]] = []  # (the step's server, the gauge's card) at each step
 
     def watch(event: Any) -> None:
         if isinstance(event, Loading):
@@ -126,6 +127,7 @@ def test_two_engines_from_the_dialog_make_a_batch_of_four_though_one_dies_mid_jo
             where[event.index] = event.strategy
         if isinstance(event, Step):
             progress_texts.append(w.progress.label.text())
+            cards.append((where[event.index], w.gauge.remote.name if w.gauge.remote else ""))
             if event.step == 2 and not killed and where.get(event.index) == "comfyui@attic":
                 killed.append(event.index)
                 threading.Thread(target=attic.stop).start()  # attic dies in the middle of an image
@@ -139,6 +141,7 @@ def test_two_engines_from_the_dialog_make_a_batch_of_four_though_one_dies_mid_jo
     assert len(result.images) == 4
     assert "engine-local" not in phases  # no torch for a job sent to servers
     assert any(t.startswith("Image ") and " on studio · " in t for t in progress_texts)
+    assert cards and all(strategy == f"comfyui@{card}" for strategy, card in cards)  # the gauge follows
 
     store = HistoryStore(w.paths.history_db)
     try:
@@ -164,7 +167,7 @@ def test_the_gauge_shows_the_servers_card_while_a_job_runs_there(
     add_engine(qtbot, dialog, "studio", studio.url)
     close(qtbot, w, dialog)
     choose(qtbot, w, "studio")
-    during: list[tuple[str, str, str]] = []
+    during: list[tuple[str, str, str, str]] = []
     loading: list[str] = []
 
     def watch(event: Any) -> None:
@@ -172,16 +175,17 @@ def test_the_gauge_shows_the_servers_card_while_a_job_runs_there(
             loading.append(w.progress.label.text())
         if isinstance(event, Step) and event.step == 2:
             card = w.gauge.remote
-            during.append((card.name if card else "", w.gauge.text, w.progress.label.text()))
+            during.append((card.name if card else "", w.gauge.text, w.progress.label.text(), w.gauge.toolTip()))
 
     w.controller.engineEvent.connect(watch)
     set_params(w)
     result = run_job(qtbot, w)
     assert isinstance(result, Finished)
-    name, gauge_text, progress_text = during[0]
+    name, gauge_text, progress_text, tooltip = during[0]
     assert name == "studio"
     # the fake reports its CPU device with 23.5 GiB, 22.5 GiB free (the recording's numbers)
-    assert gauge_text == "studio: VRAM 1.0 / 23.5 GB (22.5 GB free) · cpu"
+    assert gauge_text == "studio: 1.0 / 23.5 GB VRAM · cpu"
+    assert "22.5 GB of its VRAM free" in tooltip
     assert progress_text.startswith("On studio · ")
     assert not any("torch" in text for text in loading), loading
     assert "Connected to studio (ComfyUI 0.18.1, cpu)" in loading
@@ -269,3 +273,8 @@ def test_the_picker_hides_without_servers_and_survives_removing_the_engine_in_us
     assert not studio.executed
     assert "engine_name" not in result.images[0].environment
     assert made_on(result.images[0].environment) == "this computer"
+
+
+def test_comfyui_device_names_are_shortened_for_the_gauge() -> None:
+    assert device_name("cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync") == "NVIDIA GeForce RTX 4090"
+    assert device_name("cpu") == "cpu" and device_name("") == ""

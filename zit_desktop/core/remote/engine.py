@@ -192,6 +192,7 @@ class _Wait:
     interrupted: bool = False
     cancel_sent: bool = False
     resubmitted: bool = False
+    step: int = 0  # the sampler's last reported step, for the previews
     outputs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -329,6 +330,7 @@ class ComfyEngine:
             elif message.type == "progress" and message.prompt_id == wait.prompt_id:
                 if str(message.data.get("node")) == SAMPLER_NODE:
                     step, steps = int(message.data.get("value", 0)), int(message.data.get("max", 1))
+                    wait.step = step
                     elapsed = now - (run_began or began)
                     eta = elapsed / step * (steps - step) if step else 0.0
                     on_event(Step(job_id, index, step, steps, elapsed, eta))
@@ -355,7 +357,7 @@ class ComfyEngine:
         if decoded is None:
             return
         width, height, rgb = decoded
-        on_event(Preview(job_id, index, 0, width, height, rgb))
+        on_event(Preview(job_id, index, wait.step, width, height, rgb))
 
     def _cancel(self, wait: _Wait) -> bool:
         """Delete a waiting job from the server's queue, interrupt a running one. True when the job is

@@ -8,6 +8,7 @@ Secrets go to the OS keyring (core.remote.secrets), never into the settings file
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
@@ -41,6 +42,11 @@ from zit_desktop.core.remote.secrets import delete_secret, load_secret, store_se
 from zit_desktop.core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def device_name(device: str) -> str:
+    """ComfyUI's "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync" as "NVIDIA GeForce RTX 4090"."""
+    return re.sub(r"^(cuda|xpu|mps|npu):\d+\s+", "", device.split(" : ")[0]).strip() or device
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class _TestTask(QRunnable):
             self.relay.finished.emit(TestOutcome(self.config.name, False, "The test failed; see the log file."))
             return
         vram = f", {ready.vram_total / 2**30:.1f} GiB" if ready.vram_total else ""
-        head = f"ComfyUI {ready.version or '?'} · {ready.device or '?'}{vram}"
+        head = f"ComfyUI {ready.version or '?'} · {device_name(ready.device) or '?'}{vram}"
         if ready.ok:
             self.relay.finished.emit(TestOutcome(self.config.name, True, f"{head} · {ready.message}"))
         else:
@@ -120,12 +126,14 @@ class EnginesDialog(QDialog):
         ca_row.addWidget(self.ca_file, 1)
         ca_row.addWidget(self.ca_browse)
         self.form = QFormLayout()
-        self.form.addRow("", self.name)
-        self.form.addRow("", self.url)
-        self.form.addRow("", self.auth)
-        self.form.addRow("", self.username)
-        self.form.addRow("", self.secret)
-        self.form.addRow("", ca_row)
+        # Real labels (QFormLayout.addRow("", ...) makes none): retranslate sets their texts.
+        self.form_labels = [QLabel() for _ in range(6)]
+        for label, field in zip(self.form_labels, (self.name, self.url, self.auth, self.username, self.secret),
+                                strict=False):
+            label.setBuddy(field)
+            self.form.addRow(label, field)
+        self.form_labels[-1].setBuddy(self.ca_file)
+        self.form.addRow(self.form_labels[-1], ca_row)
         self.result = QLabel()
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -177,10 +185,8 @@ class EnginesDialog(QDialog):
             "reverse proxy (never a raw port-forward), and add it here."))
         labels = (self.tr("Name"), self.tr("Address"), self.tr("Sign-in"), self.tr("User name"),
                   self.tr("Token or password"), self.tr("CA certificate"))
-        for row, text in enumerate(labels):
-            label = self.form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-            if label is not None and isinstance(label.widget(), QLabel):
-                label.widget().setText(text)  # type: ignore[union-attr]
+        for label, text in zip(self.form_labels, labels, strict=True):
+            label.setText(text)
         self.auth.setItemText(0, self.tr("None"))
         self.auth.setItemText(1, self.tr("Bearer token"))
         self.auth.setItemText(2, self.tr("User name and password (Basic)"))

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QBoxLayout, QLayout
 
-from zit_desktop.core.events import Cancelled, Failed, Finished, JobStarted, Loading
+from zit_desktop.core.events import Cancelled, Failed, Finished, JobStarted, Loading, Step
 from zit_desktop.core.remote.config import LOCAL
 from zit_desktop.ui.engines.engine_picker import EnginePicker
-from zit_desktop.ui.engines.engines_dialog import EnginesDialog
+from zit_desktop.ui.engines.engines_dialog import EnginesDialog, device_name
 from zit_desktop.ui.window.worker import WorkerEvent
 
 if TYPE_CHECKING:
@@ -106,16 +106,22 @@ class EnginesHookup(QObject):
         elif isinstance(event, JobStarted):
             where = self.engine_of(event.strategy)
             self._where[event.index] = where
-            if where:
-                self.ran_remote = True
-                card = self._cards.get(where, {})
-                self.window.gauge.show_remote(where, str(card.get("device") or ""),
-                                              _bytes(card.get("vram_total")), _bytes(card.get("vram_free")))
-            else:
-                self.window.gauge.show_local()
+            self.ran_remote = self.ran_remote or bool(where)
+            self._show_card(where)
+        elif isinstance(event, Step):  # in the pool, the gauge follows the image the progress shows
+            self._show_card(self.where(event.index))
         elif terminal:
             self._job_over = True
             self.window.gauge.show_local()
+
+    def _show_card(self, where: str) -> None:
+        gauge = self.window.gauge
+        if not where:
+            gauge.show_local()
+        elif gauge.remote is None or gauge.remote.name != where:
+            card = self._cards.get(where, {})
+            gauge.show_remote(where, device_name(str(card.get("device") or "")), _bytes(card.get("vram_total")),
+                              _bytes(card.get("vram_free")))
 
     def engine_of(self, strategy: str) -> str:
         """The server an image with this ``JobStarted.strategy`` is made on; "" for this computer."""

@@ -124,12 +124,12 @@ class VramGauge(QWidget):
     def _refresh_remote(self, card: RemoteCard) -> None:
         if card.total:
             used = card.total - card.free if card.free is not None else None
-            self.text = self.tr("{0}: VRAM {1} / {2} GB ({3} GB free) · {4}").format(
-                card.name, gib(used), gib(card.total), gib(card.free), card.device or "—")
+            self.text = self.tr("{0}: {1} / {2} GB VRAM · {3}").format(
+                card.name, gib(used), gib(card.total), card.device or "—")
         else:
             self.text = self.tr("{0}: {1} · VRAM unknown").format(card.name, card.device or "—")
-        self.detail = self.tr("The job runs on the server {0}; its card, as the server reported it when the "
-                              "job began.").format(card.name)
+        self.detail = self.tr("The job runs on the server {0}: {1} GB of its VRAM free when it checked in.").format(
+            card.name, gib(card.free))
         self.setToolTip(f"{self.text}\n{self.detail}")
         self.setAccessibleName(self.tr("VRAM gauge"))
         self.setAccessibleDescription(self.text)
