@@ -14,26 +14,34 @@ class QuitChoice(StrEnum):
     KEEP_WORKING = "keep-working"  # do not quit
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("QuitDialog", text)
-
-
 def quit_question(parent: QWidget | None, waiting: int) -> QMessageBox:
     """The message box (not yet shown); each button carries its :class:`QuitChoice` as object name."""
     box = QMessageBox(parent)
     box.setObjectName("quitDialog")
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle(_tr("Quit while generating?"))
-    box.setText(_tr("An image is being generated."))
-    info = _tr("Finishing saves the current image; the rest of its batch does not start.")
+    box.setWindowTitle(QCoreApplication.translate("QuitDialog", "Quit while generating?"))
+    box.setText(QCoreApplication.translate("QuitDialog", "An image is being generated."))
+    info = QCoreApplication.translate(
+        "QuitDialog", "Finishing saves the current image; the rest of its batch does not start."
+    )
     if waiting:
-        info += " " + _tr("{0} waiting job(s) in the queue will not run.").format(waiting)
+        info += " " + QCoreApplication.translate(
+            "QuitDialog", "{0} waiting job(s) in the queue will not run."
+        ).format(waiting)
     box.setInformativeText(info)
-    finish = box.addButton(_tr("Finish the current image, then quit"), QMessageBox.ButtonRole.AcceptRole)
+    finish = box.addButton(
+        QCoreApplication.translate("QuitDialog", "Finish the current image, then quit"),
+        QMessageBox.ButtonRole.AcceptRole,
+    )
     finish.setObjectName(QuitChoice.FINISH_IMAGE.value)
-    now = box.addButton(_tr("Quit now (cancel the job)"), QMessageBox.ButtonRole.DestructiveRole)
+    now = box.addButton(
+        QCoreApplication.translate("QuitDialog", "Quit now (cancel the job)"),
+        QMessageBox.ButtonRole.DestructiveRole,
+    )
     now.setObjectName(QuitChoice.QUIT_NOW.value)
-    keep = box.addButton(_tr("Keep working"), QMessageBox.ButtonRole.RejectRole)
+    keep = box.addButton(
+        QCoreApplication.translate("QuitDialog", "Keep working"), QMessageBox.ButtonRole.RejectRole
+    )
     keep.setObjectName(QuitChoice.KEEP_WORKING.value)
     box.setDefaultButton(finish)
     box.setEscapeButton(keep)
