@@ -224,7 +224,7 @@ class Engine:
             pipe = self.load(request.model, on_event, request.transformer, request.variant)
             load_s = time.perf_counter() - t_load
             for index in range(request.count):
-                if cancel.cancelled:
+                if cancel.stops_before(index):
                     return final(Cancelled(job_id, tuple(done)))
                 single = request.single(index)
                 result, picture = self._run_one(pipe, single, index, request.count, job_id, on_event, cancel)
