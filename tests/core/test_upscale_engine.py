@@ -23,9 +23,6 @@ from zit_desktop.core.events import (
     Finished,
     ImageRecorded,
     ImageResult,
-    ImageSaved,
-    JobStarted,
-    Loading,
     Step,
 )
 from zit_desktop.core.history import HistoryStore
@@ -125,8 +122,7 @@ def test_a_missing_or_unreadable_source_and_a_bad_model_file_are_clear_failures(
 
 
 def test_cancel_between_tiles_ends_the_job_cancelled_with_no_image(app: AppPaths, tmp_path: Path) -> None:
-    from zit_desktop.core.engine import Engine
-    from zit_desktop.core.engine import upscale_job
+    from zit_desktop.core.engine import Engine, upscale_job
 
     model = save_compact(tmp_path / "x4.pth", scale=4)
     src = tmp_path / "wide.png"

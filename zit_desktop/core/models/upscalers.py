@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from zit_desktop.core.models.cache import RemoteFile
 from zit_desktop.core.models.download import Cancelled, DownloadProgress, HttpSource, download_url
@@ -103,7 +104,7 @@ def download(
     *,
     retries: int = 4,
     backoff_s: float = 1.0,
-    session: object = None,
+    session: Any = None,
 ) -> bool:
     """Fetch ``entry`` into :func:`upscalers_dir` (see the module docstring); True when the file is
     in place, False when cancelled (the partial is kept). Raises AppError: NETWORK, DISK_FULL,
@@ -114,7 +115,7 @@ def download(
     (GitHub answers a release URL with a redirect) and honours the proxy variables."""
     import httpx2
 
-    client = session if session is not None else httpx2.Client(follow_redirects=True, trust_env=True)
+    client: Any = session if session is not None else httpx2.Client(follow_redirects=True, trust_env=True)
     source = HttpSource(
         entry.url, {"User-Agent": USER_AGENT}, server=_host(entry.url), unreachable=_host(entry.url), session=client,
     )  # fmt: skip
