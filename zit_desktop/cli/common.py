@@ -3,7 +3,9 @@ progress line. Expected failures print a message on stderr and return a non-zero
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from enum import IntEnum
 from typing import TextIO
 
@@ -25,6 +27,39 @@ class Exit(IntEnum):
 
 def error(text: str) -> None:
     print(f"error: {text}", file=sys.stderr)
+
+
+def silence_stdout() -> None:
+    """The reader of stdout is gone (``… | head -1``): send the rest, and Python's flush at exit, to
+    the null device, so neither raises BrokenPipeError again (the standard recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout (embedded, tests)
+        pass
+
+
+class ResultLines:
+    """Result lines on stdout, one per call, flushed. Once the reader has gone (``… | head -1``)
+    ``closed`` is True, later lines are dropped and ``on_close`` (cancel the rest of a job) runs once.
+    For lines printed from an engine callback, where a raised BrokenPipeError would end the job as
+    an internal error; elsewhere the top level handles a closed pipe."""
+
+    def __init__(self, on_close: Callable[[], None] | None = None) -> None:
+        self.closed = False
+        self._on_close = on_close
+
+    def __call__(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            silence_stdout()
+            if self._on_close is not None:
+                self._on_close()
 
 
 MODEL_HINT = (
