@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         error(exc.message)
         return Exit.FAILED
     except OSError as exc:  # an unusable data folder, a full disk; or stdout's reader has gone
-        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:  # `… | head -1`: the reader got what it wanted; not a failure
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            # `… | head -1`: the reader got what it wanted; not a failure, and not the data folder
             silence_stdout()
             return Exit.OK
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
