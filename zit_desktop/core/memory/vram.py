@@ -25,11 +25,14 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 GIB = 1024**3
+MIB = 1024**2
 
 
 def gb_text(n: float) -> str:
-    """Bytes as decimal gigabytes for people: ``"8.2 GB"``."""
-    return f"{n / 1e9:.1f} GB"
+    """Bytes for people, in the one unit the app uses for memory and files: binary gigabytes,
+    labelled so (``"8.0 GiB"``). Cards and RAM are built in binary sizes, so an "8 GB" card (8192 MiB,
+    as nvidia-smi says) reads 8.0 GiB, not 8.6 GB; the simulated ones read exactly what was asked for."""
+    return f"{n / GIB:.1f} GiB"
 log = logging.getLogger(__name__)
 
 
@@ -82,7 +85,7 @@ def simulated_cuda_device(
     ram = int(ram_gib * GIB)
     return DeviceInfo(
         kind="cuda",
-        name=name or f"Simulated {total_gib:g} GB GPU",
+        name=name or f"Simulated {total_gib:g} GiB GPU",
         total_bytes=total,
         used_bytes=total - free,
         free_bytes=free,
