@@ -126,7 +126,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     if isinstance(result, Failed):
-        report_failure(result)
+        report_failure(result, request.model)
         return Exit.FAILED
     if not isinstance(result, Finished):
         if lines.closed:  # the reader stopped us: it has what it asked for

@@ -225,7 +225,7 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
         if path not in recorded:  # on disk, but the history could not take it: the note said why
             lines(path)
     if isinstance(result, Failed):
-        report_failure(result)
+        report_failure(result, request.model)
         return Exit.FAILED
     if not isinstance(result, Finished):
         error("cancelled")
