@@ -23,7 +23,7 @@ from zit_desktop.core.memory.peak_model import Calibration, PlanOptions
 from zit_desktop.core.memory.plan import Plan, options_from_settings
 from zit_desktop.core.memory.profile import ModelProfile
 from zit_desktop.core.memory.rungs import LADDER, Rung
-from zit_desktop.core.memory.vram import DeviceInfo, cpu_device, default_probe
+from zit_desktop.core.memory.vram import CpuReason, DeviceInfo, cpu_device, default_probe
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest
 from zit_desktop.core.settings import Settings
@@ -119,7 +119,7 @@ class LowVram:
         if self.device_override is not None:
             return self.device_override()
         if self.device.type != "cuda":
-            return cpu_device("running on the CPU")
+            return cpu_device("running on the CPU", kind=CpuReason.ENGINE)
         info = default_probe().sample()
         if info.is_cuda and torch.cuda.is_initialized():
             # NVML may not report per-process usage (Windows WDDM): count what our allocator holds.
