@@ -33,10 +33,12 @@ ICO = ICON_DIR / "zit-desktop.ico"
 def render_png(size: int) -> bytes:
     """The SVG drawn at size×size, as PNG bytes (straight alpha, no metadata that changes per run)."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-    from PySide6.QtGui import QGuiApplication, QImage, QPainter
+    from PySide6.QtGui import QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    _ = QGuiApplication.instance() or QGuiApplication(["make_icons"])
+    from PySide6.QtWidgets import QApplication
+
+    _ = QApplication.instance() or QApplication(["make_icons"])  # a QApplication: the tests share it
     renderer = QSvgRenderer(str(SVG))
     if not renderer.isValid():
         raise SystemExit(f"cannot read {SVG}")
