@@ -47,11 +47,11 @@ notify() {  # a desktop notification when started from the app menu (no terminal
 
 setup() {  # setup app|test
     local extras="$1" py flavour need first=""
+    [ -f "$VENV/.zit-deps" ] || first=1  # no set-up has finished in this venv yet
     if [ ! -x "$VENV/bin/python" ]; then
         py="$(find_python)" || die "Python 3.11 or newer is needed. Install it (e.g. 'sudo apt install python3 python3-venv') and run again."
         say "creating $VENV with $py"
         "$py" -m venv "$VENV" || die "could not create the virtual environment (on Debian/Ubuntu: sudo apt install python3-venv)."
-        first=1
     fi
     flavour="$(torch_flavour)"
     need="$("$VENV/bin/python" packaging/deps_stamp.py need "$VENV" "$TORCH_VERSION $TORCHVISION_VERSION" "$flavour" "$extras")" \

@@ -64,7 +64,8 @@ def test_set_up_then_the_menu_entry_starts_the_window_and_it_exits_cleanly(tmp_p
     start = time.monotonic()
     clone = clone_with_shared_packages(tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CI")}
-    env.update(ZIT_TORCH_FLAVOUR=torch_flavour(), HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "share"),
+    # HOME stays (pip keeps its cache there); everything the launcher writes is pointed into tmp_path.
+    env.update(ZIT_TORCH_FLAVOUR=torch_flavour(), XDG_DATA_HOME=str(tmp_path / "share"),
                XDG_CACHE_HOME=str(tmp_path / "cache"), ZIT_DESKTOP_HOME=str(tmp_path / "zit-home"))  # fmt: skip
 
     # 1. The first set-up: torch with its torchvision, then the app alone (no test tools).
