@@ -54,7 +54,7 @@ setup() {  # setup app|test
         "$py" -m venv "$VENV" || die "could not create the virtual environment (on Debian/Ubuntu: sudo apt install python3-venv)."
     fi
     flavour="$(torch_flavour)"
-    need="$("$VENV/bin/python" packaging/deps_stamp.py need "$VENV" "$TORCH_VERSION $TORCHVISION_VERSION" "$flavour" "$extras")" \
+    need="$("$VENV/bin/python" packaging/deps_stamp.py "need" "$VENV" "$TORCH_VERSION $TORCHVISION_VERSION" "$flavour" "$extras")" \
         || die "the virtual environment in $VENV does not work; delete that folder and run again."
     [ "$need" = nothing ] && return 0
     local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
@@ -63,7 +63,7 @@ setup() {  # setup app|test
     if [ "$need" = extras ]; then
         say "installing the test tools (pytest, ruff, mypy)"
         "${pip[@]}" "${app[@]}" || die "installing the test tools failed; check your internet connection and run again."
-        "$VENV/bin/python" packaging/deps_stamp.py done "$VENV" "$TORCH_VERSION $TORCHVISION_VERSION" "$flavour" "$extras"
+        "$VENV/bin/python" packaging/deps_stamp.py "done" "$VENV" "$TORCH_VERSION $TORCHVISION_VERSION" "$flavour" "$extras"
         return 0
     fi
     say "installing dependencies (torch $TORCH_VERSION, $flavour build); the first time takes a while"
@@ -85,7 +85,7 @@ setup() {  # setup app|test
         || die "installing torch failed; check your internet connection and run again."
     echo "$TORCH_VERSION $flavour" > "$torch_stamp"
     "${pip[@]}" "${app[@]}" || die "installing ZIT Desktop's dependencies failed; check your internet connection and run again."
-    "$VENV/bin/python" packaging/deps_stamp.py done "$VENV" "$TORCH_VERSION $TORCHVISION_VERSION" "$flavour" "$extras"
+    "$VENV/bin/python" packaging/deps_stamp.py "done" "$VENV" "$TORCH_VERSION $TORCHVISION_VERSION" "$flavour" "$extras"
     if [ -n "$first" ] && [ -z "${ZIT_LAUNCHED_FROM_DESKTOP:-}" ] && [ "$extras" = app ]; then
         say "set-up done. To start ZIT Desktop from the app menu: ./run.sh --install-desktop-entry"
     fi

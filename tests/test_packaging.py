@@ -33,14 +33,18 @@ desktop_entry = load(PACKAGING / "linux" / "desktop_entry.py")
 deps_stamp = load(PACKAGING / "deps_stamp.py")
 
 
-def validator() -> str:
-    """desktop-file-validate; only a developer's machine without it may skip (CI must have it)."""
-    tool = shutil.which("desktop-file-validate")
+def system_tool(name: str, package: str) -> str:
+    """A Debian tool the test needs; only a developer's machine without it may skip (.ci/run installs it)."""
+    tool = shutil.which(name)
     if tool is None:
         if os.environ.get("CI"):
-            pytest.fail("desktop-file-validate is missing in CI: apt-get install desktop-file-utils")
-        pytest.skip("desktop-file-validate is not installed (apt-get install desktop-file-utils)")
+            pytest.fail(f"{name} is missing in CI: apt-get install {package}")
+        pytest.skip(f"{name} is not installed (apt-get install {package})")
     return tool
+
+
+def validator() -> str:
+    return system_tool("desktop-file-validate", "desktop-file-utils")
 
 
 def exec_argv(value: str) -> list[str]:
@@ -140,7 +144,9 @@ def test_the_desktop_entry_starts_a_checkout_whose_path_needs_quoting(tmp_path: 
     assert exec_argv(fields["Exec"]) == [str(odd / "packaging" / "linux" / "zit-desktop-launch")]
 
 
-def test_install_then_remove_leaves_the_data_home_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_install_then_remove_leaves_the_data_home_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "share"
     other = home / "icons" / "hicolor" / "48x48" / "apps" / "other-app.png"
     other.parent.mkdir(parents=True)
@@ -215,7 +221,7 @@ def test_a_failed_set_up_from_the_menu_shows_runs_message_and_the_log(tmp_path: 
 def test_an_app_that_stops_at_start_from_the_menu_shows_its_last_lines(tmp_path: Path) -> None:
     script = (
         'case "$1" in packaging/deps_stamp.py) echo nothing; exit 0;; esac\n'
-        'echo "ModuleNotFoundError: No module named \'platformdirs\'" >&2\nexit 1\n'
+        "echo \"ModuleNotFoundError: No module named 'platformdirs'\" >&2\nexit 1\n"
     )
     proc, shown, log = run_launcher(fake_checkout(tmp_path, script), tmp_path)
     assert proc.returncode == 1
@@ -263,11 +269,21 @@ def test_a_changed_pyproject_or_an_old_stamp_installs_everything(
     assert proc.returncode == 2 and "need VENV" in proc.stderr
 
 
+def test_the_shell_scripts_pass_shellcheck() -> None:
+    scripts = [ROOT / "run.sh", PACKAGING / "linux" / "zit-desktop-launch", ROOT / ".ci" / "run"]
+    proc = subprocess.run([system_tool("shellcheck", "shellcheck"), *map(str, scripts)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_run_sh_is_valid_bash_and_keeps_the_torch_pair() -> None:
     assert subprocess.run(["bash", "-n", str(ROOT / "run.sh")], check=False).returncode == 0
     text = (ROOT / "run.sh").read_text(encoding="utf-8")
     assert 'TORCH_VERSION="${ZIT_TORCH_VERSION:-2.14.1}"' in text
     assert 'TORCHVISION_VERSION="${ZIT_TORCHVISION_VERSION:-0.29.1}"' in text
+    # X11 matches a window to its menu entry by WM_CLASS; Qt takes the instance part from RESOURCE_NAME
+    # (else from argv[0], "__main__.py" under -m), so both app starts set it to the StartupWMClass.
+    assert text.count("export RESOURCE_NAME=zit-desktop") == 2
     bat = (ROOT / "run.bat").read_text(encoding="utf-8")
     assert 'set "ZIT_TORCH_VERSION=2.14.1"' in bat and 'set "ZIT_TORCHVISION_VERSION=0.29.1"' in bat
 
@@ -335,5 +351,5 @@ def test_the_shortcut_starts_pythonw_with_the_icon_and_the_app_id() -> None:
     assert '"9F4C2855-9F79-4B39-A8D0-E1D42DE1D5F3"' in text and "pid = 5" in text  # PKEY_AppUserModel_ID
     assert "ValidateSet('install', 'remove')" in text
     bat = "\n".join(code_lines())
-    assert "shortcut.ps1\" -Action install -Root \"%ROOT%\"" in bat
-    assert "shortcut.ps1\" -Action remove -Root \"%ROOT%\"" in bat
+    assert 'shortcut.ps1" -Action install -Root "%ROOT%"' in bat
+    assert 'shortcut.ps1" -Action remove -Root "%ROOT%"' in bat

@@ -31,8 +31,7 @@ pytestmark = pytest.mark.slow
 def clone_with_shared_packages(tmp_path: Path) -> Path:
     clone = tmp_path / "checkout with space"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=60)
-    # The working tree's uncommitted launcher files would be missed by a clone: test what is committed,
-    # but say so when they differ, or a fix would look untested.
+    # A clone holds what is committed: an uncommitted change to a launcher is not what this tests.
     base = Path(sys.base_prefix) / "bin" / "python3"
     subprocess.run([str(base), "-m", "venv", str(clone / ".venv")], check=True, timeout=120)
     site = Path(
@@ -48,7 +47,9 @@ def torch_flavour() -> str:
     return "cpu" if "+cpu" in importlib.metadata.version("torch") else "cuda"
 
 
-def run(clone: Path, env: dict[str, str], *args: str, pip_log: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    clone: Path, env: dict[str, str], *args: str, pip_log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(env)
     if pip_log is not None:
         env["PIP_LOG"] = str(pip_log)
@@ -60,13 +61,20 @@ def requested(pip_log: Path) -> set[str]:
     """The distributions pip resolved, from its log ("Requirement already satisfied: pytest>=8 in …",
     "Collecting pytest>=8")."""
     text = pip_log.read_text(encoding="utf-8") if pip_log.exists() else ""
-    return {m.lower().replace("_", "-") for m in re.findall(r"(?:already satisfied|Collecting): ([A-Za-z0-9_.-]+?)(?=[<>=!~ \[;]|$)", text, re.M)}
+    return {
+        m.lower().replace("_", "-")
+        for m in re.findall(
+            r"(?:already satisfied|Collecting): ([A-Za-z0-9_.-]+?)(?=[<>=!~ \[;]|$)", text, re.M
+        )
+    }
 
 
 TEST_TOOLS = {"pytest", "pytest-qt", "ruff", "mypy", "import-linter"}
 
 
-def test_set_up_then_the_menu_entry_starts_the_window_and_it_exits_cleanly(tmp_path: Path, tiny_model: Path) -> None:
+def test_set_up_then_the_menu_entry_starts_the_window_and_it_exits_cleanly(
+    tmp_path: Path, tiny_model: Path
+) -> None:
     start = time.monotonic()
     clone = clone_with_shared_packages(tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CI")}
@@ -103,7 +111,9 @@ def test_set_up_then_the_menu_entry_starts_the_window_and_it_exits_cleanly(tmp_p
     installed = run(clone, env, "--install-desktop-entry")
     assert installed.returncode == 0, installed.stderr
     entry = tmp_path / "share/applications/zit-desktop.desktop"
-    fields = dict(line.split("=", 1) for line in entry.read_text(encoding="utf-8").splitlines() if "=" in line)
+    fields = dict(
+        line.split("=", 1) for line in entry.read_text(encoding="utf-8").splitlines() if "=" in line
+    )
     (launcher,) = re.findall(r'^"(.*)"$', fields["Exec"])
     assert Path(launcher) == clone / "packaging/linux/zit-desktop-launch"
     settings_file = tmp_path / "zit-home" / "settings.json"

@@ -125,8 +125,10 @@ def main(argv: list[str]) -> int:
     elif argv[0] == "install":
         files = install(home)
         print(f"[zit-desktop] added ZIT Desktop to the app menu ({files[0]}) with its icon.")
-        print(f"[zit-desktop] it starts {LAUNCHER}; set-up and start problems go to "
-              "~/.cache/zit-desktop/launcher.log. Undo with: ./run.sh --remove-desktop-entry")
+        print(
+            f"[zit-desktop] it starts {LAUNCHER}; set-up and start problems go to "
+            "~/.cache/zit-desktop/launcher.log. Undo with: ./run.sh --remove-desktop-entry"
+        )
     else:
         files = remove(home)
         if files:
