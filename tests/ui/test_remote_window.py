@@ -53,10 +53,10 @@ def add_engine(qtbot: Any, dialog: EnginesDialog, name: str, url: str) -> str:
     qtbot.keyClicks(dialog.name, name)
     qtbot.keyClicks(dialog.url, url)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    assert dialog.result.text() == "Saved."
+    assert dialog.status_label.text() == "Saved."
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled() and name in dialog.status, timeout=15_000)
-    return dialog.result.text()
+    return dialog.status_label.text()
 
 
 def close(qtbot: Any, window: Any, dialog: EnginesDialog) -> None:

@@ -30,6 +30,7 @@ from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_enco
 from zit_desktop.core.engine.lowvram import SYSMEM_ADVICE, LowVram, SysmemWatch, check_latents  # noqa: E402
 from zit_desktop.core.engine.lowvram import is_oom as _is_oom  # noqa: E402
 from zit_desktop.core.engine.preview import latents_to_rgb  # noqa: E402
+from zit_desktop.core.engine.upscale import UpscalerCache  # noqa: E402
 from zit_desktop.core.errors import AppError, ErrorKind  # noqa: E402
 from zit_desktop.core.events import (  # noqa: E402
     Cancelled,
@@ -48,8 +49,9 @@ from zit_desktop.core.events import (  # noqa: E402
 from zit_desktop.core.jobs import internal_failure  # noqa: E402
 from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
 from zit_desktop.core.memory.rss import RssSampler  # noqa: E402
+from zit_desktop.core.memory.rungs import Rung  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
-from zit_desktop.core.request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
+from zit_desktop.core.request import UPSCALE, GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
 from zit_desktop.core.settings import Settings  # noqa: E402
 from zit_desktop.core.sizes import MAX_SEQUENCE_LENGTH  # noqa: E402
 
@@ -96,6 +98,8 @@ class Engine:
         self._sysmem = SysmemWatch()
         self._phase = "idle"  # the phase running now, named in out-of-memory notices
         self._rss = RssSampler()  # peak RSS per image; the first image of a job includes the load
+        self.upscalers = UpscalerCache()  # the last upscaler loaded, kept between upscale jobs
+        self._told_no_gpu: set[str] = set()  # jobs already told that their GPU rung runs on the CPU
 
     def update_settings(self, settings: Settings) -> None:
         """New preferences, used from the next job on (the caller hands over its own copy). A new
@@ -140,6 +144,7 @@ class Engine:
         self._model_ref = None
         self._spec = None
         self._embed_cache.clear()
+        self.upscalers.clear()
         self.free_memory()
 
     def free_memory(self) -> None:
@@ -172,6 +177,13 @@ class Engine:
         self._spec = spec  # before apply: a half-applied strategy is undone as this one
         strategies.apply(self._pipe, spec, self.device)
         return self._pipe
+
+    def strategy_run(self, plan: Any) -> str:
+        """The strategy that really runs for ``plan``, as the history, the PNG and the events record
+        it: on a machine without a usable GPU every rung is plain CPU execution, ``cpu``, whatever
+        rung the settings (``--low-vram gpu``) asked for. The plan keeps its rung, so the OOM ladder
+        and what it learns are the same on every machine."""
+        return str(plan.rung) if self.device.type == "cuda" else str(Rung.CPU)
 
     # ------------------------------------------------------------------ running
     def environment(self, strategy: str) -> dict[str, Any]:
@@ -215,6 +227,10 @@ class Engine:
         self._rss.take_peak()  # the job starts a new stretch
 
         try:
+            if request.finalize is not None and request.finalize.method == UPSCALE:
+                from zit_desktop.core.engine.upscale_job import run_upscale  # no pipeline, no validate()
+
+                return final(run_upscale(self, request, on_event, cancel, job_id))
             for warning in validate(request):
                 on_event(Notice(job_id, "warning", warning))
             request = request.resolved()
@@ -224,7 +240,7 @@ class Engine:
             pipe = self.load(request.model, on_event, request.transformer, request.variant)
             load_s = time.perf_counter() - t_load
             for index in range(request.count):
-                if cancel.cancelled:
+                if cancel.stops_before(index):
                     return final(Cancelled(job_id, tuple(done)))
                 single = request.single(index)
                 result, picture = self._run_one(pipe, single, index, request.count, job_id, on_event, cancel)
@@ -261,7 +277,7 @@ class Engine:
         # OOM recovery steps down the ladder here (see strategies / core.memory.plan).
         plan = self.choose_plan(req)
         retries = 0
-        emit(JobStarted(job_id, index, total, req.seed, plan.rung))
+        emit(JobStarted(job_id, index, total, req.seed, self.strategy_run(plan)))
         while True:
             detail = ""
             try:
@@ -280,7 +296,8 @@ class Engine:
                 Notice(
                     job_id,
                     "oom-retry",
-                    f"Out of video memory during {self._phase} with '{plan.rung}'; retrying the same image "
+                    f"Out of {'video ' if self.device.type == 'cuda' else ''}memory during {self._phase} "
+                    f"with '{plan.rung}'; retrying the same image "
                     f"(same seed) with the leaner '{nxt.rung}' strategy.",
                     {"from": plan.rung, "to": nxt.rung, "phase": self._phase, "retry": retries + 1},
                 )
@@ -302,7 +319,18 @@ class Engine:
         self._phase = "load"
         self._plan = plan
         pipe = self.apply_plan(plan, emit)
-        strategy = plan.rung
+        strategy = self.strategy_run(plan)
+        if strategy != plan.rung and job_id not in self._told_no_gpu:
+            self._told_no_gpu.add(job_id)  # once per job, not per image or retry
+            emit(
+                Notice(
+                    job_id,
+                    "no-gpu",
+                    f"The '{plan.rung}' memory strategy needs an NVIDIA GPU, and there is none to use here: "
+                    "the image is generated on the CPU instead (much slower).",
+                    {"requested": str(plan.rung), "used": strategy},
+                )
+            )
         if self.device.type == "cuda":
             # Return the previous job's cached blocks first: the reset peak starts from what is
             # reserved now, so without this a small image would report the last large one's peak

@@ -48,7 +48,8 @@ class EnginesHookup(QObject):
         self.picker = EnginePicker(window.settings, window)
         self.picker.setObjectName("enginePicker")
         self.picker.combo.setObjectName("engineCombo")
-        at = next((i for i in range(column.count()) if column.itemAt(i).layout() is buttons), 1)
+        at = next((i for i in range(column.count()) if (item := column.itemAt(i)) is not None
+                   and item.layout() is buttons), 1)
         column.insertWidget(at, self.picker)
         self.picker.targetChanged.connect(self._on_target_changed)
         window.menus.engines_action.triggered.connect(lambda _c=False: self.open_dialog())
