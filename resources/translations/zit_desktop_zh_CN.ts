@@ -31,6 +31,10 @@
 <context>
     <name>DetailsPane</name>
     <message>
+        <source>this computer</source>
+        <translation>本机</translation>
+    </message>
+    <message>
         <source>Prompt</source>
         <translation>提示词</translation>
     </message>
@@ -61,6 +65,10 @@
     <message>
         <source>Out-of-memory retries</source>
         <translation>显存不足重试次数</translation>
+    </message>
+    <message>
+        <source>Made on</source>
+        <translation>生成于</translation>
     </message>
     <message>
         <source>Timings</source>
@@ -148,6 +156,10 @@
     <message>
         <source>Run on:</source>
         <translation>运行于：</translation>
+    </message>
+    <message>
+        <source>Run on</source>
+        <translation>运行于</translation>
     </message>
     <message>
         <source>Where the images are made. A ComfyUI server samples differently from this computer, so the same seed gives a different picture there.</source>
@@ -251,6 +263,13 @@
     <message>
         <source>Connecting to {0}…</source>
         <translation>正在连接 {0}…</translation>
+    </message>
+</context>
+<context>
+    <name>EnginesHookup</name>
+    <message>
+        <source>ComfyUI samples differently: the same seed gives a different picture there.</source>
+        <translation>ComfyUI 的采样方式不同：同一种子在那里会得到不同的图片。</translation>
     </message>
 </context>
 <context>
@@ -606,6 +625,10 @@
         <translation>种子 %1 · %2×%3</translation>
     </message>
     <message>
+        <source>Made on %1</source>
+        <translation>生成于 %1</translation>
+    </message>
+    <message>
         <source>Refined from another image (a final)</source>
         <translation>由另一张图精修而来（定稿）</translation>
     </message>
@@ -871,6 +894,10 @@
         <translation>模型与显存…</translation>
     </message>
     <message>
+        <source>Engines…</source>
+        <translation>引擎…</translation>
+    </message>
+    <message>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
@@ -911,6 +938,10 @@
         <translation>队列（{0} 个等待中）</translation>
     </message>
     <message>
+        <source>Image {0}/{1} on {2}…</source>
+        <translation>第 {0}/{1} 张，在 {2} 上…</translation>
+    </message>
+    <message>
         <source>Image {0}/{1}: encoding the prompt…</source>
         <translation>第 {0}/{1} 张：正在编码提示词…</translation>
     </message>
@@ -925,6 +956,10 @@
     <message>
         <source>Failed</source>
         <translation>失败</translation>
+    </message>
+    <message>
+        <source>n/a (made on {0})</source>
+        <translation>不适用（生成于 {0}）</translation>
     </message>
     <message>
         <source>Quitting once the current image is saved…</source>
@@ -1024,6 +1059,50 @@
     <message>
         <source>Out of memory: this image did not fit. Try a smaller size preset.</source>
         <translation>内存不足：这张图片放不下。请试试更小的尺寸预设。</translation>
+    </message>
+    <message>
+        <source>The connection failed. Check the network (and the server, for a remote engine).</source>
+        <translation>连接失败。请检查网络（远程引擎还要检查服务器）。</translation>
+    </message>
+    <message>
+        <source>The ComfyUI server failed the job. The server&apos;s own message follows.</source>
+        <translation>ComfyUI 服务器未能完成任务。以下是服务器自己的消息。</translation>
+    </message>
+    <message>
+        <source>The server is not ready for Z-Image-Turbo: install what is named below on that machine, then test it again in Settings → Engines…</source>
+        <translation>服务器还不能运行 Z-Image-Turbo：请在那台机器上安装下面列出的内容，然后在“设置 → 引擎…”中再次测试。</translation>
+    </message>
+    <message>
+        <source>The server cannot be reached. Check that ComfyUI runs there and that this computer can reach it (Settings → Engines… → Test), or run on this computer.</source>
+        <translation>无法连接服务器。请检查那里的 ComfyUI 是否在运行、本机能否访问它（设置 → 引擎… → 测试），或改在本机运行。</translation>
+    </message>
+    <message>
+        <source>The server ran out of GPU memory. Try a smaller size preset or another engine.</source>
+        <translation>服务器显存不足。请试试更小的尺寸预设或换一个引擎。</translation>
+    </message>
+    <message>
+        <source>The server did not accept the job.</source>
+        <translation>服务器没有接受这个任务。</translation>
+    </message>
+    <message>
+        <source>Sending the job to all engines (pool)…</source>
+        <translation>正在把任务发给全部引擎（池）…</translation>
+    </message>
+    <message>
+        <source>Sending the job to {0}…</source>
+        <translation>正在把任务发给 {0}…</translation>
+    </message>
+    <message>
+        <source>Connected to {0} (ComfyUI {1}, {2})</source>
+        <translation>已连接到 {0}（ComfyUI {1}，{2}）</translation>
+    </message>
+    <message>
+        <source>Starting the engine…</source>
+        <translation>正在启动引擎…</translation>
+    </message>
+    <message>
+        <source>Connecting to the server…</source>
+        <translation>正在连接服务器…</translation>
     </message>
     <message>
         <source>The GPU driver is spilling into system memory, which makes generation very slow.</source>
@@ -1603,6 +1682,14 @@ Predicted peak VRAM: {3}</source>
         <translation>{0:.2f} 步/秒 · 剩余 {1:.1f} 秒</translation>
     </message>
     <message>
+        <source>Image {0}/{1} on {2} · </source>
+        <translation>第 {0}/{1} 张，在 {2} 上 · </translation>
+    </message>
+    <message>
+        <source>On {0} · </source>
+        <translation>在 {0} 上 · </translation>
+    </message>
+    <message>
         <source>Image {0}/{1} · </source>
         <translation>第 {0}/{1} 张 · </translation>
     </message>
@@ -1949,6 +2036,18 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>VRAM gauge</source>
         <translation>显存仪表</translation>
+    </message>
+    <message>
+        <source>{0}: {1} / {2} GB VRAM · {3}</source>
+        <translation>{0}：显存 {1} / {2} GB · {3}</translation>
+    </message>
+    <message>
+        <source>{0}: {1} · VRAM unknown</source>
+        <translation>{0}：{1} · 显存未知</translation>
+    </message>
+    <message>
+        <source>The job runs on the server {0}: {1} GB of its VRAM free when it checked in.</source>
+        <translation>任务在服务器 {0} 上运行：它上次报告时有 {1} GB 显存空闲。</translation>
     </message>
 </context>
 </TS>
