@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from zit_desktop import __version__
-from zit_desktop.cli import doctor, generate, history, models, params
+from zit_desktop.cli import doctor, generate, history, models, params, refine
 from zit_desktop.cli.common import Exit, error
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="open the window (the default)").set_defaults(handler=cmd_gui)
 
     generate.add_generate_command(sub)
+    refine.add_refine_command(sub)
     params.add_params_command(sub)
     history.add_history_commands(sub)
     doctor.add_doctor_command(sub)

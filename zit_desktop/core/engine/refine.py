@@ -287,15 +287,16 @@ def render(
     timings["denoise"] = timings["decode"] = 0.0
     if not tile:
         image = _refine_one(engine, pipe, i2i, req, pos, neg, big, (req.width, req.height), sigmas, index, job_id,
-                            emit, cancel, timings, (0, n))  # fmt: skip
+                            emit, cancel, timings, (0, n, time.perf_counter()))  # fmt: skip
         return image, finalize_info(f, facts)
     acc = np.zeros((req.height, req.width, 3), dtype=np.float64)
     weights = grid.weights()
+    began = time.perf_counter()
     for i, (t, w) in enumerate(zip(tiles, weights, strict=True)):
         stop()
         crop = big.crop(t.box)
         out = _refine_one(engine, pipe, i2i, req, pos, neg, crop, (t.width, t.height), sigmas, index, job_id, emit,
-                          cancel, timings, (i * n, len(tiles) * n))  # fmt: skip
+                          cancel, timings, (i * n, len(tiles) * n, began))  # fmt: skip
         acc[t.y : t.y + t.height, t.x : t.x + t.width] += w[..., None] * np.asarray(out, dtype=np.float64)
     image = Image.fromarray(np.clip(np.rint(acc), 0, 255).astype(np.uint8), "RGB")
     return image, finalize_info(f, facts)
@@ -316,7 +317,7 @@ def _refine_one(
     emit: EventCallback,
     cancel: CancelToken,
     timings: dict[str, float],
-    progress: tuple[int, int],
+    progress: tuple[int, int, float],
 ) -> Image.Image:
     """Image-to-image of one picture (the whole image or a tile) through the runner's phases."""
     t1 = time.perf_counter()

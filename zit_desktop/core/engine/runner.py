@@ -417,17 +417,17 @@ class Engine:
         cancel: CancelToken,
         *,
         size: tuple[int, int] | None = None,
-        progress: tuple[int, int] | None = None,
+        progress: tuple[int, int, float] | None = None,
         **call: Any,
     ) -> torch.Tensor:
         """Denoise to latents. ``size``: (width, height) of this call (default the request's);
-        ``progress``: (steps already done, steps in all) when one image takes several calls (refine
-        tiles); ``call``: more pipeline arguments (an image-to-image pipeline's image, sigmas)."""
-        start = time.perf_counter()
-        before, steps = progress or (0, req.steps)
+        ``progress``: (steps already done, steps in all, ``perf_counter`` when the first began) when one
+        image takes several calls (refine tiles: elapsed and ETA then span them all); ``call``: more
+        pipeline arguments (an image-to-image pipeline's image, sigmas)."""
+        before, steps, start = progress or (0, req.steps, time.perf_counter())
         width, height = size or (req.width, req.height)
         self._sysmem.reset()
-        last = [start]
+        last = [time.perf_counter()]
         watch = self.device.type == "cuda"
 
         def on_step(_pipe: Any, i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -437,7 +437,7 @@ class Engine:
             if watch and self._sysmem.observe(now - last[0]):
                 emit(Notice(job_id, "sysmem-fallback", SYSMEM_ADVICE))
             last[0] = now
-            eta = elapsed / (i + 1) * (steps - done)
+            eta = elapsed / done * (steps - done)
             emit(Step(job_id, index, done, steps, elapsed, eta))
             if cancel.cancelled:
                 raise _CancelledError
