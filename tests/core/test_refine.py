@@ -51,7 +51,9 @@ def pixels(path: str | Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def run(engine: Engine, request: GenerationRequest, cancel: CancelToken | None = None) -> tuple[Any, list[Event]]:
+def run(
+    engine: Engine, request: GenerationRequest, cancel: CancelToken | None = None
+) -> tuple[Any, list[Event]]:
     events: list[Event] = []
     return engine.run(request, events.append, cancel), events
 
@@ -144,7 +146,11 @@ def test_text_to_image_keeps_its_dtype_modules_and_pixels_after_img2img(
     for name in ("transformer", "vae", "text_encoder"):
         assert getattr(i2i, name) is getattr(pipe, name)  # shared, not copied
     assert {n: p.dtype for n, p in pipe.transformer.named_parameters()} == before
-    assert {p.dtype for p in pipe.vae.parameters()} == {p.dtype for p in pipe.text_encoder.parameters()} == {torch.bfloat16}
+    assert (
+        {p.dtype for p in pipe.vae.parameters()}
+        == {p.dtype for p in pipe.text_encoder.parameters()}
+        == {torch.bfloat16}
+    )
     # the engine: text-to-image before and after a refine on the same loaded pipeline
     first, _ = run(engine, t2i)
     assert engine.pipeline._zit_img2img is not None  # the refine above built it on this pipeline
@@ -196,7 +202,11 @@ def test_the_refined_image_is_a_child_of_its_source_and_says_so(tiny_model: Path
     assert parsed is not None
     settings = parsed[2]
     assert settings["Refined from"] == Path(src).name
-    assert (settings["Source seed"], settings["Denoising strength"], settings["Upscaler"]) == ("4", "0.35", "lanczos")
+    assert (settings["Source seed"], settings["Denoising strength"], settings["Upscaler"]) == (
+        "4",
+        "0.35",
+        "lanczos",
+    )
     assert settings["Refine sigmas"].split()[0] == "0.35"
     record = json.loads(png.text[OUR_CHUNK])
     assert record["request"]["finalize"]["source_id"] == src_id
@@ -230,7 +240,12 @@ def test_cancel_during_the_refine_saves_nothing(engine: Engine, tiny_model: Path
 
 @pytest.mark.parametrize("phase", ["encode", "denoise", "decode"])
 def test_oom_in_a_refine_retries_one_rung_leaner_with_identical_pixels(
-    phase: str, whole: Finished, tiny_model: Path, source: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    phase: str,
+    whole: Finished,
+    tiny_model: Path,
+    source: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     engine = Engine(app_paths(data_dir).ensure(), Settings(low_vram="gpu"))
     original = getattr(engine, phase)

@@ -198,8 +198,19 @@ class TileGrid:
         wx = axis_weights(self.xs, self.tile_w, self.width)
         return [np.outer(a, b) for a in wy for b in wx]
 
-    def text(self, tile: int, overlap: int) -> str:
-        return f"{len(self.xs)}x{len(self.ys)} tiles of {tile} px, {overlap} px overlap"
+    @property
+    def min_overlap(self) -> int:
+        """The narrowest overlap between neighbours (0 for one tile)."""
+        gaps = [
+            size - (b - a)
+            for starts, size in ((self.xs, self.tile_w), (self.ys, self.tile_h))
+            for a, b in zip(starts, starts[1:], strict=False)
+        ]
+        return min(gaps, default=0)
+
+    @property
+    def text(self) -> str:
+        return f"{len(self.xs)}x{len(self.ys)} tiles of {self.tile_w}x{self.tile_h} px, overlap ≥ {self.min_overlap} px"
 
 
 def axis_weights(starts: tuple[int, ...] | list[int], size: int, length: int) -> list[np.ndarray]:
@@ -213,8 +224,8 @@ def axis_weights(starts: tuple[int, ...] | list[int], size: int, length: int) ->
         if k > 0:
             w = np.minimum(w, pos / (starts[k - 1] + size - s))
         if k + 1 < len(starts):
-            w = np.minimum(w, (s + size - starts[k + 1] - pos) / (s + size - starts[k + 1]))
-        raw.append(np.maximum(w, 0.0))
+            w = np.minimum(w, (size - pos) / (s + size - starts[k + 1]))
+        raw.append(w)
     total = np.zeros(length, dtype=np.float64)
     for s, w in zip(starts, raw, strict=True):
         total[s : s + size] += w
@@ -277,11 +288,11 @@ def render(
         "start_sigma": really[0] if really else 0.0,
         "upscaler": f.upscaler,
         "tile": tile,
-        "overlap": overlap,
+        "overlap": grid.min_overlap,
         "tiles": len(tiles),
     }
     if tile:
-        facts["layout"] = grid.text(tile, overlap)
+        facts["layout"] = grid.text
     if n == 0:  # nothing may change: the upscaled picture is the result
         return big, finalize_info(f, facts)
     timings["denoise"] = timings["decode"] = 0.0
