@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from zit_desktop.core.memory.plan import Plan
+from zit_desktop.core.memory.rungs import Rung
 from zit_desktop.core.request import MAX_SIDE, SIDE_MULTIPLE
 
 TILE_SIDES = (1024, 768, 512)
@@ -46,8 +47,9 @@ class RefinePlan:
 
 def plan_refine(plan_at: Callable[[int, int], Plan], width: int, height: int) -> RefinePlan:
     """Whole when a rung fits the whole target (and it is at most ``MAX_SIDE`` per side), else the
-    largest tile side that fits, else the smallest tile side on the leanest rung."""
+    largest tile side that fits, else the smallest tile side on the leanest rung (on the CPU: whole)."""
     longest = max(width, height)
+    whole: Plan | None = None
     if longest <= MAX_SIDE:
         whole = plan_at(width, height)
         if whole.fits and whole.ram_fits:
@@ -65,6 +67,9 @@ def plan_refine(plan_at: Callable[[int, int], Plan], width: int, height: int) ->
         if p.fits and p.ram_fits:
             return last
     assert last is not None
+    if whole is not None and whole.rung == Rung.CPU:
+        # no GPU: the weights fill the RAM whatever the tile size, so tiles would only add seams
+        return RefinePlan(0, whole, (why, "tiles do not fit either; refining the whole image"))
     return RefinePlan(
         last.tile, last.plan, (*last.reasons, "no tile size is predicted to fit; trying the smallest")
     )
