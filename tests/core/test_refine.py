@@ -266,3 +266,42 @@ def test_oom_in_a_refine_retries_one_rung_leaner_with_identical_pixels(
     notices = [e for e in events if isinstance(e, Notice) and e.kind == "oom-retry"]
     assert len(notices) == 1 and notices[0].detail["phase"] == phase
     assert np.array_equal(pixels(image.path), pixels(whole.images[0].path))  # same seed, same picture
+
+
+def test_img2img_runs_under_the_offload_hooks_of_the_text_to_image_pipeline(
+    tiny_model: Path, source: Path
+) -> None:
+    """The strategies hook modules, not pipelines, so the img2img pipeline built over the same modules
+    runs under them. Group / leaf offload (diffusers hooks; onloading to the CPU here): identical pixels.
+    Model CPU offload (accelerate hooks): the same pixels up to 1 LSB, the deviation text-to-image itself
+    shows under model offload on the CPU (accelerate's hooks change the kernels' summation order)."""
+    from diffusers import ZImagePipeline
+    from diffusers.hooks.group_offloading import apply_group_offloading
+
+    def load() -> Any:
+        pipe = ZImagePipeline.from_pretrained(str(tiny_model), dtype=torch.float32)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    image = Image.open(source).convert("RGB").resize((256, 256), Image.Resampling.LANCZOS)
+
+    def refine(pipe: Any) -> np.ndarray:
+        out = img2img_pipeline(pipe)(
+            prompt=PROMPT, image=image, strength=1.0, sigmas=refine_sigmas(0.35, 8, 3.0), height=256, width=256,
+            guidance_scale=0.0, generator=torch.Generator("cpu").manual_seed(5),
+        ).images[0]  # fmt: skip
+        return np.asarray(out).astype(int)
+
+    plain = refine(load())
+    cpu = torch.device("cpu")
+    grouped = load()
+    for module in (grouped.transformer, grouped.text_encoder):
+        apply_group_offloading(module, onload_device=cpu, offload_device=cpu, offload_type="leaf_level")
+    assert img2img_pipeline(grouped).transformer._diffusers_hook is not None
+    assert np.array_equal(refine(grouped), plain)
+    offloaded = load()
+    offloaded.enable_model_cpu_offload(device="cpu")
+    i2i = img2img_pipeline(offloaded)
+    assert all(hasattr(getattr(i2i, n), "_hf_hook") for n in ("transformer", "vae", "text_encoder"))
+    first = refine(offloaded)
+    assert np.abs(first - plain).max() <= 1 and np.array_equal(refine(offloaded), first)
