@@ -305,3 +305,20 @@ def test_img2img_runs_under_the_offload_hooks_of_the_text_to_image_pipeline(
     assert all(hasattr(getattr(i2i, n), "_hf_hook") for n in ("transformer", "vae", "text_encoder"))
     first = refine(offloaded)
     assert np.abs(first - plain).max() <= 1 and np.array_equal(refine(offloaded), first)
+
+
+def test_refine_through_an_sr_upscaler_model_file(
+    engine: Engine, whole: Finished, tiny_model: Path, source: Path, tmp_path: Path
+) -> None:
+    from tests.core.upscaler_models import save_compact
+
+    model_file = save_compact(tmp_path / "compact-x4.pth", scale=4)
+    result, _ = run(engine, refine_req(tiny_model, source, upscaler=str(model_file)))
+    assert isinstance(result, Finished), result
+    (image,) = result.images
+    assert (image.width, image.height) == (256, 256)
+    ran = image.environment["finalize"]["upscale"]
+    assert (ran["scale"], ran["model_scale"], ran["passes"]) == (2, 4, 1)  # x4 once, Lanczos down to x2
+    assert ran["device"] == "cpu" and ran["tiles"] >= 1
+    assert not np.array_equal(pixels(image.path), pixels(whole.images[0].path))  # another start than Lanczos
+    assert f"Upscaler: {model_file}" in Image.open(image.path).text[A1111_CHUNK]

@@ -101,12 +101,23 @@ def run_in_terminal(
     *,
     parent_id: int | None = None,
     cancel: CancelToken | None = None,
+    engine_target: str | None = None,
 ) -> Result:
-    """Load the engine and run ``request`` through :func:`run_and_record`, with a progress line."""
-    print("Loading the engine (torch, diffusers)…", file=sys.stderr)
-    from zit_desktop.core.engine import Engine
+    """Build the engine (``engine_target``, else the setting: this computer, a server or the pool) and
+    run ``request`` through :func:`run_and_record`, with a progress line."""
+    from zit_desktop.core.jobs import EngineLike
+    from zit_desktop.core.remote.factory import build_engine
 
-    engine = Engine(app, settings)
+    def local() -> EngineLike:
+        print("Loading the engine (torch, diffusers)…", file=sys.stderr)
+        from zit_desktop.core.engine import Engine
+
+        return Engine(app, settings)
+
+    try:
+        engine = build_engine(app, settings, engine_target or settings.engine, local)
+    except AppError as exc:
+        return Failed("cli", exc.kind.value, exc.message, exc.detail)
     progress = TerminalProgress(sys.stderr)
 
     def handle(event: Event) -> None:

@@ -52,6 +52,9 @@ def add_generate_command(subparsers: Any) -> None:
         choices=list(LOW_VRAM_MODES),
         help="memory strategy (default auto: the planner picks)",
     )
+    gen.add_argument("--engine", metavar="NAME",
+                     help="where to make the images: local, a server from `zit-desktop engines list`, or pool "
+                          "(default: the setting)")
     gen.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")
     gen.set_defaults(handler=cmd_generate)
 
@@ -93,6 +96,7 @@ def image_json(im: ImageResult) -> dict[str, Any]:
         "oom_retries": im.oom_retries,
         "peak_vram_bytes": im.peak_vram_bytes,
         "timings": im.timings,
+        "engine": im.environment.get("engine_name", "local"),
     }
 
 
@@ -131,7 +135,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             print_line(json.dumps(image_json(im), ensure_ascii=False) if args.json else im.path, cancel)
 
     try:
-        result = run_in_terminal(app, settings, request, store, on_event, cancel=cancel)
+        result = run_in_terminal(app, settings, request, store, on_event, cancel=cancel, engine_target=args.engine)
     finally:
         if store is not None:
             store.close()

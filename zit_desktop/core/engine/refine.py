@@ -121,19 +121,36 @@ def load_source(path: str) -> Image.Image:
 
 
 def upscale_to(
-    image: Image.Image, width: int, height: int, upscaler: str, paths: Any, device: Any, cancel: CancelToken
-) -> Image.Image:
-    """``image`` at exactly ``width`` x ``height``: Lanczos, or the SR model ``upscaler`` first."""
+    engine: Any,
+    image: Image.Image,
+    width: int,
+    height: int,
+    upscaler: str,
+    emit: EventCallback,
+    cancel: CancelToken,
+    stop: Callable[[], None],
+) -> tuple[Image.Image, dict[str, Any]]:
+    """``image`` at exactly ``width`` x ``height`` and what ran: Lanczos, or first the SR model
+    ``upscaler`` (a catalogue id, downloaded on first use, or a model file; the engine's cached one)
+    by ×2 or ×4, whichever reaches the target, then Lanczos to the exact size."""
+    ran: dict[str, Any] = {"upscaler": upscaler}
     if upscaler != LANCZOS and (image.width < width or image.height < height):
-        from zit_desktop.core.engine.upscale import load_upscaler
+        from zit_desktop.core.engine.upscale import UpscaleCancelled, upscale_by
+        from zit_desktop.core.engine.upscale_job import ensure_upscaler_file
 
-        model = load_upscaler(upscaler, paths)
-        image = model.upscale(
-            image, tile=SR_TILE, overlap=SR_OVERLAP, device=device, cancel=cancel, on_progress=None
-        )
-    if image.size == (width, height):
-        return image
-    return image.resize((width, height), Image.Resampling.LANCZOS)
+        factor = 2 if max(width / image.width, height / image.height) <= 2 else 4
+        if not ensure_upscaler_file(engine, upscaler, emit, cancel):
+            stop()
+        model = engine.upscalers.get(upscaler, engine.paths, factor)
+        try:
+            image, passes = upscale_by(model, image, factor, tile=SR_TILE, overlap=SR_OVERLAP, cancel=cancel)
+        except UpscaleCancelled:
+            stop()
+            raise
+        ran.update(model.describe(), scale=factor, model_scale=model.scale, passes=passes)
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    return image, ran
 
 
 # ---- tiles ----------------------------------------------------------------------------------------
@@ -269,7 +286,7 @@ def render(
     t0 = time.perf_counter()
     engine._phase = "upscale"
     source = load_source(f.source)
-    big = upscale_to(source, req.width, req.height, f.upscaler, engine.paths, engine.device, cancel)
+    big, upscaled = upscale_to(engine, source, req.width, req.height, f.upscaler, emit, cancel, stop)
     timings["upscale"] = time.perf_counter() - t0
     stop()
     i2i = img2img_pipeline(pipe)
@@ -287,6 +304,7 @@ def render(
         "shifted_sigmas": really,  # as the scheduler steps through them
         "start_sigma": really[0] if really else 0.0,
         "upscaler": f.upscaler,
+        "upscale": upscaled,  # what brought the source to the target (an SR model's device, tiles, passes)
         "tile": tile,
         "overlap": grid.min_overlap,
         "tiles": len(tiles),

@@ -30,6 +30,7 @@ from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_enco
 from zit_desktop.core.engine.lowvram import SYSMEM_ADVICE, LowVram, SysmemWatch, check_latents  # noqa: E402
 from zit_desktop.core.engine.lowvram import is_oom as _is_oom  # noqa: E402
 from zit_desktop.core.engine.preview import latents_to_rgb  # noqa: E402
+from zit_desktop.core.engine.upscale import UpscalerCache  # noqa: E402
 from zit_desktop.core.errors import AppError, ErrorKind  # noqa: E402
 from zit_desktop.core.events import (  # noqa: E402
     Cancelled,
@@ -49,7 +50,14 @@ from zit_desktop.core.jobs import internal_failure  # noqa: E402
 from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
 from zit_desktop.core.memory.rss import RssSampler  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
-from zit_desktop.core.request import REFINE, GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
+from zit_desktop.core.request import (  # noqa: E402
+    REFINE,
+    UPSCALE,
+    GenerationRequest,
+    RequestError,
+    prompt_token_warning,
+    validate,
+)
 from zit_desktop.core.settings import Settings  # noqa: E402
 from zit_desktop.core.sizes import MAX_SEQUENCE_LENGTH  # noqa: E402
 
@@ -96,6 +104,7 @@ class Engine:
         self._sysmem = SysmemWatch()
         self._phase = "idle"  # the phase running now, named in out-of-memory notices
         self._rss = RssSampler()  # peak RSS per image; the first image of a job includes the load
+        self.upscalers = UpscalerCache()  # the last upscaler loaded, kept between upscale jobs
 
     def update_settings(self, settings: Settings) -> None:
         """New preferences, used from the next job on (the caller hands over its own copy). A new
@@ -140,6 +149,7 @@ class Engine:
         self._model_ref = None
         self._spec = None
         self._embed_cache.clear()
+        self.upscalers.clear()
         self.free_memory()
 
     def free_memory(self) -> None:
@@ -215,6 +225,10 @@ class Engine:
         self._rss.take_peak()  # the job starts a new stretch
 
         try:
+            if request.finalize is not None and request.finalize.method == UPSCALE:
+                from zit_desktop.core.engine.upscale_job import run_upscale  # no pipeline, no validate()
+
+                return final(run_upscale(self, request, on_event, cancel, job_id))
             for warning in validate(request):
                 on_event(Notice(job_id, "warning", warning))
             request = request.resolved()
@@ -226,7 +240,7 @@ class Engine:
             if request.finalize is not None and request.finalize.method == REFINE:
                 request = refine.resolve_tile(self, request, job_id, on_event)  # whole or tiled, once per job
             for index in range(request.count):
-                if cancel.cancelled:
+                if cancel.stops_before(index):
                     return final(Cancelled(job_id, tuple(done)))
                 single = request.single(index)
                 result, picture = self._run_one(pipe, single, index, request.count, job_id, on_event, cancel)

@@ -363,6 +363,12 @@ class HistoryStore:
         """Newest images whose prompt contains every term of ``text`` (Chinese included)."""
         return self.page(0, limit, HistoryFilter(text=text))
 
+    def id_for_path(self, path: str | os.PathLike[str]) -> int | None:
+        """The newest row whose image is the file ``path`` (trashed rows too), or None."""
+        rows = self._query("SELECT id FROM images WHERE path = ? ORDER BY id DESC LIMIT 1",
+                           (os.path.abspath(path),))
+        return int(rows[0][0]) if rows else None
+
     def children(self, image_id: int) -> list[HistoryRow]:
         rows = self._query(f"SELECT {ROW_COLUMNS} FROM images WHERE parent_id = ? ORDER BY id", (image_id,))
         return [HistoryRow.from_sql(r, self.thumbnails_dir) for r in rows]
@@ -376,11 +382,6 @@ class HistoryStore:
             (image_id,),
         )
         return [HistoryRow.from_sql(r, self.thumbnails_dir) for r in rows]
-
-    def id_for_path(self, path: str | os.PathLike[str]) -> int | None:
-        """The newest row of the image file at ``path`` (the parent of an image finalized from it)."""
-        rows = self._query("SELECT id FROM images WHERE path = ? ORDER BY id DESC LIMIT 1", (os.path.abspath(path),))
-        return int(rows[0][0]) if rows else None
 
     def presets_used(self) -> list[str]:
         """Size-preset names present in the history (for the gallery's filter menu)."""

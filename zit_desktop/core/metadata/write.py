@@ -53,12 +53,16 @@ def png_text_chunks(
     extra: dict[str, Any] = {}
     if request.finalize is not None:
         lineage = info.get("finalize") if info else None
-        if not isinstance(lineage, dict):
-            lineage = finalize_info(request.finalize)
+        if not isinstance(lineage, dict):  # the upscale job: its facts are in info["upscale"]
+            ran = info.get("upscale") if info else None
+            lineage = finalize_info(request.finalize, ran if isinstance(ran, dict) else None)
         info = {**(info or {}), "finalize": lineage}
         extra.update(finalize_fields(lineage))
     if info and isinstance(info.get("strategy"), str):
         extra["Strategy"] = info["strategy"]
+    if info and isinstance(info.get("engine"), str):  # a remote engine: "ComfyUI 0.18.1 at http://box:8188"
+        extra["Engine"] = info["engine"]
+        extra["Sampler"] = info.get("sampler")  # that engine's own sampler (None: keep ours)
     record = {
         "version": METADATA_VERSION,
         "request": request.to_dict(),
@@ -114,7 +118,13 @@ def finalize_fields(lineage: dict[str, Any]) -> dict[str, Any]:
     else:
         fields["Upscale"] = f"x{lineage.get('scale')}" if lineage.get("scale") else None
     fields["Upscaler"] = lineage.get("upscaler")
-    fields["Tiles"] = lineage.get("layout")
+    grid = lineage.get("grid")  # an SR upscaler's tiles (the upscale job)
+    if lineage.get("layout"):
+        fields["Tiles"] = lineage["layout"]
+    elif isinstance(grid, list) and len(grid) == 2 and lineage.get("tile"):
+        fields["Tiles"] = (
+            f"{grid[0]}x{grid[1]} tiles of {lineage['tile']} px, {lineage.get('overlap', 0)} px overlap"
+        )
     return fields
 
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from zit_desktop.core.history import HistoryRow
+from zit_desktop.ui.gallery.lineage import LineageBox
 
 PREVIEW_MAX_SIDE = 1024
 _TIMING_ORDER = ("encode", "denoise", "decode", "save", "total")
@@ -87,6 +88,8 @@ class DetailsPane(QWidget):
         info_side = QVBoxLayout()
         info_side.addLayout(self.buttons)
         info_side.addWidget(self.hint)
+        self.lineage = LineageBox(self)  # source and finals, above the fields; the gallery gives it the store
+        info_side.addWidget(self.lineage)
         info_side.addWidget(scroll, 1)
         # Side by side when the pane is wide (the bottom dock), stacked when it is tall.
         self._layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
@@ -137,6 +140,7 @@ class DetailsPane(QWidget):
         for key, field in self.fields.items():
             field.setVisible(row is not None)
             self._labels[key].setVisible(row is not None)
+        self.lineage.show_row(row)
         if row is None:
             self._image = QImage()
             self.preview.clear()
