@@ -135,6 +135,7 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
     from PySide6.QtWidgets import QApplication
 
     from zit_desktop.ui.startup.crash import CrashReporter, route_qt_messages
+    from zit_desktop.ui.startup.icon import app_icon
     from zit_desktop.ui.startup.launch import apply_launch_args
     from zit_desktop.ui.startup.single_instance import InstanceServer, LaunchArgs, hand_over, server_name
 
@@ -143,6 +144,7 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
     app.setApplicationName("ZIT Desktop")
     app.setOrganizationName("zit-desktop")
     QApplication.setDesktopFileName("zit-desktop")
+    QApplication.setWindowIcon(app_icon())
     launch = LaunchArgs(model, png).absolute()
     name = server_name(paths.root)
     instance: InstanceServer | None = None

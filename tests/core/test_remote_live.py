@@ -1,18 +1,20 @@
 """Opt-in: the same client against a real ComfyUI (``main.py --cpu``), when ``COMFYUI_DIR`` names a checkout.
 
-    COMFYUI_DIR=~/src/ComfyUI ./run.sh test -m live_comfyui tests/core/test_remote_live.py
+    COMFYUI_DIR=~/src/ComfyUI [COMFYUI_PYTHON=~/src/ComfyUI/venv/bin/python] \
+        ./run.sh test -m live_comfyui tests/core/test_remote_live.py
 
 ComfyUI is not on PyPI and recognises Z-Image only at full size (a >10 GB random model), so CI
 cannot run it; these tests run what a CPU can: a model-free graph for the success path (upload →
 ImageInvert → SaveImage), placeholder model files for our Z-Image graph, which validates and then
 fails at the first loader, and an empty models folder for the validator's 400. The ComfyUI checkout
-needs its own requirements installed in this venv (``pip install -r requirements.txt``).
+needs its requirements installed in ``COMFYUI_PYTHON``'s environment (default: this venv).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from zit_desktop.core.remote.graph import ComfyModels, text_to_image_graph
 from zit_desktop.core.request import GenerationRequest
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
+COMFYUI_PYTHON = os.environ.get("COMFYUI_PYTHON", sys.executable)
 pytestmark = [
     pytest.mark.live_comfyui,
     pytest.mark.skipif(not COMFYUI_DIR, reason="set COMFYUI_DIR to a ComfyUI checkout to run against a real server"),
@@ -47,24 +50,26 @@ def free_port() -> int:
 
 
 def start(base: Path) -> tuple[subprocess.Popen[bytes], str]:
+    for folder in ("models", "input", "output", "custom_nodes"):  # the checkout's stock layout and markers
+        shutil.copytree(Path(COMFYUI_DIR) / folder, base / folder, dirs_exist_ok=True)
     front = base / "front"
     front.mkdir(parents=True, exist_ok=True)
     (front / "index.html").write_text("<html>no frontend</html>")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--front-end-root",
+        [COMFYUI_PYTHON, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--front-end-root",
          str(front), "--disable-api-nodes", "--base-directory", str(base)],
         cwd=COMFYUI_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
+    for _ in range(360):  # 10 s on an idle machine; minutes on a busy one
         try:
             urllib.request.urlopen(url + "/system_stats", timeout=1).read()
             return proc, url
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    pytest.fail("ComfyUI did not start within 60 s")
+    pytest.fail("ComfyUI did not start within 3 minutes")
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +114,8 @@ def test_check_finds_the_files_and_a_model_free_graph_succeeds(server):
     entry = wait_done(client, pid)
     image = entry["outputs"]["3"]["images"][0]
     out = Image.open(io.BytesIO(client.view(image["filename"], image["subfolder"], image["type"])))
-    assert out.convert("RGB").getpixel((0, 0)) == (55, 225, 225)
+    pixel = out.convert("RGB").getpixel((0, 0))  # 255 - (200, 30, 30), as ComfyUI's float math rounds it
+    assert all(abs(a - b) <= 1 for a, b in zip(pixel, (55, 225, 225), strict=True)), pixel
 
 
 def test_our_zimage_graph_validates_then_fails_at_a_loader(server):

@@ -156,7 +156,7 @@ def test_the_cli_prints_the_json_of_generate_and_records_a_child(tmp_path: Path)
     [line] = run.stdout.splitlines()
     printed = json.loads(line)
     assert set(printed) == {"path", "seed", "width", "height", "steps", "guidance", "prompt", "strategy",
-                            "oom_retries", "peak_vram_bytes", "timings"}  # fmt: skip
+                            "oom_retries", "peak_vram_bytes", "timings", "engine"}  # fmt: skip
     assert (printed["width"], printed["height"], printed["seed"], printed["prompt"]) == (96, 64, 7, "一只橘色的猫")
     assert "1/1" in run.stderr  # the progress line counts tiles
     with HistoryStore.for_paths(app) as store:

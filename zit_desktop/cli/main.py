@@ -7,6 +7,7 @@ work in a terminal. Expected failures print a message and exit non-zero, never a
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 from zit_desktop import __version__
 from zit_desktop.cli import doctor, engines, generate, history, models, params, refine, upscale
-from zit_desktop.cli.common import Exit, error
+from zit_desktop.cli.common import Exit, error, silence_stdout
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
 
@@ -186,14 +187,20 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # here, not at exit: a reader that has gone is handled below
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
     except AppError as exc:
         error(exc.message)
         return Exit.FAILED
-    except OSError as exc:  # an unusable data folder, a full disk
+    except OSError as exc:  # an unusable data folder, a full disk; or stdout's reader has gone
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            # `… | head -1`: the reader got what it wanted; not a failure, and not the data folder
+            silence_stdout()
+            return Exit.OK
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         error(
             f"{exc.strerror or exc}{where}. Check that the data folder (--data-dir or "

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zit_desktop.cli.common import Exit, error, note, open_store, report_failure, run_in_terminal
-from zit_desktop.cli.generate import _size, image_json, print_line
+from zit_desktop.cli.common import Exit, ResultLines, error, note, open_store, report_failure, run_in_terminal
+from zit_desktop.cli.generate import _size, image_json
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageSaved
 from zit_desktop.core.history import HistoryStore
@@ -122,6 +122,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
         settings.low_vram = args.low_vram
     store = open_store(app, required=False)
     cancel = CancelToken()
+    lines = ResultLines(on_close=cancel.cancel)  # printed from the engine's callback
     try:
         try:
             request = refine_request(args, settings, store)
@@ -138,16 +139,18 @@ def cmd_refine(args: argparse.Namespace) -> int:
                     **image_json(im),
                     "refined_from": request.finalize.source if request.finalize else None,
                 }
-                print_line(json.dumps(out, ensure_ascii=False) if args.json else im.path, cancel)
+                lines(json.dumps(out, ensure_ascii=False) if args.json else im.path)
 
-        result = run_in_terminal(app, settings, request, store, on_event, cancel=cancel)
+        result = run_in_terminal(app, settings, request, store, on_event, cancel=cancel)  # where the setting says
     finally:
         if store is not None:
             store.close()
     if isinstance(result, Failed):
-        report_failure(result)
+        report_failure(result, request.model)
         return Exit.FAILED
     if not isinstance(result, Finished):
+        if lines.closed:  # the reader stopped us: it has what it asked for
+            return Exit.OK
         print("cancelled", file=sys.stderr)
         return Exit.FAILED
     return Exit.OK

@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zit_desktop.cli.common import Exit, error, note, open_store, run_in_terminal
-from zit_desktop.cli.generate import image_json, print_line
+from zit_desktop.cli.common import Exit, ResultLines, error, note, open_store, run_in_terminal
+from zit_desktop.cli.generate import image_json
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageSaved
 from zit_desktop.core.models import upscalers as catalogue
@@ -128,14 +128,17 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         note("the source is not in the history: the new image is recorded without a parent")
     request = source_request(path, args.upscaler, args.scale, source_id)
     cancel = CancelToken()
+    lines = ResultLines(on_close=cancel.cancel)  # printed from the engine's callback
 
     def on_event(event: Event) -> None:
         if isinstance(event, ImageSaved):
             im = event.image
-            print_line(json.dumps(image_json(im), ensure_ascii=False) if args.json else im.path, cancel)
+            lines(json.dumps(image_json(im), ensure_ascii=False) if args.json else im.path)
 
     try:
-        result = run_in_terminal(app, settings, request, store, on_event, parent_id=source_id, cancel=cancel)
+        # upscaling runs on this computer even when images are made on a server
+        result = run_in_terminal(app, settings, request, store, on_event, parent_id=source_id, cancel=cancel,
+                                 engine_target="local")
     finally:
         if store is not None:
             store.close()

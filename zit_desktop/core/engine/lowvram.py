@@ -24,7 +24,7 @@ from zit_desktop.core.memory.plan import Plan, options_from_settings
 from zit_desktop.core.memory.profile import ModelProfile
 from zit_desktop.core.memory.refine import RefinePlan
 from zit_desktop.core.memory.rungs import LADDER, Rung
-from zit_desktop.core.memory.vram import DeviceInfo, cpu_device, default_probe
+from zit_desktop.core.memory.vram import CpuReason, DeviceInfo, cpu_device, default_probe
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import REFINE, GenerationRequest
 from zit_desktop.core.settings import Settings
@@ -120,7 +120,7 @@ class LowVram:
         if self.device_override is not None:
             return self.device_override()
         if self.device.type != "cuda":
-            return cpu_device("running on the CPU")
+            return cpu_device("running on the CPU", kind=CpuReason.ENGINE)
         info = default_probe().sample()
         if info.is_cuda and torch.cuda.is_initialized():
             # NVML may not report per-process usage (Windows WDDM): count what our allocator holds.
@@ -196,19 +196,41 @@ class LowVram:
         self.advisor.record_peak(p, width, height, measured_reserved, info)
 
     def out_of_memory(self, req: GenerationRequest, model_dir: Path | None, detail: str) -> AppError:
-        """The clean failure after the last rung, naming the largest preset the planner thinks fits."""
-        opts = self.options(req, False)
-        best = self.advisor.recommended_preset(self.profile(model_dir, req), self.device_info(), opts)
-        if best is None or best.verdict == Verdict.TOO_BIG:
+        """The clean failure after the last rung: on a GPU it speaks of video memory, on the CPU of
+        system RAM, and it only ever suggests a preset smaller than the size that failed."""
+        device = self.device_info()
+        failed = req.width * req.height
+        smaller = [
+            f
+            for f in self.advisor.preset_fits(self.profile(model_dir, req), device, self.options(req, False))
+            if f.width * f.height < failed and f.verdict != Verdict.TOO_BIG
+        ]
+        # the largest smaller preset (ties: PRESETS order), sequential offload only when nothing faster fits
+        faster = [f for f in smaller if f.rung != Rung.SEQUENTIAL]
+        best = max(faster or smaller, key=lambda f: f.width * f.height, default=None)
+        if not device.is_cuda:
+            hint = (
+                f"try a smaller size such as {PRESETS_BY_NAME[best.preset].label} ({best.width}×{best.height}), "
+                if best is not None
+                else "try a smaller size, "
+            )
+            return AppError(
+                ErrorKind.OUT_OF_MEMORY,
+                f"Out of system memory (RAM) at {req.width}×{req.height} on the CPU. Close other programs that "
+                f"use a lot of memory, {hint}or a smaller model variant (`zit-desktop doctor` shows which "
+                "fits this computer's RAM).",
+                detail,
+            )
+        if best is None:
             advice = (
-                "Even the smallest size is predicted not to fit right now: close other programs that use the "
-                "GPU (games, browsers, other AI tools) and try again."
+                f"No size smaller than {req.width}×{req.height} is predicted to fit right now: close other "
+                "programs that use the GPU (games, browsers, other AI tools) and try again."
             )
         else:
             label = PRESETS_BY_NAME[best.preset].label
             advice = (
-                f"The largest size predicted to fit is {label} ({best.width}×{best.height}): choose it, or close "
-                "other programs that use the GPU and try again."
+                f"The largest smaller size predicted to fit is {label} ({best.width}×{best.height}): choose it, "
+                "or close other programs that use the GPU and try again."
             )
         return AppError(
             ErrorKind.OUT_OF_MEMORY,

@@ -49,6 +49,7 @@ from zit_desktop.core.events import (  # noqa: E402
 from zit_desktop.core.jobs import internal_failure  # noqa: E402
 from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
 from zit_desktop.core.memory.rss import RssSampler  # noqa: E402
+from zit_desktop.core.memory.rungs import Rung  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
 from zit_desktop.core.request import (  # noqa: E402
     REFINE,
@@ -105,6 +106,7 @@ class Engine:
         self._phase = "idle"  # the phase running now, named in out-of-memory notices
         self._rss = RssSampler()  # peak RSS per image; the first image of a job includes the load
         self.upscalers = UpscalerCache()  # the last upscaler loaded, kept between upscale jobs
+        self._told_no_gpu: set[str] = set()  # jobs already told that their GPU rung runs on the CPU
 
     def update_settings(self, settings: Settings) -> None:
         """New preferences, used from the next job on (the caller hands over its own copy). A new
@@ -182,6 +184,13 @@ class Engine:
         self._spec = spec  # before apply: a half-applied strategy is undone as this one
         strategies.apply(self._pipe, spec, self.device)
         return self._pipe
+
+    def strategy_run(self, plan: Any) -> str:
+        """The strategy that really runs for ``plan``, as the history, the PNG and the events record
+        it: on a machine without a usable GPU every rung is plain CPU execution, ``cpu``, whatever
+        rung the settings (``--low-vram gpu``) asked for. The plan keeps its rung, so the OOM ladder
+        and what it learns are the same on every machine."""
+        return str(plan.rung) if self.device.type == "cuda" else str(Rung.CPU)
 
     # ------------------------------------------------------------------ running
     def environment(self, strategy: str) -> dict[str, Any]:
@@ -277,7 +286,7 @@ class Engine:
         # OOM recovery steps down the ladder here (see strategies / core.memory.plan).
         plan = self.choose_plan(req)
         retries = 0
-        emit(JobStarted(job_id, index, total, req.seed, plan.rung))
+        emit(JobStarted(job_id, index, total, req.seed, self.strategy_run(plan)))
         while True:
             detail = ""
             try:
@@ -296,7 +305,8 @@ class Engine:
                 Notice(
                     job_id,
                     "oom-retry",
-                    f"Out of video memory during {self._phase} with '{plan.rung}'; retrying the same image "
+                    f"Out of {'video ' if self.device.type == 'cuda' else ''}memory during {self._phase} "
+                    f"with '{plan.rung}'; retrying the same image "
                     f"(same seed) with the leaner '{nxt.rung}' strategy.",
                     {"from": plan.rung, "to": nxt.rung, "phase": self._phase, "retry": retries + 1},
                 )
@@ -318,7 +328,18 @@ class Engine:
         self._phase = "load"
         self._plan = plan
         pipe = self.apply_plan(plan, emit)
-        strategy = plan.rung
+        strategy = self.strategy_run(plan)
+        if strategy != plan.rung and job_id not in self._told_no_gpu:
+            self._told_no_gpu.add(job_id)  # once per job, not per image or retry
+            emit(
+                Notice(
+                    job_id,
+                    "no-gpu",
+                    f"The '{plan.rung}' memory strategy needs an NVIDIA GPU, and there is none to use here: "
+                    "the image is generated on the CPU instead (much slower).",
+                    {"requested": str(plan.rung), "used": strategy},
+                )
+            )
         if self.device.type == "cuda":
             # Return the previous job's cached blocks first: the reset peak starts from what is
             # reserved now, so without this a small image would report the last large one's peak

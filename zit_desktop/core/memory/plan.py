@@ -209,7 +209,7 @@ def _plan_for_rung(ctx: _Context, rung: Rung, forced: bool) -> Plan:
     reasons = [
         (
             f"{rung}: predicted peak {gb_text(pred.bytes)} (+{cal.safety_fraction:.0%} and "
-            f"{cal.safety_bytes // MIB} MB margin) {'fits' if fits else 'does not fit'} in {gb_text(avail)} free"
+            f"{cal.safety_bytes // MIB} MiB margin) {'fits' if fits else 'does not fit'} in {gb_text(avail)} free"
         )
     ]
     if forced:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, predict_peak
 from zit_desktop.core.memory.profile import ModelProfile
 from zit_desktop.core.memory.rungs import Rung
-from zit_desktop.core.memory.vram import DeviceInfo
+from zit_desktop.core.memory.vram import DeviceInfo, gb_text
 
 
 @dataclass(frozen=True)
@@ -161,10 +161,10 @@ def ram_fits(pred: RamPrediction, device: DeviceInfo, calibration: Calibration |
 
 
 def budget_words(device: DeviceInfo, calibration: Calibration | None = None) -> str:
-    """The budget explained: "11.9 GB (85% of 17.2 GB RAM, less 2.7 GB for the OS and desktop)"."""
+    """The budget explained: "11.1 GiB (85% of 16.0 GiB RAM, less 2.5 GiB for the OS and desktop)"."""
     cal = calibration or Calibration()
     return (
-        f"{ram_budget(device, cal) / 1e9:.1f} GB ({cal.ram_fit_fraction:.0%} of "
-        f"{device.system_ram_bytes / 1e9:.1f} GB RAM, less {cal.ram_os_bytes / 1e9:.1f} GB for the OS and "
+        f"{gb_text(ram_budget(device, cal))} ({cal.ram_fit_fraction:.0%} of "
+        f"{gb_text(device.system_ram_bytes)} RAM, less {gb_text(cal.ram_os_bytes)} for the OS and "
         "desktop; past that the system pages to disk)"
     )

@@ -266,7 +266,8 @@ def require_free_disk(folder: Path, need: int, label: str, advice: str) -> None:
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+    """Sizes in the app's one unit (``memory.vram.gb_text``: binary, labelled GiB), small ones in MiB."""
+    return f"{n / 1024**3:.1f} GiB" if n >= 100 * 1024**2 else f"{n / 1024**2:.1f} MiB"
 
 
 @dataclass

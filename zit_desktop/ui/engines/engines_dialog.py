@@ -126,9 +126,9 @@ class EnginesDialog(QDialog):
         self.form.addRow("", self.username)
         self.form.addRow("", self.secret)
         self.form.addRow("", ca_row)
-        self.result = QLabel()
-        self.result.setWordWrap(True)
-        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_button = QPushButton()
         self.save_button.clicked.connect(self.save_entry)
         self.test_button = QPushButton()
@@ -154,7 +154,7 @@ class EnginesDialog(QDialog):
         right = QVBoxLayout()
         right.addLayout(self.form)
         right.addLayout(buttons_row)
-        right.addWidget(self.result)
+        right.addWidget(self.status_label)
         right.addStretch(1)
         top = QHBoxLayout()
         top.addWidget(self.list, 1)
@@ -231,7 +231,7 @@ class EnginesDialog(QDialog):
         self.secret.setText(load_secret(config.name) if config.auth else "")
         self.ca_file.setText(config.ca_file)
         outcome = self.status.get(config.name)
-        self.result.setText("" if outcome is None else outcome.text)
+        self.status_label.setText("" if outcome is None else outcome.text)
         self._on_auth_changed()
 
     @Slot()
@@ -260,11 +260,11 @@ class EnginesDialog(QDialog):
     @Slot()
     def new_entry(self) -> None:
         self.list.clearSelection()
-        self.list.setCurrentItem(None)  # type: ignore[arg-type]
+        self.list.setCurrentRow(-1)
         for field in (self.name, self.url, self.username, self.secret, self.ca_file):
             field.clear()
         self.auth.setCurrentIndex(0)
-        self.result.clear()
+        self.status_label.clear()
         self.name.setFocus()
 
     @Slot()
@@ -323,8 +323,8 @@ class EnginesDialog(QDialog):
         self.reload()
 
     def _show(self, ok: bool, text: str) -> None:
-        self.result.setText(text)
-        self.result.setStyleSheet("" if ok else "color: #b00020;")
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet("" if ok else "color: #b00020;")
 
     def done(self, result: int) -> None:
         self.pool.waitForDone(15000)  # a test still connecting finishes before the dialog goes

@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Launch", text)
-
-
 def apply_launch_args(window: MainWindow, args: LaunchArgs) -> list[str]:
     """Use the model, load the PNG; returns the problems shown (empty when both applied)."""
     problems: list[str] = []
@@ -35,7 +31,7 @@ def apply_launch_args(window: MainWindow, args: LaunchArgs) -> list[str]:
         problem = model_folder_problem(args.model)
         if problem:
             problems.append(
-                _tr("The model given with --model cannot be used (%1): %2 The current model stays.")
+                QCoreApplication.translate("Launch", "The model given with --model cannot be used (%1): %2 The current model stays.")
                 .replace("%1", args.model)
                 .replace("%2", problem)
             )
@@ -54,9 +50,9 @@ def apply_launch_args(window: MainWindow, args: LaunchArgs) -> list[str]:
 
 def _load_png(window: MainWindow, path: Path) -> str | None:
     if not path.is_file():
-        return _tr("The picture %1 does not exist, so no parameters were loaded.").replace("%1", str(path))
+        return QCoreApplication.translate("Launch", "The picture %1 does not exist, so no parameters were loaded.").replace("%1", str(path))
     if window.png_drop is None:
-        return _tr("Loading parameters from a picture is not available in this window.")
+        return QCoreApplication.translate("Launch", "Loading parameters from a picture is not available in this window.")
     rejected: list[str] = []
 
     def on_rejected(message: str) -> None:
@@ -70,7 +66,7 @@ def _load_png(window: MainWindow, path: Path) -> str | None:
     if request is not None:
         return None
     reason = rejected[-1] if rejected else ""
-    return _tr("No parameters were loaded from %1. %2").replace("%1", path.name).replace("%2", reason)
+    return QCoreApplication.translate("Launch", "No parameters were loaded from %1. %2").replace("%1", path.name).replace("%2", reason)
 
 
 def bring_to_front(window: MainWindow) -> None:

@@ -8,6 +8,8 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from zit_desktop.ui.window import texts
+
 GIB = 1024**3
 ZONES = ((0.70, QColor("#cfe8cf")), (0.90, QColor("#f3e2b3")), (1.00, QColor("#f2c4c4")))
 USED, APP, PEAK, PREDICTED = QColor("#7a8794"), QColor("#2e7dd7"), QColor("#c0392b"), QColor("#6a1b9a")
@@ -76,7 +78,7 @@ class VramGauge(QWidget):
         elif not self.is_cuda:
             text = self.tr("CPU mode: no NVIDIA GPU")
             tip = self.tr("Images are made on the CPU, which is much slower. Reason: {0}").format(
-                getattr(info, "reason", "") or "—"
+                texts.cpu_reason(info)
             )
         else:
             text = self.tr("VRAM {0} / {1} GB · this app {2} GB · job peak {3} GB · predicted {4}").format(

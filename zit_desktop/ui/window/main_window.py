@@ -379,6 +379,9 @@ class MainWindow(QMainWindow):
                 self.progress.step(event.index, total, event.step, event.steps, event.elapsed, event.eta)
             case Notice():
                 text, level = texts.notice(event)
+                # what the window shows reaches the log once (a Failed is logged by run_and_record)
+                log.log(logging.WARNING if level != "info" else logging.INFO, "notice shown (%s): %s %s",
+                        event.kind, event.message, event.detail or "")  # fmt: skip
                 if text:
                     self.notice.show_message(text, level)
             case ImageSaved():

@@ -6,9 +6,12 @@ Every string is a literal inside ``QCoreApplication.translate("Messages", ...)``
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QCoreApplication
 
 from zit_desktop.core.events import Loading, Notice
+from zit_desktop.core.memory.vram import CpuReason, DeviceInfo
 from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
 
@@ -29,7 +32,7 @@ def failure(kind: str, message: str) -> str:
             "Messages", "The model files are damaged. “Set up the model…” downloads them again."
         ),
         "out-of-memory": QCoreApplication.translate(
-            "Messages", "Out of GPU memory, even with the leanest strategy. Try a smaller size preset."
+            "Messages", "Out of memory: this image did not fit. Try a smaller size preset."
         ),
         "numerical-overflow": QCoreApplication.translate(
             "Messages", "Numerical overflow (the image would be black). Nothing was saved."
@@ -82,12 +85,19 @@ def notice(event: Notice) -> tuple[str, str]:
         "history": QCoreApplication.translate(
             "Messages", "The image was saved but not recorded in the history."
         ),
+        "no-gpu": QCoreApplication.translate(
+            "Messages", "No NVIDIA GPU: the image is generated on the CPU (much slower)."
+        ),
     }
     if kind == "oom-retry" and {"from", "to", "phase"} <= detail.keys():
         message = QCoreApplication.translate(
             "Messages", "Out of video memory while {0} with “{1}”; the same image (same seed) is retried "
             "with the leaner “{2}” strategy."
         ).format(_phase_name(str(detail["phase"])), detail["from"], detail["to"])
+    if kind == "no-gpu" and "requested" in detail:
+        message = QCoreApplication.translate(
+            "Messages", "The memory strategy “{0}” needs an NVIDIA GPU, so it does not apply here."
+        ).format(detail["requested"])
     if kind in heads:
         return f"{heads[kind]}\n{message}", "warning"
     if kind == "warning" and "negative prompt has no effect" in message:
@@ -104,6 +114,35 @@ def _phase_name(phase: str) -> str:
         "save": QCoreApplication.translate("Messages", "saving"),
     }
     return names.get(phase, phase)
+
+
+def cpu_reason(info: DeviceInfo | Any) -> str:
+    """Why the app runs on the CPU, translated by the reason's kind (core keeps the English words,
+    with the driver's own message, for the terminal and the log)."""
+    reasons = {
+        CpuReason.NO_DRIVER: QCoreApplication.translate(
+            "Messages", "No NVIDIA graphics card or driver was found."
+        ),
+        CpuReason.HIDDEN: QCoreApplication.translate(
+            "Messages", "The environment variable CUDA_VISIBLE_DEVICES hides every GPU."
+        ),
+        CpuReason.NO_BINDINGS: QCoreApplication.translate(
+            "Messages", "The NVIDIA monitoring library (nvidia-ml-py) is not installed; run the set-up again."
+        ),
+        CpuReason.UNUSABLE: QCoreApplication.translate(
+            "Messages", "An NVIDIA driver is installed, but the GPU cannot be used."
+        ),
+        CpuReason.STOPPED: QCoreApplication.translate(
+            "Messages", "The NVIDIA GPU stopped answering (a driver reset or a lost device)."
+        ),
+        CpuReason.PROBE_FAILED: QCoreApplication.translate(
+            "Messages", "Checking the GPU failed; the details are in the log file."
+        ),
+        CpuReason.ENGINE: QCoreApplication.translate("Messages", "The engine runs on the CPU."),
+    }
+    kind = getattr(info, "reason_kind", "")
+    text = reasons.get(CpuReason(kind)) if kind in set(CpuReason) else None
+    return text or getattr(info, "reason", "") or "—"
 
 
 def request_error(exc: RequestError) -> str:
