@@ -262,9 +262,11 @@ def test_oom_in_a_refine_retries_one_rung_leaner_with_identical_pixels(
     result, events = run(engine, refine_req(tiny_model, source))
     assert isinstance(result, Finished), result
     (image,) = result.images
-    assert hits == ["gpu"] and (image.strategy, image.oom_retries) == ("model-offload", 1)
+    assert hits == ["gpu"] and (image.strategy, image.oom_retries) == ("cpu", 1)  # what ran; one step down
     notices = [e for e in events if isinstance(e, Notice) and e.kind == "oom-retry"]
-    assert len(notices) == 1 and notices[0].detail["phase"] == phase
+    assert len(notices) == 1
+    assert notices[0].detail == {"from": "gpu", "to": "model-offload", "phase": phase, "retry": 1}
+    assert engine.choose_plan(refine_req(tiny_model, source)).rung == "model-offload"  # remembered
     assert np.array_equal(pixels(image.path), pixels(whole.images[0].path))  # same seed, same picture
 
 
