@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 
 from zit_desktop import __version__
-from zit_desktop.cli import doctor, engines, generate, history, models, params, upscale
+from zit_desktop.cli import doctor, engines, generate, history, models, params, refine, upscale
 from zit_desktop.cli.common import Exit, error, silence_stdout
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(handler=cmd_gui)
 
     generate.add_generate_command(sub)
+    refine.add_refine_command(sub)
     upscale.add_upscale_command(sub)
     params.add_params_command(sub)
     history.add_history_commands(sub)

@@ -25,7 +25,7 @@ os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 import torch  # noqa: E402
 
 from zit_desktop import __version__  # noqa: E402
-from zit_desktop.core.engine import loader, strategies
+from zit_desktop.core.engine import loader, refine, strategies
 from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_encoder_identity  # noqa: E402
 from zit_desktop.core.engine.lowvram import SYSMEM_ADVICE, LowVram, SysmemWatch, check_latents  # noqa: E402
 from zit_desktop.core.engine.lowvram import is_oom as _is_oom  # noqa: E402
@@ -51,7 +51,14 @@ from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
 from zit_desktop.core.memory.rss import RssSampler  # noqa: E402
 from zit_desktop.core.memory.rungs import Rung  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
-from zit_desktop.core.request import UPSCALE, GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
+from zit_desktop.core.request import (  # noqa: E402
+    REFINE,
+    UPSCALE,
+    GenerationRequest,
+    RequestError,
+    prompt_token_warning,
+    validate,
+)
 from zit_desktop.core.settings import Settings  # noqa: E402
 from zit_desktop.core.sizes import MAX_SEQUENCE_LENGTH  # noqa: E402
 
@@ -239,6 +246,8 @@ class Engine:
             t_load = time.perf_counter()
             pipe = self.load(request.model, on_event, request.transformer, request.variant)
             load_s = time.perf_counter() - t_load
+            if request.finalize is not None and request.finalize.method == REFINE:
+                request = refine.resolve_tile(self, request, job_id, on_event)  # whole or tiled, once per job
             for index in range(request.count):
                 if cancel.stops_before(index):
                     return final(Cancelled(job_id, tuple(done)))
@@ -344,15 +353,21 @@ class Engine:
         timings["encode"] = time.perf_counter() - t0
         if cancel.cancelled:
             raise _CancelledError
-        t1 = time.perf_counter()
-        self._phase = "denoise"
-        latents = self.denoise(pipe, req, pos, neg, index, job_id, emit, cancel)
-        check_latents(latents)
-        timings["denoise"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        self._phase = "decode"
-        image = self.decode(pipe, latents)
-        timings["decode"] = time.perf_counter() - t2
+        extra: dict[str, Any] = {}
+        if req.finalize is not None and req.finalize.method == REFINE:
+            image, extra["finalize"] = refine.render(
+                self, pipe, req, (pos, neg), index, job_id, emit, cancel, timings, lambda: _stop_if(cancel)
+            )
+        else:
+            t1 = time.perf_counter()
+            self._phase = "denoise"
+            latents = self.denoise(pipe, req, pos, neg, index, job_id, emit, cancel)
+            check_latents(latents)
+            timings["denoise"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            self._phase = "decode"
+            image = self.decode(pipe, latents)
+            timings["decode"] = time.perf_counter() - t2
         self._phase = "save"
         if cancel.cancelled:
             raise _CancelledError
@@ -361,6 +376,7 @@ class Engine:
         self.lowvram.record_peak(plan, req, peak, peak_ram)
         environment = self.environment(strategy)
         info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak, "peak_ram_bytes": peak_ram}
+        info.update(extra)  # a refine: method, source, change and sigmas, upscaler, tile layout
         t3 = time.perf_counter()
         path = self.save(image, req, environment, info)
         timings["save"] = time.perf_counter() - t3
@@ -376,7 +392,7 @@ class Engine:
             oom_retries=retries,
             peak_vram_bytes=peak,
             request=req.to_dict(),
-            environment=environment,
+            environment={**environment, **extra},  # the history row keeps the refine facts too
             peak_ram_bytes=peak_ram,
         )
         return result, image
@@ -434,15 +450,23 @@ class Engine:
         job_id: str,
         emit: EventCallback,
         cancel: CancelToken,
+        *,
+        size: tuple[int, int] | None = None,
+        progress: tuple[int, int, float] | None = None,
+        **call: Any,
     ) -> torch.Tensor:
-        start = time.perf_counter()
-        steps = req.steps
+        """Denoise to latents. ``size``: (width, height) of this call (default the request's);
+        ``progress``: (steps already done, steps in all, ``perf_counter`` when the first began) when one
+        image takes several calls (refine tiles: elapsed and ETA then span them all); ``call``: more
+        pipeline arguments (an image-to-image pipeline's image, sigmas)."""
+        before, steps, start = progress or (0, req.steps, time.perf_counter())
+        width, height = size or (req.width, req.height)
         self._sysmem.reset()
-        last = [start]
+        last = [time.perf_counter()]
         watch = self.device.type == "cuda"
 
         def on_step(_pipe: Any, i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            done = i + 1
+            done = before + i + 1
             now = time.perf_counter()
             elapsed = now - start
             if watch and self._sysmem.observe(now - last[0]):
@@ -461,8 +485,8 @@ class Engine:
         out = pipe(
             prompt_embeds=pos,
             negative_prompt_embeds=neg,
-            height=req.height,
-            width=req.width,
+            height=height,
+            width=width,
             num_inference_steps=req.steps,
             guidance_scale=float(req.guidance),
             generator=generator,
@@ -470,6 +494,7 @@ class Engine:
             callback_on_step_end=on_step,
             callback_on_step_end_tensor_inputs=["latents"],
             max_sequence_length=MAX_SEQUENCE_LENGTH,
+            **call,
         )
         latents: torch.Tensor = out.images
         return latents
@@ -493,6 +518,11 @@ class Engine:
         path = unique_output_path(self.paths.outputs, datetime.now(), req.seed)
         return write_png_atomic(image, path, png_text_chunks(req, environment, info))
 
+
+
+def _stop_if(cancel: CancelToken) -> None:
+    if cancel.cancelled:
+        raise _CancelledError
 
 
 __all__ = ["Engine", "is_oom"]

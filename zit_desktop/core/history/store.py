@@ -373,6 +373,16 @@ class HistoryStore:
         rows = self._query(f"SELECT {ROW_COLUMNS} FROM images WHERE parent_id = ? ORDER BY id", (image_id,))
         return [HistoryRow.from_sql(r, self.thumbnails_dir) for r in rows]
 
+    def ancestors(self, image_id: int) -> list[HistoryRow]:
+        """The sources an image was finalized from, nearest first (parent, grandparent, ...)."""
+        rows = self._query(
+            f"WITH RECURSIVE up(id, depth) AS (SELECT parent_id, 1 FROM images WHERE id = ? "
+            f"UNION ALL SELECT images.parent_id, depth + 1 FROM images JOIN up ON images.id = up.id "
+            f"WHERE depth < 100) SELECT {ROW_COLUMNS} FROM images JOIN up USING (id) ORDER BY depth",
+            (image_id,),
+        )
+        return [HistoryRow.from_sql(r, self.thumbnails_dir) for r in rows]
+
     def presets_used(self) -> list[str]:
         """Size-preset names present in the history (for the gallery's filter menu)."""
         return [r[0] for r in self._query(

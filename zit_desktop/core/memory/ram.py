@@ -91,7 +91,10 @@ def _host_activations(
         pred = predict_peak(profile, Rung.GPU, width, height, 1, None, cpu_opts, calibration=cal, vae_tiling=False)
         b = pred.breakdown
         if on_cpu:
-            acts = (b["activations_transformer"], b["activations_text_encoder"], b["activations_vae_decode"])
+            acts = (
+                b["activations_transformer"], b["activations_text_encoder"], b["activations_vae_decode"],
+                b["activations_vae_encode"],  # image-to-image only (0 otherwise)
+            )  # fmt: skip
             out["cpu_activations"] = 2 * max(acts)
         elif not opts.embeddings_cached:
             out["cpu_text_encoder_activations"] = 2 * b["activations_text_encoder"]
