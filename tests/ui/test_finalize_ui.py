@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.stage_engine import StageEngine
+from zit_desktop.core.events import Finished
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.memory.advisor import MemoryAdvisor
 from zit_desktop.core.memory.fits import PresetFit, Verdict
@@ -303,20 +304,21 @@ def test_the_panel_says_tiled_when_the_target_does_not_fit_whole(qtbot: Any, tmp
     assert dialog.fit_label.isVisible() and "Whole image" in dialog.fit_label.text()
     dialog.target.setCurrentIndex(dialog.target.findData("x2"))  # 2048² on a 4 GB card
     assert "Tiled" in dialog.fit_label.text() and "2048×2048" in dialog.fit_label.text()
-    assert "text-to-image" in dialog.fit_label.text()  # the stand-in estimate is named
+    planned = advisor.refine_plan(published_profile(), gpu4, 2048, 2048)  # the engine's own decision
+    assert planned.tiled and f"{planned.tile}-px tiles" in dialog.fit_label.text()
     dialog.grab().save(str(SHOTS / "finalui-finalize-tiled.png"))
     dialog.upscale_radio.setChecked(True)
     assert not dialog.fit_label.isVisible()  # upscale only: no diffusion, nothing to tile here
 
 
 def test_bad_choices_keep_the_panel_open_with_a_message(qtbot: Any, tmp_path: Path) -> None:
-    dialog = FinalizeDialog(source_of(tmp_path / "huge.png", side=2048))
+    dialog = FinalizeDialog(source_of(tmp_path / "huge.png", side=2304))
     qtbot.addWidget(dialog)
     dialog.show()
-    dialog.target.setCurrentIndex(dialog.target.findData("x2"))  # 4096²: more than a refine can make
+    dialog.target.setCurrentIndex(dialog.target.findData("x2"))  # 4608²: more than a refine can make
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert dialog.isVisible() and dialog.built is None
-    assert "4096×4096" in dialog.message.text() and "Upscale only" in dialog.message.text()
+    assert "4608×4608" in dialog.message.text() and "Upscale only" in dialog.message.text()
     dialog.target.setCurrentIndex(dialog.target.findData("1024x1024"))
     dialog.set_own_file(str(tmp_path / "no-such-model.pth"))
     assert "no-such-model.pth" in dialog.upscaler.currentText()
@@ -354,3 +356,60 @@ def test_explore_with_the_tiny_real_engine_fills_the_grid_and_picks(
     assert dialog is not None and dialog.source.row_id == grid.cells[1].row_id
     assert dialog.source.request.seed == 78 and dialog.source.request.model == str(tiny_model)
     dialog.reject()
+
+
+@pytest.mark.slow
+def test_done_when_explore_pick_refine_upscale_with_the_real_tiny_engine(
+    make_window: Any, tiny_model: Path, qtbot: Any, tmp_path: Path
+) -> None:
+    """Issue 11's Done-when, for real: explore 4 at 512², pick one, refine it to 1024² (img2img on the tiny
+    pipeline), upscale that ×2 with a spandrel model file; three generations of lineage in the gallery."""
+    from tests.core.upscaler_models import save_compact
+
+    w = make_window(model=str(tiny_model))
+    w.params.prompt.setPlainText("a red fox")
+    w.params.steps.setValue(2)
+    w.params.set_seed(90, lock=True)
+    hookup = w.finalize
+    hookup.explore_count.setValue(4)
+    job = hookup.explore()
+    assert job is not None and (job.request.count, job.request.preset) == (4, "512x512")
+    result = wait_job(w, qtbot, job, timeout=300_000)
+    assert len(result.images) == 4, result
+    grid = hookup.grid
+    qtbot.waitUntil(lambda: all(c.row_id is not None for c in grid.cells), timeout=10_000)
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(2).center())
+    source = grid.cells[2]
+
+    dialog = hookup.finalize_current()
+    assert dialog is not None and dialog.target.currentData() == "1024x1024" and dialog.refine_radio.isChecked()
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    refined = wait_job(w, qtbot, hookup.last_job, timeout=300_000)
+    assert isinstance(refined, Finished), refined
+    refined_path = refined.images[0].path
+    assert Image.open(refined_path).size == (1024, 1024) and refined.images[0].seed == source.seed
+    assert refined.images[0].request["finalize"]["method"] == REFINE
+    qtbot.waitUntil(lambda: refined_path in hookup._rows, timeout=10_000)
+    refined_id = hookup._rows[refined_path]
+
+    model_file = save_compact(tmp_path / "x2.pth", scale=2)
+    dialog = hookup.finalize_current()
+    assert dialog is not None and dialog.source.row_id == refined_id
+    dialog.upscale_radio.setChecked(True)
+    dialog.set_own_file(str(model_file))
+    assert dialog.scale.currentData() == 2
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    upscaled = wait_job(w, qtbot, hookup.last_job, timeout=300_000)
+    assert isinstance(upscaled, Finished), upscaled
+    final_path = upscaled.images[0].path
+    assert Image.open(final_path).size == (2048, 2048)
+    qtbot.waitUntil(lambda: final_path in hookup._rows, timeout=10_000)
+    final_id = hookup._rows[final_path]
+
+    store = store_of(w)
+    assert store.get(refined_id).parent_id == source.row_id and store.get(final_id).parent_id == refined_id
+    assert [r.id for r in store.ancestors(final_id)][:2] == [refined_id, source.row_id]
+    gallery = w.gallery
+    qtbot.waitUntil(lambda: gallery.model.index_of(final_id).isValid(), timeout=10_000)
+    assert gallery.select_id(refined_id)
+    assert set(gallery.details.lineage.links) == {source.row_id, final_id}

@@ -21,7 +21,7 @@ from zit_desktop.core.metadata.read import read_params, request_from_params
 from zit_desktop.core.request import (
     DEFAULT_CHANGE,
     LANCZOS,
-    MAX_SIDE,
+    MAX_REFINE_SIDE,
     REFINE,
     UPSCALE,
     Finalize,
@@ -130,9 +130,9 @@ def finalize_request(source: FinalizeSource, choice: FinalizeChoice) -> Generati
         return replace(base, width=source.width, height=source.height,
                        preset=preset_for_size(source.width, source.height))
     width, height = target_size(source, choice)
-    if max(width, height) > MAX_SIDE:
+    if max(width, height) > MAX_REFINE_SIDE:
         raise RequestError(
-            f"{width}×{height} is larger than {MAX_SIDE} pixels a side, the most a refine can make. "
+            f"{width}×{height} is larger than {MAX_REFINE_SIDE} pixels a side, the most a refine can make. "
             "Choose a preset, or use “Upscale only” for larger images.", "width",
         )  # fmt: skip
     return replace(base, width=width, height=height, preset=preset_for_size(width, height))
@@ -143,8 +143,9 @@ class RefineFit:
     """Whether a refine at a size is predicted to run on the whole image or in tiles."""
 
     tiled: bool
-    predicted_peak_bytes: int
+    predicted_peak_bytes: int  # of the largest call: the whole image, or one tile
     available_bytes: int
+    tile: int = 0  # the tile side when tiled
 
 
 def refine_fit(
@@ -155,13 +156,10 @@ def refine_fit(
     height: int,
     options: PlanOptions | None = None,
 ) -> RefineFit | None:
-    """Tiled when the planner predicts that no strategy fits the whole image at the target size.
-
-    The planner has no refine estimate yet: text-to-image at the target size stands in for it (the
-    refine's denoise at that size is the same work; its VAE encode is smaller than the decode). None
-    when it cannot be known (the CPU, no GPU reading, unknown model sizes).
-    """
+    """Whole or tiled, as the engine's refine planner will decide (VAE encode + denoise at the target
+    size; tiles when no strategy fits the whole image). None when it cannot be known (the CPU, no GPU
+    reading, unknown model sizes)."""
     if profile is None or device is None or not device.is_cuda:
         return None
-    planned = advisor.plan(profile, device, width, height, options)
-    return RefineFit(not planned.fits, planned.predicted_peak_bytes, planned.available_bytes)
+    planned = advisor.refine_plan(profile, device, width, height, options)
+    return RefineFit(planned.tiled, planned.plan.predicted_peak_bytes, planned.plan.available_bytes, planned.tile)

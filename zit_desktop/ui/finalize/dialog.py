@@ -32,7 +32,7 @@ from zit_desktop.core.memory.vram import gb_text
 from zit_desktop.core.request import (
     DEFAULT_CHANGE,
     LANCZOS,
-    MAX_SIDE,
+    MAX_REFINE_SIDE,
     REFINE,
     UPSCALE,
     GenerationRequest,
@@ -280,13 +280,12 @@ class FinalizeDialog(QDialog):
             self.fit_label.clear()
             return
         if fit.tiled:
-            text = self.tr("Tiled: {0}×{1} is not predicted to fit whole on this card (about {2} for the whole "
-                           "image, {3} free), so it is refined in overlapping tiles.")
+            text = self.tr("Tiled: {0}×{1} does not fit whole on this card, so it is refined in overlapping "
+                           "{4}-px tiles (about {2} per tile, {3} free).")
         else:
             text = self.tr("Whole image: about {2} predicted for {0}×{1} ({3} free).")
-        text = text.format(w, h, gb_text(fit.predicted_peak_bytes), gb_text(fit.available_bytes))
-        # the planner has no refine estimate of its own yet: text-to-image at the target size stands in
-        self.fit_label.setText(text + " " + self.tr("(Estimated as text-to-image at that size.)"))
+        self.fit_label.setText(text.format(w, h, gb_text(fit.predicted_peak_bytes), gb_text(fit.available_bytes),
+                                           fit.tile))
         self.fit_label.setProperty("tiled", fit.tiled)
 
     # ------------------------------------------------------------------ result
@@ -300,10 +299,10 @@ class FinalizeDialog(QDialog):
             raise RequestError(self.tr("Choose your upscaler model file (.pth or .safetensors), or pick "
                                        "Lanczos or Real-ESRGAN."), "upscaler")
         w, h = target_size(self.source, choice)
-        if choice.method == REFINE and max(w, h) > MAX_SIDE:
+        if choice.method == REFINE and max(w, h) > MAX_REFINE_SIDE:
             raise RequestError(self.tr("{0}×{1} is larger than {2} pixels a side, the most a refine can make. "
                                        "Choose a preset, or use “Upscale only” for larger images.")
-                               .format(w, h, MAX_SIDE), "width")
+                               .format(w, h, MAX_REFINE_SIDE), "width")
         try:
             request = finalize_request(self.source, choice)
             validate(request)
