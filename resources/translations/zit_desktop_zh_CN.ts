@@ -527,16 +527,12 @@
         <translation>结果：{0}×{1} · {2} · 种子 {3}</translation>
     </message>
     <message>
-        <source>Tiled: {0}×{1} is not predicted to fit whole on this card (about {2} for the whole image, {3} free), so it is refined in overlapping tiles.</source>
-        <translation>分块：预计 {0}×{1} 无法整体放入这张显卡（整图约需 {2}，可用 {3}），因此分成相互重叠的块来精修。</translation>
+        <source>Tiled: {0}×{1} does not fit whole on this card, so it is refined in overlapping {4}-px tiles (about {2} per tile, {3} free).</source>
+        <translation>分块：{0}×{1} 无法整体放入这张显卡，因此分成相互重叠的 {4} 像素块来精修（每块约 {2}，可用 {3}）。</translation>
     </message>
     <message>
         <source>Whole image: about {2} predicted for {0}×{1} ({3} free).</source>
         <translation>整图：预计 {0}×{1} 需要约 {2}（可用 {3}）。</translation>
-    </message>
-    <message>
-        <source>(Estimated as text-to-image at that size.)</source>
-        <translation>（按同尺寸的文生图估算。）</translation>
     </message>
     <message>
         <source>The source image {0} is missing: it was moved or deleted.</source>
