@@ -1117,6 +1117,10 @@
         <translation>内存策略“{0}”需要 NVIDIA GPU，因此在这里不适用。</translation>
     </message>
     <message>
+        <source>The whole image does not fit in video memory, so it is refined in {0}-px tiles that overlap by {1} px and are blended.</source>
+        <translation>整张图放不进显存，因此分成 {0} 像素的块来精修，块之间重叠 {1} 像素并混合。</translation>
+    </message>
+    <message>
         <source>preparing the model</source>
         <translation>准备模型</translation>
     </message>

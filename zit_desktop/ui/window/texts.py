@@ -140,6 +140,11 @@ def notice(event: Notice) -> tuple[str, str]:
         message = QCoreApplication.translate(
             "Messages", "The memory strategy “{0}” needs an NVIDIA GPU, so it does not apply here."
         ).format(detail["requested"])
+    if kind == "refine-tiled" and {"tile", "overlap"} <= detail.keys():
+        return QCoreApplication.translate(
+            "Messages", "The whole image does not fit in video memory, so it is refined in {0}-px tiles that "
+            "overlap by {1} px and are blended."
+        ).format(detail["tile"], detail["overlap"]), "info"
     if kind in heads:
         return f"{heads[kind]}\n{message}", "warning"
     if kind == "warning" and "negative prompt has no effect" in message:
