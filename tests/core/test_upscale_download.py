@@ -178,5 +178,5 @@ def test_too_little_disk_is_said_before_fetching(
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 1000, 1000))
     with pytest.raises(AppError) as caught:
         catalogue.download(AppPaths(tmp_path), entry_for(server))
-    assert caught.value.kind == ErrorKind.DISK_FULL and "needs 1.0 MB more" in caught.value.message
+    assert caught.value.kind == ErrorKind.DISK_FULL and "needs 1.0 MiB more" in caught.value.message
     assert server.ranges == []

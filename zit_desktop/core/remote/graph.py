@@ -27,11 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from zit_desktop import APP_ID
 from zit_desktop.core.request import GenerationRequest
 
 OUTPUT_NODE = "9"  # SaveImage: the node whose images are the result
 SAMPLER_NODE = "3"
-OUTPUT_PREFIX = "zit-desktop"
+OUTPUT_PREFIX = APP_ID  # the file name prefix of our images on the server
 SHIFT = 3.0
 SAMPLER, SCHEDULER = "res_multistep", "simple"
 

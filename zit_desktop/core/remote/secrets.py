@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 
+from zit_desktop import APP_ID
+
 log = logging.getLogger(__name__)
 
-SERVICE = "zit-desktop"
+SERVICE = APP_ID  # the keyring service name
 _session: dict[str, str] = {}
 _lock = threading.Lock()
 
