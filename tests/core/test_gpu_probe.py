@@ -204,3 +204,20 @@ def test_friendly_names() -> None:
     assert friendly_name("/usr/bin/steam") == "Steam"
     assert friendly_name("C:\\Windows\\System32\\dwm.exe") == "Windows desktop (dwm)"
     assert friendly_name("comfyui-server") == "comfyui-server"
+
+
+def test_only_us_on_the_card_is_nobody_else_and_unsupported_lists_fall_back_to_used_minus_ours() -> None:
+    nv = FakeNvml(procs=[(os.getpid(), 3 * GB)], used=3_300_000_000)  # the rest is the driver's own
+    users = other_users(VramProbe(nvml=nv).sample())
+    assert users is not None and users.per_process and users.total_bytes == 0 and not users.significant
+
+    class NoLists(FakeNvml):
+        def nvmlDeviceGetComputeRunningProcesses(self, h: str) -> list[Any]:
+            raise RuntimeError("NVML_ERROR_NOT_SUPPORTED")
+
+        def nvmlDeviceGetGraphicsRunningProcesses(self, h: str) -> list[Any]:
+            raise RuntimeError("NVML_ERROR_NOT_SUPPORTED")
+
+    info = VramProbe(nvml=NoLists(procs=[], used=5 * GB)).sample()
+    users = other_users(info)
+    assert users is not None and not users.per_process and users.total_bytes == 5 * GB

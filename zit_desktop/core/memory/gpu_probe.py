@@ -124,6 +124,8 @@ class GpuHealth:
     throttle_mask: int | None = None
     processes: tuple[GpuProcess, ...] = ()  # the OTHER processes on the card (not this one)
     own_bytes: int | None = None  # this process's entry, when the driver reports it per process
+    # the driver listed the processes with a figure each (False: WDDM-like answers, or no lists at all)
+    per_process_reported: bool = True
 
     @property
     def throttle(self) -> tuple[Throttle, ...]:
@@ -139,8 +141,8 @@ class GpuHealth:
 
     @property
     def per_process_known(self) -> bool:
-        """True when the driver reports memory per process (False on WDDM-like answers, or no others)."""
-        return bool(self.processes) and all(p.used_bytes is not None for p in self.processes)
+        """True when the driver reports memory per process (an empty list then means: nobody else)."""
+        return self.per_process_reported and all(p.used_bytes is not None for p in self.processes)
 
 
 def _used(raw: Any) -> int | None:
@@ -184,31 +186,36 @@ def _process_name(nvml: Any, pid: int, name_of: Callable[[int], str | None]) -> 
 
 def read_processes(
     nvml: Any, handle: Any, own_pid: int, name_of: Callable[[int], str | None] = _psutil_name
-) -> tuple[tuple[GpuProcess, ...], int | None]:
-    """(the other processes on the card, this process's own bytes or None). A process in both the
-    compute and the graphics list counts once, with the larger known figure."""
+) -> tuple[tuple[GpuProcess, ...], int | None, bool]:
+    """(the other processes on the card, this process's own bytes or None, whether the driver gave a
+    figure for every process it listed). A process in both the compute and the graphics list counts
+    once, with the larger known figure."""
     seen: dict[int, int | None] = {}
+    listed = False
     for getter in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
-        for p in _call(nvml, getter, handle) or ():
+        entries = _call(nvml, getter, handle)
+        listed = listed or entries is not None
+        for p in entries or ():
             pid = int(getattr(p, "pid", -1))
             if pid < 0:
                 continue
             used = _used(getattr(p, "usedGpuMemory", None))
             if pid not in seen or (used is not None and (seen[pid] or 0) < used):
                 seen[pid] = used
+    reported = listed and all(used is not None for used in seen.values())
     own = seen.pop(own_pid, None)
     others = tuple(
         GpuProcess(pid, _process_name(nvml, pid, name_of), used)
         for pid, used in sorted(seen.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
     )
-    return others, own
+    return others, own, reported
 
 
 def read_health(
     nvml: Any, handle: Any, own_pid: int, name_of: Callable[[int], str | None] = _psutil_name
 ) -> GpuHealth:
     """Everything :class:`GpuHealth` holds, from one NVML handle. Never raises for a missing answer."""
-    processes, own = read_processes(nvml, handle, own_pid, name_of)
+    processes, own, reported = read_processes(nvml, handle, own_pid, name_of)
     temp = _call(nvml, "nvmlDeviceGetTemperature", handle, NVML_TEMPERATURE_GPU)
     clock = _call(nvml, "nvmlDeviceGetClockInfo", handle, NVML_CLOCK_SM)
     max_clock = _call(nvml, "nvmlDeviceGetMaxClockInfo", handle, NVML_CLOCK_SM)
@@ -226,6 +233,7 @@ def read_health(
         throttle_mask=int(mask) if mask is not None else None,
         processes=processes,
         own_bytes=own,
+        per_process_reported=reported,
     )
 
 

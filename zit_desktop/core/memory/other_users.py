@@ -65,7 +65,7 @@ def other_users(device: DeviceInfo | None) -> OtherUsers | None:
         return None
     procs = device.health.processes
     unreported = max(0, device.used_bytes - device.process_bytes)  # everything that is not ours
-    if procs and device.health.per_process_known:
+    if device.health.per_process_known:
         grouped: dict[str, tuple[int, list[int]]] = {}
         for p in procs:
             total, pids = grouped.get(p.name, (0, []))

@@ -22,6 +22,11 @@ def gib(value: int | None) -> str:
     return "—" if value is None else f"{value / GIB:.1f}"
 
 
+def gb(value: int) -> str:
+    """Decimal gigabytes, as ``core.memory.vram.gb_text`` and ``doctor`` write them (without the unit)."""
+    return f"{value / 1e9:.1f}"
+
+
 class VramGauge(QWidget):
     """Paints the last :class:`DeviceInfo` (``None`` = unknown). Updated by the window's monitor."""
 
@@ -133,23 +138,23 @@ class VramGauge(QWidget):
             return ""
         if users.per_process:
             names = ", ".join(
-                self.tr("{0} {1} GB").format(u.name, gib(u.used_bytes)) for u in users.users[:4]
+                self.tr("{0} {1} GB").format(u.name, gb(u.used_bytes)) for u in users.users[:4]
             )
             if len(users.users) > 4:
                 names += self.tr(", {0} more").format(len(users.users) - 4)
             line = self.tr("Other programs using VRAM: {0}").format(names)
         else:
             line = self.tr("Other programs: {0} GB (the driver does not say which)").format(
-                gib(users.total_bytes)
+                gb(users.total_bytes)
             )
         advice = self.advice
         if advice is not None:
             if advice.users:
                 who = self.tr(" and ").join(
-                    self.tr("{0} ({1} GB)").format(u.name, gib(u.used_bytes)) for u in advice.users
+                    self.tr("{0} ({1} GB)").format(u.name, gb(u.used_bytes)) for u in advice.users
                 )
             else:
-                who = self.tr("other programs ({0} GB)").format(gib(advice.freed_bytes))
+                who = self.tr("other programs ({0} GB)").format(gb(advice.freed_bytes))
             line += self.tr(" — {0}×{1} would fit at full speed if {2} were closed").format(
                 advice.fit.width, advice.fit.height, who
             )
