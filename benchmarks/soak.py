@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,10 @@ def slope_per_100(points: list[tuple[int, int]]) -> float:
 
 
 def run_soak(images: int = 300, side: int = 256, steps: int = 4, model: str | None = None,
-             data_dir: Path | None = None, warmup: int | None = None) -> dict[str, Any]:  # fmt: skip
-    """Run the soak in this process (it needs a QApplication-free start) and return its figures."""
+             data_dir: Path | None = None, warmup: int | None = None,
+             on_image: Callable[[int], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run the soak in this process and return its figures. ``on_image(n)`` runs on the GUI thread after
+    the n-th image is recorded (a hook for finding what grows: tracemalloc, gc counts)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -175,6 +178,8 @@ def run_soak(images: int = 300, side: int = 256, steps: int = 4, model: str | No
             cuda = _cuda()
             if cuda is not None:
                 samples.vram.append((state["saved"], *cuda))
+            if on_image is not None:
+                on_image(state["saved"])
         elif isinstance(event, Failed):
             state["failed"].append(f"{event.kind}: {event.message}")
         elif isinstance(event, Cancelled) and spec is not None and not spec.cancel:

@@ -17,6 +17,7 @@ so the probe watches the same card torch will use.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -168,7 +169,7 @@ class VramProbe:
         pynvml: Any = self._bindings
         if pynvml is None:
             try:
-                import pynvml
+                pynvml = importlib.import_module("pynvml")
             except ImportError:
                 self._nvml_error = "NVML bindings (nvidia-ml-py) are not installed"
                 return
