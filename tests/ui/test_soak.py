@@ -40,3 +40,47 @@ def test_short_soak_keeps_rss_flat(qapp: Any, tmp_path: Path) -> None:
     assert r["images"] >= 30
     assert abs(r["rss_slope_mb_per_100"]) < SLOPE_BOUND_MB, soak.report(r)
     assert r["s_per_image_first_decile"] and r["s_per_image_last_decile"]
+
+
+def test_a_worker_threads_history_connections_do_not_pile_up(qtbot: Any, tmp_path: Path) -> None:
+    """The leak the soak found: every queued slot on a QThread runs with a fresh Python thread state (an
+    empty threading.local), so the store opened a connection per job and kept them all open."""
+    from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
+
+    from zit_desktop.core.history import HistoryStore
+    from zit_desktop.ui.window.worker import start_thread
+
+    store = HistoryStore(tmp_path / "history.sqlite3")
+
+    class Reader(QObject):  # lives on the thread, like EngineWorker
+        done = Signal(int)
+
+        @Slot()
+        def read(self) -> None:
+            store.presets_used()  # a query on this thread
+            self.done.emit(len(list(store._connections)))
+
+    class Relay(QObject):  # lives on the GUI thread: the counts arrive queued, like JobController's
+        def __init__(self) -> None:
+            super().__init__()
+            self.counts: list[int] = []
+
+        @Slot(int)
+        def take(self, n: int) -> None:
+            self.counts.append(n)
+
+    thread = QThread()
+    reader, relay = Reader(), Relay()
+    reader.moveToThread(thread)
+    reader.done.connect(relay.take)
+    start_thread(thread)
+    try:
+        for i in range(12):  # twelve "jobs", each a queued call like EngineWorker.run_job
+            QMetaObject.invokeMethod(reader, "read", Qt.ConnectionType.QueuedConnection)
+            qtbot.waitUntil(lambda i=i: len(relay.counts) == i + 1, timeout=5000)
+        assert max(relay.counts) <= 2, relay.counts  # this thread's and the opening one's, not one per job
+    finally:
+        thread.quit()
+        thread.wait()
+        store.close()
+    assert list(store._connections) == []
