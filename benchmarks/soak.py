@@ -74,6 +74,7 @@ class Samples:
     rss: list[tuple[int, int]] = field(default_factory=list)  # (images saved so far, RSS bytes)
     vram: list[tuple[int, int, int]] = field(default_factory=list)  # (images, reserved, inactive split)
     seconds: list[float] = field(default_factory=list)  # per saved image: its timings["total"]
+    phases: list[dict[str, float]] = field(default_factory=list)  # per saved image: its timings
     stalls: list[tuple[int, float]] = field(default_factory=list)  # (images, worst lateness in ms)
 
 
@@ -173,6 +174,7 @@ def run_soak(images: int = 300, side: int = 256, steps: int = 4, model: str | No
             state["saved"] += 1
             samples.rss.append((state["saved"], _rss()))
             samples.seconds.append(float(event.image.timings.get("total", 0.0)))
+            samples.phases.append(dict(event.image.timings))
             samples.stalls.append((state["saved"], worst[0]))
             worst[0] = 0.0
             cuda = _cuda()
@@ -220,6 +222,7 @@ def figures(s: Samples, rss_start: int, cuda_start: tuple[int, int] | None, warm
         "longest_stall_ms": round(max((w for _, w in s.stalls), default=0.0), 1),
         "longest_stall_after_warmup_ms": round(max((w for i, w in s.stalls if i > warm), default=0.0), 1),
         "failures": failed,
+        "phases_first_vs_last_decile_s": _phases(s.phases[warm:]),
     }
     if s.vram:
         v_after = [(i, r) for i, r, _ in s.vram if i > warm]
@@ -230,6 +233,18 @@ def figures(s: Samples, rss_start: int, cuda_start: tuple[int, int] | None, warm
             reserved_slope_mb_per_100=round(slope_per_100(v_after) / MB, 1),
             inactive_split_end_mb=round(s.vram[-1][2] / MB, 1),
         )
+    return out
+
+
+def _phases(timings: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
+    """Per phase (encode, denoise, decode, save): median seconds in the first and the last decile."""
+    decile = max(1, len(timings) // 10)
+    out = {}
+    for phase in ("encode", "denoise", "decode", "save"):
+        first = [t[phase] for t in timings[:decile] if phase in t]
+        last = [t[phase] for t in timings[-decile:] if phase in t]
+        if first and last:
+            out[phase] = (round(statistics.median(first), 4), round(statistics.median(last), 4))
     return out
 
 
@@ -249,6 +264,8 @@ def report(r: dict[str, Any]) -> str:
     first, last = r["s_per_image_first_decile"], r["s_per_image_last_decile"]
     if first is not None and last is not None:
         lines.append(f"s/image:    first decile {first} s, last decile {last} s (×{last / first:.2f})")
+    if r.get("phases_first_vs_last_decile_s"):
+        lines.append("phases:     " + ", ".join(f"{k} {a} → {b} s" for k, (a, b) in r["phases_first_vs_last_decile_s"].items()))
     lines.append(
         f"UI stall:   longest {r['longest_stall_ms']} ms, after the warm-up {r['longest_stall_after_warmup_ms']} ms"
     )
