@@ -1,18 +1,35 @@
 @echo off
 rem ZIT Desktop launcher and set-up for Windows.
-rem   run.bat          set up (first time only) and open the app
-rem   run.bat test     set up, then run the whole test suite
-rem   run.bat ARGS     set up, then run "zit-desktop ARGS" (e.g. run.bat doctor)
-rem Delayed expansion stays off: it would eat "!" in prompts and folder names.
+rem   run.bat                     set up (first time only) and open the app
+rem   run.bat test [ARGS]         set up with the test tools, then run the test suite
+rem   run.bat ARGS                set up, then run "zit-desktop ARGS" (e.g. run.bat doctor)
+rem   run.bat --install-shortcut  set up, then add Start-menu and desktop shortcuts (no console window)
+rem   run.bat --remove-shortcut   take those shortcuts out again
+rem The first successful set-up offers the shortcuts once. Set-up failures are also written to
+rem %LOCALAPPDATA%\zit-desktop\launcher.log.
+rem Delayed expansion stays off: it would eat "!" in prompts and folder names. No ( ) blocks below:
+rem a ")" in an expanded folder name would end them early.
 setlocal EnableExtensions DisableDelayedExpansion
 set "ORIG=%CD%"
 cd /d "%~dp0"
+set "ROOT=%~dp0."
 set "VENV=%~dp0.venv"
 set "PY=%~dp0.venv\Scripts\python.exe"
+set "LOGDIR=%TEMP%\zit-desktop"
+if defined LOCALAPPDATA set "LOGDIR=%LOCALAPPDATA%\zit-desktop"
+set "LOG=%LOGDIR%\launcher.log"
 if not defined ZIT_TORCH_VERSION set "ZIT_TORCH_VERSION=2.14.1"
 rem torchvision must be the build made for this torch (spandrel, the upscaler library, imports it)
 if not defined ZIT_TORCHVISION_VERSION set "ZIT_TORCHVISION_VERSION=0.29.1"
 if not defined ZIT_TORCH_CUDA_INDEX set "ZIT_TORCH_CUDA_INDEX=https://download.pytorch.org/whl/cu128"
+set "PAIR=%ZIT_TORCH_VERSION% %ZIT_TORCHVISION_VERSION%"
+
+if /i "%~1"=="--remove-shortcut" goto :remove_shortcut
+rem What to install: the app only, or the app with the test tools (pytest, ruff, mypy).
+set "EXTRAS=app"
+set "TARGET=."
+if /i "%~1"=="test" set "EXTRAS=test"
+if /i "%~1"=="test" set "TARGET=.[test]"
 
 if exist "%PY%" goto :have_venv
 call :find_python
@@ -24,18 +41,16 @@ if errorlevel 1 goto :venvfail
 
 set "FLAVOUR=cpu"
 if defined ZIT_TORCH_FLAVOUR set "FLAVOUR=%ZIT_TORCH_FLAVOUR%"
-if not defined ZIT_TORCH_FLAVOUR (
-    nvidia-smi -L >nul 2>nul && set "FLAVOUR=cuda"
-)
+if not defined ZIT_TORCH_FLAVOUR nvidia-smi -L >nul 2>nul && set "FLAVOUR=cuda"
 
-"%PY%" "%~dp0packaging\deps_stamp.py" "%ZIT_TORCH_VERSION% %ZIT_TORCHVISION_VERSION%" "%FLAVOUR%" > "%VENV%\.zit-want"
-if errorlevel 1 goto :installfail
-set "WANT="
-set /p WANT=<"%VENV%\.zit-want"
-if not defined WANT goto :installfail
-set "HAVE="
-if exist "%VENV%\.zit-deps" set /p HAVE=<"%VENV%\.zit-deps"
-if "%HAVE%"=="%WANT%" goto :ready
+rem packaging\deps_stamp.py says what is missing: all, extras (the test tools) or nothing.
+"%PY%" "%~dp0packaging\deps_stamp.py" need "%VENV%" "%PAIR%" "%FLAVOUR%" "%EXTRAS%" > "%VENV%\.zit-need"
+if errorlevel 1 goto :venvbroken
+set "NEED="
+set /p NEED=<"%VENV%\.zit-need"
+if "%NEED%"=="nothing" goto :ready
+if "%NEED%"=="extras" goto :install_app
+if not "%NEED%"=="all" goto :venvbroken
 
 echo [zit-desktop] installing dependencies (torch %ZIT_TORCH_VERSION%, %FLAVOUR% build); the first time takes a while
 rem A different torch build than last time (a driver was installed, say): replace it, or pip keeps the old one.
@@ -54,12 +69,16 @@ goto :torch_done
 if errorlevel 1 goto :installfail
 :torch_done
 > "%VENV%\.zit-torch" echo %ZIT_TORCH_VERSION% %FLAVOUR%
-"%PY%" -m pip install -q --disable-pip-version-check -e ".[test]"
-if errorlevel 1 goto :installfail
-> "%VENV%\.zit-deps" echo %WANT%
 
+:install_app
+if "%NEED%"=="extras" echo [zit-desktop] installing the test tools (pytest, ruff, mypy)
+"%PY%" -m pip install -q --disable-pip-version-check -e "%TARGET%"
+if errorlevel 1 goto :installfail
+"%PY%" "%~dp0packaging\deps_stamp.py" done "%VENV%" "%PAIR%" "%FLAVOUR%" "%EXTRAS%"
+if errorlevel 1 goto :installfail
 :ready
 if /i "%~1"=="test" goto :test
+if /i "%~1"=="--install-shortcut" goto :install_shortcut
 if "%~1"=="" goto :gui
 rem Commands run from the caller's folder (relative file names), with -P so files there can't shadow modules.
 cd /d "%ORIG%"
@@ -72,36 +91,70 @@ set "QT_QPA_PLATFORM=offscreen"
 exit /b %errorlevel%
 
 :gui
+rem The first time the window opens from run.bat, offer the shortcuts (once: the marker remembers).
+if not exist "%VENV%\.zit-shortcut-offered" call :offer_shortcut
 start "" "%~dp0.venv\Scripts\pythonw.exe" -P -m zit_desktop gui
+exit /b 0
+
+:install_shortcut
+call :make_shortcut
+exit /b %errorlevel%
+
+:remove_shortcut
+powershell -NoProfile -ExecutionPolicy Bypass -File "%~dp0packaging\windows\shortcut.ps1" -Action remove -Root "%ROOT%"
+exit /b %errorlevel%
+
+:offer_shortcut
+> "%VENV%\.zit-shortcut-offered" echo offered
+choice /c YN /t 60 /d N /m "[zit-desktop] Add ZIT Desktop to the Start menu and the desktop"
+if errorlevel 2 exit /b 0
+call :make_shortcut
+exit /b 0
+
+:make_shortcut
+powershell -NoProfile -ExecutionPolicy Bypass -File "%~dp0packaging\windows\shortcut.ps1" -Action install -Root "%ROOT%"
+if errorlevel 1 goto :shortcutfail
 exit /b 0
 
 :find_python
 set "BASEPY="
 where py >nul 2>nul
-if not errorlevel 1 (
-    py -3 -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" >nul 2>nul
-    if not errorlevel 1 set "BASEPY=py -3"
-)
+if errorlevel 1 goto :find_python_plain
+py -3 -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" >nul 2>nul
+if not errorlevel 1 set "BASEPY=py -3"
 if defined BASEPY exit /b 0
+:find_python_plain
 where python >nul 2>nul
-if not errorlevel 1 (
-    python -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" >nul 2>nul
-    if not errorlevel 1 set "BASEPY=python"
-)
+if errorlevel 1 exit /b 1
+python -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" >nul 2>nul
+if not errorlevel 1 set "BASEPY=python"
 if defined BASEPY exit /b 0
 exit /b 1
 
 :nopython
-echo [zit-desktop] error: Python 3.11 or newer is needed. Install it from python.org (tick "Add python.exe to PATH") and run again.
-pause
-exit /b 1
+set "MSG=Python 3.11 or newer is needed. Install it from python.org (tick Add python.exe to PATH) and run again."
+goto :fail
 
 :venvfail
-echo [zit-desktop] error: could not create the virtual environment in "%VENV%".
-pause
-exit /b 1
+set "MSG=could not create the virtual environment (the .venv folder next to run.bat)."
+goto :fail
+
+:venvbroken
+set "MSG=the virtual environment does not work. Delete the .venv folder next to run.bat and run again."
+goto :fail
 
 :installfail
-echo [zit-desktop] error: installing dependencies failed. Check your internet connection and run again.
+set "MSG=installing dependencies failed. Check your internet connection and run again."
+goto :fail
+
+:shortcutfail
+set "MSG=the shortcuts could not be created; the lines above say why. ZIT Desktop still starts with run.bat."
+goto :fail
+
+:fail
+echo [zit-desktop] error: %MSG%
+if not exist "%LOGDIR%" mkdir "%LOGDIR%" >nul 2>nul
+>> "%LOG%" echo %DATE% %TIME% run.bat: %MSG%
+echo [zit-desktop] this message is also in "%LOG%"
 pause
 exit /b 1

@@ -31,6 +31,10 @@
 <context>
     <name>DetailsPane</name>
     <message>
+        <source>this computer</source>
+        <translation>本机</translation>
+    </message>
+    <message>
         <source>Prompt</source>
         <translation>提示词</translation>
     </message>
@@ -61,6 +65,10 @@
     <message>
         <source>Out-of-memory retries</source>
         <translation>显存不足重试次数</translation>
+    </message>
+    <message>
+        <source>Made on</source>
+        <translation>生成于</translation>
     </message>
     <message>
         <source>Timings</source>
@@ -133,6 +141,178 @@
     <message>
         <source>No image</source>
         <translation>没有图片</translation>
+    </message>
+</context>
+<context>
+    <name>EnginePicker</name>
+    <message>
+        <source>This computer</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <source>All engines (pool)</source>
+        <translation>全部引擎（池）</translation>
+    </message>
+    <message>
+        <source>Run on:</source>
+        <translation>运行于：</translation>
+    </message>
+    <message>
+        <source>Run on</source>
+        <translation>运行于</translation>
+    </message>
+    <message>
+        <source>Where the images are made. A ComfyUI server samples differently from this computer, so the same seed gives a different picture there.</source>
+        <translation>图片在哪里生成。ComfyUI 服务器的采样方式与本机不同，所以同一种子在那里会得到不同的图片。</translation>
+    </message>
+</context>
+<context>
+    <name>EnginesDialog</name>
+    <message>
+        <source>Engines</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>Send jobs to ComfyUI servers when this computer is not enough: a GPU box at home, a rented cloud GPU. Run ComfyUI there with the Z-Image-Turbo files, reach it over your LAN, a VPN or an https reverse proxy (never a raw port-forward), and add it here.</source>
+        <translation>当本机不够用时，把任务发给 ComfyUI 服务器：家里的 GPU 主机、租用的云 GPU。在那里运行带有 Z-Image-Turbo 文件的 ComfyUI，通过局域网、VPN 或 https 反向代理访问它（切勿直接端口转发），然后在这里添加。</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <source>Sign-in</source>
+        <translation>登录方式</translation>
+    </message>
+    <message>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <source>Token or password</source>
+        <translation>令牌或密码</translation>
+    </message>
+    <message>
+        <source>CA certificate</source>
+        <translation>CA 证书</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Bearer token</source>
+        <translation>Bearer 令牌</translation>
+    </message>
+    <message>
+        <source>User name and password (Basic)</source>
+        <translation>用户名和密码（Basic）</translation>
+    </message>
+    <message>
+        <source>only for a server with its own certificate</source>
+        <translation>仅用于使用自有证书的服务器</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>studio</source>
+        <translation>studio</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Test</source>
+        <translation>测试</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>The pool also uses this computer</source>
+        <translation>池中也使用本机</translation>
+    </message>
+    <message>
+        <source>The server&apos;s CA certificate</source>
+        <translation>服务器的 CA 证书</translation>
+    </message>
+    <message>
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>证书 (*.pem *.crt *.cer);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Saved. This computer has no keyring, so the token or password is kept only until the app closes.</source>
+        <translation>已保存。本机没有密钥环，令牌或密码只保留到应用关闭。</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>已保存。</translation>
+    </message>
+    <message>
+        <source>Connecting to {0}…</source>
+        <translation>正在连接 {0}…</translation>
+    </message>
+</context>
+<context>
+    <name>EnginesHookup</name>
+    <message>
+        <source>ComfyUI samples differently: the same seed gives a different picture there.</source>
+        <translation>ComfyUI 的采样方式不同：同一种子在那里会得到不同的图片。</translation>
+    </message>
+</context>
+<context>
+    <name>ExploreGrid</name>
+    <message>
+        <source>Variations</source>
+        <translation>变体</translation>
+    </message>
+    <message>
+        <source>Seed {0}</source>
+        <translation>种子 {0}</translation>
+    </message>
+    <message>
+        <source>Seed {0} · not made</source>
+        <translation>种子 {0} · 未生成</translation>
+    </message>
+    <message>
+        <source>Seed {0} · rendering…</source>
+        <translation>种子 {0} · 生成中…</translation>
+    </message>
+    <message>
+        <source>Seed {0} · waiting</source>
+        <translation>种子 {0} · 等待中</translation>
+    </message>
+    <message>
+        <source>No variations yet: press Explore.</source>
+        <translation>还没有变体：请按“探索”。</translation>
+    </message>
+    <message>
+        <source>Variation {0} of {1}: {2}. Click one, or use the arrow keys and Enter, to pick it.</source>
+        <translation>第 {0} 个变体，共 {1} 个：{2}。点击一个，或用方向键和回车选择它。</translation>
+    </message>
+    <message>
+        <source>Click a variation, or use the arrow keys and Enter, to pick it.</source>
+        <translation>点击一个变体，或用方向键和回车选择它。</translation>
+    </message>
+    <message>
+        <source>not made</source>
+        <translation>未生成</translation>
+    </message>
+    <message>
+        <source>waiting…</source>
+        <translation>等待中…</translation>
     </message>
 </context>
 <context>
@@ -217,10 +397,240 @@
     </message>
 </context>
 <context>
+    <name>FinalizeDialog</name>
+    <message>
+        <source>Finalize</source>
+        <translation>定稿</translation>
+    </message>
+    <message>
+        <source>From {0}
+{1}×{2} · seed {3}
+{4}</source>
+        <translation>来自 {0}
+{1}×{2} · 种子 {3}
+{4}</translation>
+    </message>
+    <message>
+        <source>Source image</source>
+        <translation>源图片</translation>
+    </message>
+    <message>
+        <source>Method:</source>
+        <translation>方式：</translation>
+    </message>
+    <message>
+        <source>Refine</source>
+        <translation>精修</translation>
+    </message>
+    <message>
+        <source>Upscale, then redraw the details at the target size with the same prompt and seed. Keeps the composition.</source>
+        <translation>先放大，再用相同的提示词和种子在目标尺寸下重绘细节。保持构图。</translation>
+    </message>
+    <message>
+        <source>Upscale only</source>
+        <translation>仅放大</translation>
+    </message>
+    <message>
+        <source>Enlarge without redrawing: fast, no diffusion.</source>
+        <translation>放大但不重绘：快，不做扩散。</translation>
+    </message>
+    <message>
+        <source>Target:</source>
+        <translation>目标：</translation>
+    </message>
+    <message>
+        <source>Target size</source>
+        <translation>目标尺寸</translation>
+    </message>
+    <message>
+        <source>×2 of the source ({0}×{1})</source>
+        <translation>源图的 ×2（{0}×{1}）</translation>
+    </message>
+    <message>
+        <source>Scale:</source>
+        <translation>倍数：</translation>
+    </message>
+    <message>
+        <source>Scale</source>
+        <translation>倍数</translation>
+    </message>
+    <message>
+        <source>×{0} ({1}×{2})</source>
+        <translation>×{0}（{1}×{2}）</translation>
+    </message>
+    <message>
+        <source>Upscaler</source>
+        <translation>放大模型</translation>
+    </message>
+    <message>
+        <source>Lanczos (built in, fastest)</source>
+        <translation>Lanczos（内置，最快）</translation>
+    </message>
+    <message>
+        <source>Real-ESRGAN general x4v3 (5 MB, downloaded on first use)</source>
+        <translation>Real-ESRGAN general x4v3（5 MB，首次使用时下载）</translation>
+    </message>
+    <message>
+        <source>My own file: {0}</source>
+        <translation>我自己的文件：{0}</translation>
+    </message>
+    <message>
+        <source>A file of my own…</source>
+        <translation>我自己的文件…</translation>
+    </message>
+    <message>
+        <source>How much may change:</source>
+        <translation>可改变的程度：</translation>
+    </message>
+    <message>
+        <source>How much may change</source>
+        <translation>可改变的程度</translation>
+    </message>
+    <message>
+        <source>keep</source>
+        <translation>保持</translation>
+    </message>
+    <message>
+        <source>repaint</source>
+        <translation>重绘</translation>
+    </message>
+    <message>
+        <source>Low values keep the picture and sharpen its details; high values let the model repaint it (the default is {0:.2f}).</source>
+        <translation>数值低则保留画面并锐化细节；数值高则让模型重绘它（默认 {0:.2f}）。</translation>
+    </message>
+    <message>
+        <source>Choose an upscaler model</source>
+        <translation>选择放大模型</translation>
+    </message>
+    <message>
+        <source>Upscaler models (*.pth *.safetensors)</source>
+        <translation>放大模型 (*.pth *.safetensors)</translation>
+    </message>
+    <message>
+        <source>Upscale first with:</source>
+        <translation>先放大，使用：</translation>
+    </message>
+    <message>
+        <source>Upscaler:</source>
+        <translation>放大模型：</translation>
+    </message>
+    <message>
+        <source>How much may change: {0:.2f} (0 keeps the picture, 1 repaints it)</source>
+        <translation>可改变的程度：{0:.2f}（0 保持画面，1 完全重绘）</translation>
+    </message>
+    <message>
+        <source>Upscale</source>
+        <translation>放大</translation>
+    </message>
+    <message>
+        <source>Result: {0}×{1} · {2} · seed {3}</source>
+        <translation>结果：{0}×{1} · {2} · 种子 {3}</translation>
+    </message>
+    <message>
+        <source>Tiled: {0}×{1} does not fit whole on this card, so it is refined in overlapping {4}-px tiles (about {2} per tile, {3} free).</source>
+        <translation>分块：{0}×{1} 无法整体放入这张显卡，因此分成相互重叠的 {4} 像素块来精修（每块约 {2}，可用 {3}）。</translation>
+    </message>
+    <message>
+        <source>Whole image: about {2} predicted for {0}×{1} ({3} free).</source>
+        <translation>整图：预计 {0}×{1} 需要约 {2}（可用 {3}）。</translation>
+    </message>
+    <message>
+        <source>The source image {0} is missing: it was moved or deleted.</source>
+        <translation>源图片 {0} 不见了：它被移动或删除了。</translation>
+    </message>
+    <message>
+        <source>Choose your upscaler model file (.pth or .safetensors), or pick Lanczos or Real-ESRGAN.</source>
+        <translation>请选择你的放大模型文件（.pth 或 .safetensors），或选择 Lanczos 或 Real-ESRGAN。</translation>
+    </message>
+    <message>
+        <source>{0}×{1} is larger than {2} pixels a side, the most a refine can make. Choose a preset, or use “Upscale only” for larger images.</source>
+        <translation>{0}×{1} 的边长超过了 {2} 像素，这是精修能生成的最大尺寸。请选择一个预设，或用“仅放大”得到更大的图片。</translation>
+    </message>
+</context>
+<context>
+    <name>FinalizeHookup</name>
+    <message>
+        <source>Explore</source>
+        <translation>探索</translation>
+    </message>
+    <message>
+        <source>Make several variations at a small size (seed, seed+1, …) to pick one and finalize it (Ctrl+E).</source>
+        <translation>以小尺寸生成几个变体（种子、种子+1、…），从中挑一个再定稿（Ctrl+E）。</translation>
+    </message>
+    <message>
+        <source>Variations to explore</source>
+        <translation>要探索的变体数</translation>
+    </message>
+    <message>
+        <source>How many variations Explore makes</source>
+        <translation>“探索”生成多少个变体</translation>
+    </message>
+    <message>
+        <source>Explore variations</source>
+        <translation>探索变体</translation>
+    </message>
+    <message>
+        <source>Finalize the chosen image…</source>
+        <translation>定稿所选图片…</translation>
+    </message>
+    <message>
+        <source>Finalize…</source>
+        <translation>定稿…</translation>
+    </message>
+    <message>
+        <source>Refine or upscale this image to a larger size (Ctrl+Shift+F)</source>
+        <translation>把这张图精修或放大到更大的尺寸（Ctrl+Shift+F）</translation>
+    </message>
+    <message>
+        <source>◂ Variations</source>
+        <translation>◂ 变体</translation>
+    </message>
+    <message>
+        <source>Back to the variations to pick another</source>
+        <translation>回到变体，另选一个</translation>
+    </message>
+    <message>
+        <source>Back to the variations</source>
+        <translation>回到变体</translation>
+    </message>
+    <message>
+        <source>Pick the variation to keep: click it, or use the arrow keys and Enter. Then finalize it.</source>
+        <translation>挑出要保留的变体：点击它，或用方向键和回车。然后定稿。</translation>
+    </message>
+    <message>
+        <source>Image area</source>
+        <translation>图片区域</translation>
+    </message>
+    <message>
+        <source>The image {0} cannot be read.</source>
+        <translation>无法读取图片 {0}。</translation>
+    </message>
+    <message>
+        <source>Make or pick an image first, then finalize it.</source>
+        <translation>请先生成或选择一张图片，再定稿。</translation>
+    </message>
+    <message>
+        <source>The stored parameters of this image are unreadable ({0}).</source>
+        <translation>这张图片保存的参数无法读取（{0}）。</translation>
+    </message>
+</context>
+<context>
     <name>GalleryModel</name>
     <message>
         <source>Seed %1 · %2×%3</source>
         <translation>种子 %1 · %2×%3</translation>
+    </message>
+    <message>
+        <source>Made on %1</source>
+        <translation>生成于 %1</translation>
+    </message>
+    <message>
+        <source>Refined from another image (a final)</source>
+        <translation>由另一张图精修而来（定稿）</translation>
+    </message>
+    <message>
+        <source>Upscaled from another image (a final)</source>
+        <translation>由另一张图放大而来（定稿）</translation>
     </message>
     <message>
         <source>★ Favourite</source>
@@ -250,6 +660,10 @@
         <translation>在文件夹中显示</translation>
     </message>
     <message>
+        <source>Finalize…</source>
+        <translation>定稿…</translation>
+    </message>
+    <message>
         <source>Copy prompt</source>
         <translation>复制提示词</translation>
     </message>
@@ -276,6 +690,10 @@
     <message>
         <source>Gallery</source>
         <translation>图库</translation>
+    </message>
+    <message>
+        <source>That image is hidden by the search or filters, or is in the trash.</source>
+        <translation>那张图片被搜索或筛选隐藏了，或者在回收站中。</translation>
     </message>
     <message>
         <source>The file is missing: %1</source>
@@ -360,6 +778,56 @@
     </message>
 </context>
 <context>
+    <name>Launch</name>
+    <message>
+        <source>The model given with --model cannot be used (%1): %2 The current model stays.</source>
+        <translation>无法使用 --model 指定的模型（%1）：%2 当前模型保持不变。</translation>
+    </message>
+    <message>
+        <source>The picture %1 does not exist, so no parameters were loaded.</source>
+        <translation>图片 %1 不存在，因此没有载入参数。</translation>
+    </message>
+    <message>
+        <source>Loading parameters from a picture is not available in this window.</source>
+        <translation>此窗口不支持从图片载入参数。</translation>
+    </message>
+    <message>
+        <source>No parameters were loaded from %1. %2</source>
+        <translation>没有从 %1 载入参数。%2</translation>
+    </message>
+</context>
+<context>
+    <name>LineageBox</name>
+    <message>
+        <source>Source:</source>
+        <translation>来源：</translation>
+    </message>
+    <message>
+        <source>Finals:</source>
+        <translation>定稿：</translation>
+    </message>
+    <message>
+        <source>Lineage</source>
+        <translation>谱系</translation>
+    </message>
+    <message>
+        <source>Show this image: {0}</source>
+        <translation>显示这张图片：{0}</translation>
+    </message>
+    <message>
+        <source>Show {0}</source>
+        <translation>显示 {0}</translation>
+    </message>
+    <message>
+        <source>upscaled ×{0}</source>
+        <translation>已放大 ×{0}</translation>
+    </message>
+    <message>
+        <source>refined {0}</source>
+        <translation>已精修 {0}</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>ZIT Desktop — Z-Image-Turbo</source>
@@ -376,14 +844,6 @@
     <message>
         <source>Cancel</source>
         <translation>取消</translation>
-    </message>
-    <message>
-        <source>Cancel the running job and clear the queue (Esc)</source>
-        <translation>取消正在运行的任务并清空队列（Esc）</translation>
-    </message>
-    <message>
-        <source>Queue</source>
-        <translation>队列</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -406,6 +866,14 @@
         <translation>生成(&amp;G)</translation>
     </message>
     <message>
+        <source>Cancel the running job</source>
+        <translation>取消正在运行的任务</translation>
+    </message>
+    <message>
+        <source>Clear the queue</source>
+        <translation>清空队列</translation>
+    </message>
+    <message>
         <source>Reuse the last image&apos;s parameters and seed</source>
         <translation>复用上一张图片的参数和种子</translation>
     </message>
@@ -420,6 +888,10 @@
     <message>
         <source>Model and memory…</source>
         <translation>模型与显存…</translation>
+    </message>
+    <message>
+        <source>Engines…</source>
+        <translation>引擎…</translation>
     </message>
     <message>
         <source>Follow the system</source>
@@ -446,16 +918,24 @@
         <translation>这张图片是用模型版本“%1”生成的，这台电脑上没有该版本。现在生成会使用当前模型。</translation>
     </message>
     <message>
-        <source>running</source>
-        <translation>运行中</translation>
+        <source>Cancel the running job; the waiting jobs stay in the queue (Esc)</source>
+        <translation>取消正在运行的任务；等待中的任务留在队列里（Esc）</translation>
     </message>
     <message>
-        <source>waiting</source>
-        <translation>等待中</translation>
+        <source>Clear queue</source>
+        <translation>清空队列</translation>
+    </message>
+    <message>
+        <source>Remove every waiting job; the running job goes on (Shift+Esc)</source>
+        <translation>移除所有等待中的任务；正在运行的任务继续（Shift+Esc）</translation>
     </message>
     <message>
         <source>Queue ({0} waiting)</source>
         <translation>队列（{0} 个等待中）</translation>
+    </message>
+    <message>
+        <source>Image {0}/{1} on {2}…</source>
+        <translation>第 {0}/{1} 张，在 {2} 上…</translation>
     </message>
     <message>
         <source>Image {0}/{1}: encoding the prompt…</source>
@@ -472,6 +952,14 @@
     <message>
         <source>Failed</source>
         <translation>失败</translation>
+    </message>
+    <message>
+        <source>n/a (made on {0})</source>
+        <translation>不适用（生成于 {0}）</translation>
+    </message>
+    <message>
+        <source>Quitting once the current image is saved…</source>
+        <translation>当前图片保存后即退出…</translation>
     </message>
     <message>
         <source>Set up the model…</source>
@@ -495,10 +983,6 @@
     <message>
         <source>The parameters are not valid.</source>
         <translation>参数无效。</translation>
-    </message>
-    <message>
-        <source>Out of GPU memory, even with the leanest strategy. Try a smaller size preset.</source>
-        <translation>即使用最省显存的策略，显存仍然不足。请改用更小的尺寸预设。</translation>
     </message>
     <message>
         <source>Numerical overflow (the image would be black). Nothing was saved.</source>
@@ -569,12 +1053,72 @@
         <translation>模型文件已损坏。“设置模型…”会重新下载。</translation>
     </message>
     <message>
+        <source>Out of memory: this image did not fit. Try a smaller size preset.</source>
+        <translation>内存不足：这张图片放不下。请试试更小的尺寸预设。</translation>
+    </message>
+    <message>
+        <source>The connection failed. Check the network (and the server, for a remote engine).</source>
+        <translation>连接失败。请检查网络（远程引擎还要检查服务器）。</translation>
+    </message>
+    <message>
+        <source>The ComfyUI server failed the job. The server&apos;s own message follows.</source>
+        <translation>ComfyUI 服务器未能完成任务。以下是服务器自己的消息。</translation>
+    </message>
+    <message>
+        <source>The server is not ready for Z-Image-Turbo: install what is named below on that machine, then test it again in Settings → Engines…</source>
+        <translation>服务器还不能运行 Z-Image-Turbo：请在那台机器上安装下面列出的内容，然后在“设置 → 引擎…”中再次测试。</translation>
+    </message>
+    <message>
+        <source>The server cannot be reached. Check that ComfyUI runs there and that this computer can reach it (Settings → Engines… → Test), or run on this computer.</source>
+        <translation>无法连接服务器。请检查那里的 ComfyUI 是否在运行、本机能否访问它（设置 → 引擎… → 测试），或改在本机运行。</translation>
+    </message>
+    <message>
+        <source>The server ran out of GPU memory. Try a smaller size preset or another engine.</source>
+        <translation>服务器显存不足。请试试更小的尺寸预设或换一个引擎。</translation>
+    </message>
+    <message>
+        <source>The server did not accept the job.</source>
+        <translation>服务器没有接受这个任务。</translation>
+    </message>
+    <message>
+        <source>Sending the job to all engines (pool)…</source>
+        <translation>正在把任务发给全部引擎（池）…</translation>
+    </message>
+    <message>
+        <source>Sending the job to {0}…</source>
+        <translation>正在把任务发给 {0}…</translation>
+    </message>
+    <message>
+        <source>Connected to {0} (ComfyUI {1}, {2})</source>
+        <translation>已连接到 {0}（ComfyUI {1}，{2}）</translation>
+    </message>
+    <message>
+        <source>Starting the engine…</source>
+        <translation>正在启动引擎…</translation>
+    </message>
+    <message>
+        <source>Connecting to the server…</source>
+        <translation>正在连接服务器…</translation>
+    </message>
+    <message>
         <source>The GPU driver is spilling into system memory, which makes generation very slow.</source>
         <translation>显卡驱动正在借用系统内存，生成会非常慢。</translation>
     </message>
     <message>
         <source>The image was saved but not recorded in the history.</source>
         <translation>图片已保存，但没有记入历史记录。</translation>
+    </message>
+    <message>
+        <source>No NVIDIA GPU: the image is generated on the CPU (much slower).</source>
+        <translation>没有 NVIDIA GPU：图片在 CPU 上生成（慢得多）。</translation>
+    </message>
+    <message>
+        <source>The memory strategy “{0}” needs an NVIDIA GPU, so it does not apply here.</source>
+        <translation>内存策略“{0}”需要 NVIDIA GPU，因此在这里不适用。</translation>
+    </message>
+    <message>
+        <source>The whole image does not fit in video memory, so it is refined in {0}-px tiles that overlap by {1} px and are blended.</source>
+        <translation>整张图放不进显存，因此分成 {0} 像素的块来精修，块之间重叠 {1} 像素并混合。</translation>
     </message>
     <message>
         <source>preparing the model</source>
@@ -595,6 +1139,34 @@
     <message>
         <source>saving</source>
         <translation>保存</translation>
+    </message>
+    <message>
+        <source>No NVIDIA graphics card or driver was found.</source>
+        <translation>没有找到 NVIDIA 显卡或驱动。</translation>
+    </message>
+    <message>
+        <source>The environment variable CUDA_VISIBLE_DEVICES hides every GPU.</source>
+        <translation>环境变量 CUDA_VISIBLE_DEVICES 隐藏了所有 GPU。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA monitoring library (nvidia-ml-py) is not installed; run the set-up again.</source>
+        <translation>没有安装 NVIDIA 监控库（nvidia-ml-py）；请重新运行安装。</translation>
+    </message>
+    <message>
+        <source>An NVIDIA driver is installed, but the GPU cannot be used.</source>
+        <translation>已安装 NVIDIA 驱动，但无法使用 GPU。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA GPU stopped answering (a driver reset or a lost device).</source>
+        <translation>NVIDIA GPU 停止响应了（驱动重置或设备丢失）。</translation>
+    </message>
+    <message>
+        <source>Checking the GPU failed; the details are in the log file.</source>
+        <translation>检查 GPU 失败；详情见日志文件。</translation>
+    </message>
+    <message>
+        <source>The engine runs on the CPU.</source>
+        <translation>引擎在 CPU 上运行。</translation>
     </message>
     <message>
         <source>The prompt is empty. Describe the image you want, e.g. “一只橘色的猫”.</source>
@@ -954,6 +1526,10 @@
         <translation>输入问题</translation>
     </message>
     <message>
+        <source>Value adjusted</source>
+        <translation>数值已调整</translation>
+    </message>
+    <message>
         <source>No effect while guidance is 0 (Turbo&apos;s setting)</source>
         <translation>引导系数为 0（Turbo 的设置）时不生效</translation>
     </message>
@@ -968,6 +1544,42 @@
     <message>
         <source>Has no effect while guidance is 0</source>
         <translation>引导系数为 0 时不生效</translation>
+    </message>
+    <message>
+        <source>Width</source>
+        <translation>宽度</translation>
+    </message>
+    <message>
+        <source>Height</source>
+        <translation>高度</translation>
+    </message>
+    <message>
+        <source>Count</source>
+        <translation>数量</translation>
+    </message>
+    <message>
+        <source>{0}: {1} is larger than the largest allowed, {2}; using {3}.</source>
+        <translation>{0}：{1} 大于允许的最大值 {2}；改用 {3}。</translation>
+    </message>
+    <message>
+        <source>{0}: {1} is smaller than the smallest allowed, {2}; using {3}.</source>
+        <translation>{0}：{1} 小于允许的最小值 {2}；改用 {3}。</translation>
+    </message>
+    <message>
+        <source>{0}: {1} is not a multiple of {2}; using {3}.</source>
+        <translation>{0}：{1} 不是 {2} 的倍数；改用 {3}。</translation>
+    </message>
+    <message>
+        <source>{0}: {1} is not a whole number; using {2}.</source>
+        <translation>{0}：{1} 不是整数；改用 {2}。</translation>
+    </message>
+    <message>
+        <source>{0}: {1} has more decimals than allowed; using {2}.</source>
+        <translation>{0}：{1} 的小数位数超出允许范围；改用 {2}。</translation>
+    </message>
+    <message>
+        <source>{0} was left empty; keeping {1}.</source>
+        <translation>{0} 留空了；保留 {1}。</translation>
     </message>
 </context>
 <context>
@@ -1070,8 +1682,86 @@ Predicted peak VRAM: {3}</source>
         <translation>{0:.2f} 步/秒 · 剩余 {1:.1f} 秒</translation>
     </message>
     <message>
+        <source>Image {0}/{1} on {2} · </source>
+        <translation>第 {0}/{1} 张，在 {2} 上 · </translation>
+    </message>
+    <message>
+        <source>On {0} · </source>
+        <translation>在 {0} 上 · </translation>
+    </message>
+    <message>
         <source>Image {0}/{1} · </source>
         <translation>第 {0}/{1} 张 · </translation>
+    </message>
+</context>
+<context>
+    <name>QueueList</name>
+    <message>
+        <source>Queue</source>
+        <translation>队列</translation>
+    </message>
+    <message>
+        <source>Right-click a waiting job to remove or move it; Delete removes it.</source>
+        <translation>右键点击等待中的任务可移除或移动它；Delete 键移除。</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Move up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <source>Clear queue</source>
+        <translation>清空队列</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>{0} · {1}×{2} ×{3} · {4}</source>
+        <translation>{0} · {1}×{2} ×{3} · {4}</translation>
+    </message>
+</context>
+<context>
+    <name>QuitDialog</name>
+    <message>
+        <source>Quit while generating?</source>
+        <translation>生成中要退出吗？</translation>
+    </message>
+    <message>
+        <source>An image is being generated.</source>
+        <translation>正在生成一张图片。</translation>
+    </message>
+    <message>
+        <source>Finishing saves the current image; the rest of its batch does not start.</source>
+        <translation>完成会保存当前图片；这一批中其余的图片不会开始。</translation>
+    </message>
+    <message>
+        <source>{0} waiting job(s) in the queue will not run.</source>
+        <translation>队列中等待的 {0} 个任务不会运行。</translation>
+    </message>
+    <message>
+        <source>Finish the current image, then quit</source>
+        <translation>完成当前图片后退出</translation>
+    </message>
+    <message>
+        <source>Quit now (cancel the job)</source>
+        <translation>立即退出（取消任务）</translation>
+    </message>
+    <message>
+        <source>Keep working</source>
+        <translation>继续工作</translation>
     </message>
 </context>
 <context>
@@ -1167,8 +1857,8 @@ Predicted peak VRAM: {3}</source>
         <translation>这个文件夹里是 %1 模型，不是 Z-Image。</translation>
     </message>
     <message>
-        <source>Preferences</source>
-        <translation>首选项</translation>
+        <source>Model and memory</source>
+        <translation>模型和内存</translation>
     </message>
     <message>
         <source>Model folder or Hugging Face id</source>
@@ -1260,6 +1950,17 @@ Predicted peak VRAM: {3}</source>
     </message>
 </context>
 <context>
+    <name>ThumbDelegate</name>
+    <message>
+        <source>refined</source>
+        <translation>已精修</translation>
+    </message>
+    <message>
+        <source>upscaled</source>
+        <translation>已放大</translation>
+    </message>
+</context>
+<context>
     <name>Variants</name>
     <message>
         <source>Original (bf16)</source>
@@ -1335,6 +2036,18 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>VRAM gauge</source>
         <translation>显存仪表</translation>
+    </message>
+    <message>
+        <source>{0}: {1} / {2} GB VRAM · {3}</source>
+        <translation>{0}：显存 {1} / {2} GB · {3}</translation>
+    </message>
+    <message>
+        <source>{0}: {1} · VRAM unknown</source>
+        <translation>{0}：{1} · 显存未知</translation>
+    </message>
+    <message>
+        <source>The job runs on the server {0}: {1} GB of its VRAM free when it checked in.</source>
+        <translation>任务在服务器 {0} 上运行：它上次报告时有 {1} GB 显存空闲。</translation>
     </message>
 </context>
 </TS>

@@ -94,7 +94,8 @@ def test_generate_rejects_bad_input_before_loading(args: list[str], fragment: st
 def test_generate_missing_model_says_what_to_do(tmp_path: Path, data_dir: Path) -> None:
     result = zit("generate", "--model", str(tmp_path / "nowhere"), "--prompt", "cat", data_dir=data_dir)
     assert result.returncode == 1
-    assert "does not exist" in result.stderr and "hf download" in result.stderr
+    assert "does not exist" in result.stderr and "--model PATH_OR_HUB_ID" in result.stderr
+    assert "zit-desktop models download" in result.stderr and result.stderr.count("error:") == 1
     assert "Traceback" not in result.stderr
 
 

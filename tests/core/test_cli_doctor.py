@@ -45,3 +45,20 @@ def test_doctor_json_and_simulated_card() -> None:
     assert report["recommended_preset"] == "1024x1024"
     text = cli_doctor.format_report(cli_doctor.gather("", 24))
     assert "fits" in text and "gpu" in text
+
+
+def test_a_simulated_card_is_named_once_and_sized_in_gib_like_a_real_one() -> None:
+    import re
+
+    from zit_desktop.core.memory.vram import DeviceInfo, gb_text
+
+    proc = run_doctor("--simulate-vram", "6")
+    assert proc.returncode == 0, proc.stderr
+    gpu_line = next(line for line in proc.stdout.splitlines() if line.startswith("GPU:"))
+    assert proc.stdout.lower().count("simulated") == 1, gpu_line  # not "Simulated … GPU (simulated)"
+    assert "6.0 GiB total" in gpu_line
+    assert not re.search(r"\d GB\b", proc.stdout)  # one unit throughout: RAM, model, peaks, downloads
+    # a real 6 GB card as NVML reports it (6144 MiB) reads the same as the simulated one
+    real = DeviceInfo(kind="cuda", name="NVIDIA GeForce RTX 2060", total_bytes=6144 * 1024**2, source="nvml")
+    assert gb_text(real.total_bytes) == "6.0 GiB"
+    assert gb_text(16 * 1024**3) == "16.0 GiB" and gb_text(0) == "0.0 GiB"

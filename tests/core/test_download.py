@@ -140,7 +140,7 @@ def test_free_disk_is_checked_before_starting_and_says_how_much_is_needed(
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 1000, 1000))
     with pytest.raises(AppError) as caught:
         dl.download(dl.plan(variant("sdnq-uint4")))
-    assert caught.value.kind == ErrorKind.DISK_FULL and "needs" in caught.value.message and "MB" in caught.value.message
+    assert caught.value.kind == ErrorKind.DISK_FULL and "needs" in caught.value.message and "MiB" in caught.value.message
     assert not [s for s in hub.requests if "/resolve/" in s.path]
 
 

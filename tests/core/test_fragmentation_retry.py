@@ -58,7 +58,8 @@ def fake_memory_stats(engine: Any, split: int, monkeypatch: pytest.MonkeyPatch) 
 
 
 def kinds(events: list[Event]) -> list[str]:
-    return [e.kind for e in events if isinstance(e, Notice)]
+    """The notices' kinds, less "no-gpu" (this machine has none: said once per job)."""
+    return [e.kind for e in events if isinstance(e, Notice) and e.kind != "no-gpu"]
 
 
 def test_fragmented_oom_retries_the_same_rung_once_with_identical_pixels(
@@ -72,15 +73,14 @@ def test_fragmented_oom_retries_the_same_rung_once_with_identical_pixels(
     assert isinstance(result, Finished), result
     assert hits == ["gpu"] and len(reads) == 1
     (image,) = result.images
-    assert (image.strategy, image.oom_retries) == ("gpu", 1)  # the same rung, not a leaner one
-    assert kinds(events) == ["oom-defrag"]
-    (notice,) = [e for e in events if isinstance(e, Notice)]
+    assert image.oom_retries == 1
+    assert kinds(events) == ["oom-defrag"]  # the same rung again: no step down the ladder
+    (notice,) = [e for e in events if isinstance(e, Notice) and e.kind == "oom-defrag"]
     assert notice.detail["rung"] == "gpu" and notice.detail["inactive_split_bytes"] == 2 * FRAGMENTED_BYTES
-    assert [e.strategy for e in events if isinstance(e, JobStarted)] == ["gpu"]
+    assert len([e for e in events if isinstance(e, JobStarted)]) == 1
     assert np.array_equal(pixels(result), reference)
-    # nothing was learned against this size: the next job starts on the gpu rung again
-    again = engine.run(req(tiny_model, seed=12), lambda e: None)
-    assert isinstance(again, Finished) and again.images[0].strategy == "gpu"
+    # nothing was learned against this size: the next job plans the gpu rung again
+    assert engine.choose_plan(req(tiny_model, seed=12)).rung == "gpu"
 
 
 def test_fragmented_oom_twice_then_steps_leaner_with_identical_pixels(
@@ -94,8 +94,11 @@ def test_fragmented_oom_twice_then_steps_leaner_with_identical_pixels(
     assert isinstance(result, Finished), result
     assert hits == ["gpu", "gpu"]  # once more on the same rung, not a third time
     (image,) = result.images
-    assert (image.strategy, image.oom_retries) == ("model-offload", 2)
+    assert image.oom_retries == 2
     assert kinds(events) == ["oom-defrag", "oom-retry"]
+    (step,) = [e for e in events if isinstance(e, Notice) and e.kind == "oom-retry"]
+    assert (step.detail["from"], step.detail["to"]) == ("gpu", "model-offload")
+    assert engine.choose_plan(req(tiny_model, seed=12)).rung == "model-offload"  # learned this time
     assert np.array_equal(pixels(result), reference)
 
 
@@ -108,8 +111,9 @@ def test_an_oom_without_fragmentation_steps_leaner_at_once(
     events: list[Event] = []
     result = engine.run(req(tiny_model), events.append)
     assert isinstance(result, Finished) and hits == ["gpu"]
-    assert (result.images[0].strategy, result.images[0].oom_retries) == ("model-offload", 1)
+    assert result.images[0].oom_retries == 1
     assert kinds(events) == ["oom-retry"]
+    assert engine.choose_plan(req(tiny_model, seed=12)).rung == "model-offload"
     assert np.array_equal(pixels(result), reference)
 
 

@@ -35,9 +35,10 @@ def test_tiny_mode_runs_the_same_code_and_reports_oom_recovery(tmp_path: Path) -
     assert report["mode"] == "tiny" and len(report["rows"]) == 8  # 3 caps x 2 sizes + 2 forced rungs
     assert all(r["status"] == "ok" for r in report["rows"])
     forced = [r for r in report["rows"] if r.get("forced")]
+    # On the CPU the forced GPU rungs run as plain CPU work, and the image says so (issue 10)
     assert [(r["forced"], r["rung_final"]) for r in forced] == [
-        ("model-offload", "model-offload"),
-        ("sequential", "sequential"),
+        ("model-offload", "cpu"),
+        ("sequential", "cpu"),
     ]
     assert next(r["oom_retries"] for r in report["rows"] if r["cap_gb"] == 4.0) == 1
     assert all(r["predicted_bytes"] > 0 and r["s_per_image"] > 0 for r in report["rows"])

@@ -93,7 +93,7 @@ def test_process_list_names_every_other_program_with_its_memory(child: int) -> N
     chrome = b"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
     nv = FakeNvml(
         procs=[(me, 3 * GB), (child, 500_000_000)],
-        graphics=[(me, 3 * GB), (GONE_PID, 900_000_000), (GONE_PID + 1, 500_000_000)],  # two Chrome pids
+        graphics=[(me, 3 * GB), (GONE_PID, int(0.9 * GIB)), (GONE_PID + 1, int(0.5 * GIB))],  # two Chrome pids
         names={GONE_PID: chrome, GONE_PID + 1: chrome},
     )
     info = VramProbe(nvml=nv).sample()
@@ -106,9 +106,9 @@ def test_process_list_names_every_other_program_with_its_memory(child: int) -> N
     assert by_pid[GONE_PID].name == "Chrome"  # psutil cannot: NVML's name, made friendly
     users = other_users(info)
     assert users is not None and users.per_process
-    assert [(u.name, u.used_bytes) for u in users.users][0] == ("Chrome", 1_400_000_000)
-    assert users.total_bytes == 1_900_000_000
-    assert users_text(users).startswith("Chrome 1.4 GB, python")
+    assert [(u.name, u.used_bytes) for u in users.users][0] == ("Chrome", int(0.9 * GIB) + int(0.5 * GIB))
+    assert users.total_bytes == int(0.9 * GIB) + int(0.5 * GIB) + 500_000_000
+    assert users_text(users).startswith("Chrome 1.4 GiB, python")
     assert (health.temperature_c, health.sm_clock_mhz, health.power_w) == (64.0, 2400, 80.5)
 
 
@@ -121,11 +121,11 @@ def test_wddm_like_answers_count_other_programs_as_used_minus_ours(unknown: Any)
     assert info.health is not None and not info.health.per_process_known
     assert [p.used_bytes for p in info.health.processes] == [None]
     assert info.process_bytes == 0  # the driver does not say, and torch holds nothing here
-    ours = replace(info, process_bytes=2 * GB)  # what the engine's allocator reports (LowVram.device_info)
+    ours = replace(info, process_bytes=2 * GIB)  # what the engine's allocator reports (LowVram.device_info)
     users = other_users(ours)
     assert users is not None and not users.per_process
-    assert users.total_bytes == 4 * GB
-    assert users_text(users) == "other programs: 4.0 GB (Windows desktop (dwm))"
+    assert users.total_bytes == 6 * GB - 2 * GIB
+    assert users_text(users) == f"other programs: {(6 * GB - 2 * GIB) / GIB:.1f} GiB (Windows desktop (dwm))"
 
 
 def test_no_nvml_process_lists_is_not_a_guess() -> None:
@@ -156,32 +156,32 @@ def test_would_fit_at_full_speed_if_chrome_were_closed(tmp_path: Any) -> None:
     advisor = MemoryAdvisor(tmp_path)
     total = 32 * GIB
     need = _threshold_free(advisor, simulated_cuda_device(32), 1024)
-    free = need - 1 * GB  # 1 GB short: offload now
-    procs = (GpuProcess(11, "Chrome", 1_400_000_000), GpuProcess(12, "Steam", 300_000_000))
+    free = need - GIB  # 1 GiB short: offload now
+    procs = (GpuProcess(11, "Chrome", int(1.4 * GIB)), GpuProcess(12, "Steam", int(0.3 * GIB)))
     device = _card_with(free, total, procs)
     advice = closing_advice(advisor, published_profile(), device, 1024, 1024)
     assert advice is not None
     assert advice.now.verdict != Verdict.FITS and advice.fit.verdict == Verdict.FITS
     assert [u.name for u in advice.users] == ["Chrome"]  # the fewest programs: Steam stays
-    assert advice.english() == "1024×1024 would fit at full speed if Chrome (1.4 GB) were closed"
+    assert advice.english() == "1024×1024 would fit at full speed if Chrome (1.4 GiB) were closed"
     # the same answer in doctor, from the same advisor
     report = gpu_users(advisor, published_profile(), device, None)
     assert report is not None
     assert any(a["preset"] == "1024x1024" and a["close"] == ["Chrome"] for a in report["advice"])
     text = "\n".join(_gpu_users_lines({"gpu_users": report}))
-    assert "Chrome" in text and "1.4 GB" in text and "would fit at full speed if Chrome (1.4 GB) were closed" in text
+    assert "Chrome" in text and "1.4 GiB" in text and "would fit at full speed if Chrome (1.4 GiB) were closed" in text
     assert "kill" not in text.lower()
 
 
 def test_no_advice_when_it_fits_already_or_closing_would_not_be_enough(tmp_path: Any) -> None:
     advisor = MemoryAdvisor(tmp_path)
     need = _threshold_free(advisor, simulated_cuda_device(32), 1024)
-    procs = (GpuProcess(11, "Chrome", 500_000_000),)
-    assert closing_advice(advisor, published_profile(), _card_with(need + GB, 32 * GIB, procs), 1024, 1024) is None
-    assert closing_advice(advisor, published_profile(), _card_with(need - 2 * GB, 32 * GIB, procs), 1024, 1024) is None
+    procs = (GpuProcess(11, "Chrome", GIB // 2),)
+    assert closing_advice(advisor, published_profile(), _card_with(need + GIB, 32 * GIB, procs), 1024, 1024) is None
+    assert closing_advice(advisor, published_profile(), _card_with(need - 2 * GIB, 32 * GIB, procs), 1024, 1024) is None
     # WDDM-like: nothing named, but the other programs together would free enough
     unknown = (GpuProcess(13, "Windows desktop (dwm)", None),)
-    device = replace(_card_with(need - GB, 32 * GIB, unknown), process_bytes=0)
+    device = replace(_card_with(need - GIB, 32 * GIB, unknown), process_bytes=0)
     device = replace(device, used_bytes=device.total_bytes - device.free_bytes)
     advice = closing_advice(advisor, published_profile(), device, 1024, 1024)
     assert advice is not None and advice.users == ()

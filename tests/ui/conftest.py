@@ -55,6 +55,10 @@ class FakeEngine:
             return result
         images = []
         for index in range(req.count):
+            if cancel.stops_before(index):  # as the real engine does between images
+                result = Cancelled(job, tuple(images))
+                on_event(result)
+                return result
             single = req.single(index)
             on_event(JobStarted(job, index, req.count, single.seed, "cpu"))
             t0 = time.perf_counter()
@@ -116,8 +120,12 @@ WindowFactory = Callable[..., Any]
 
 @pytest.fixture
 def make_window(qtbot: Any, data_dir: Path) -> Iterator[WindowFactory]:
-    """Build (and at teardown close) main windows on ``data_dir``; ``fake=True`` uses FakeEngine."""
+    """Build (and at teardown close) main windows on ``data_dir``; ``fake=True`` uses FakeEngine.
+
+    Closing one during a job answers the quit question with "Quit now" (no modal box in a test);
+    tests of that question set ``window.ask_quit`` themselves or drive the real box."""
     from zit_desktop.app import create_main_window
+    from zit_desktop.ui.window.quit_dialog import QuitChoice
 
     windows: list[Any] = []
 
@@ -125,6 +133,7 @@ def make_window(qtbot: Any, data_dir: Path) -> Iterator[WindowFactory]:
         factory = (lambda: engine) if engine is not None else None
         window = create_main_window(data_dir, model=model, engine_factory=factory)
         qtbot.addWidget(window)
+        window.ask_quit = lambda: QuitChoice.QUIT_NOW
         if show:
             window.show()
             qtbot.waitExposed(window)

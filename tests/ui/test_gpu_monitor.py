@@ -18,8 +18,8 @@ from zit_desktop.core.request import GenerationRequest
 from zit_desktop.ui.widgets.vram_gauge import VramGauge
 from zit_desktop.ui.window.worker import MemoryFreed
 
-CHROME = GpuProcess(4_000_001, "Chrome", 1_400_000_000)
-STEAM = GpuProcess(4_000_002, "Steam", 300_000_000)
+CHROME = GpuProcess(4_000_001, "Chrome", int(1.4 * GIB))
+STEAM = GpuProcess(4_000_002, "Steam", int(0.3 * GIB))
 
 
 def card(free_gib: float, procs: tuple[GpuProcess, ...], **health: Any) -> Any:
@@ -41,7 +41,7 @@ def test_gauge_names_other_programs_temperature_and_throttling(qtbot: Any) -> No
     wddm = card(20, (GpuProcess(7, "Windows desktop (dwm)", None),))
     wddm = replace(wddm, process_bytes=2 * GIB)
     gauge.set_info(wddm)
-    others = f"{(wddm.used_bytes - 2 * GIB) / 1e9:.1f}"
+    others = f"{(wddm.used_bytes - 2 * GIB) / GIB:.1f}"
     assert gauge.others_text == f"Other programs: {others} GB (the driver does not say which)"
     # nobody else: no line
     gauge.set_info(card(20, ()))

@@ -25,8 +25,9 @@ def test_the_window_hands_its_advisor_to_the_engine(make_window: Any, qtbot: Any
     started = lambda e: isinstance(e, EngineStarted)  # noqa: E731
     with qtbot.waitSignal(w.controller.engineEvent, check_params_cb=started, timeout=60_000):
         w.controller.warm_up()  # builds the Engine on the worker thread (no model is loaded)
-    engine = w.controller._worker._engine
-    assert engine is not None and engine.lowvram.advisor is w.advisor
+    routing = w.controller._worker._engine  # the window's RoutingEngine; the warm-up built the local one
+    assert routing is not None and routing._local is not None
+    assert routing._local.lowvram.advisor is w.advisor
 
 
 def test_badges_show_a_peak_the_engine_recorded(make_window: Any, fake_engine: Any, qtbot: Any) -> None:

@@ -75,3 +75,10 @@ def test_preferences_apply_to_settings_file_and_engine(
 
 def fake_engine_started(window: Any) -> bool:
     return window.controller._worker._engine is not None
+
+
+def test_dialog_is_titled_like_its_menu_item(make_window: Any, qtbot: Any) -> None:
+    w = make_window(show=False)
+    dialog = SettingsDialog(Settings(), w)
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == w.menus.preferences_action.text().rstrip("…")

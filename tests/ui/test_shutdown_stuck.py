@@ -30,6 +30,8 @@ SCRIPT = textwrap.dedent(
 
     w = create_main_window(sys.argv[1], engine_factory=StuckEngine)
     w.shutdown_timeout_ms = 500
+    from zit_desktop.ui.window.quit_dialog import QuitChoice
+    w.ask_quit = lambda: QuitChoice.QUIT_NOW  # the user chose "Quit now" in the quit question
     w.show()
     w.params.prompt.setPlainText("cat")
     QTimer.singleShot(300, w.generate)

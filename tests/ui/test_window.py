@@ -167,13 +167,16 @@ def test_queue_runs_jobs_in_order(make_window: Any, data_dir: Path, qtbot: Any) 
     assert w.queue_list.count() == 0
 
 
-def test_cancel_clears_queue(make_window: Any, data_dir: Path, qtbot: Any) -> None:
+def test_cancel_then_clear_queue_stops_everything(make_window: Any, data_dir: Path, qtbot: Any) -> None:
+    """Esc stops only the running job (tests/ui/test_queue.py); Shift+Esc first clears the waiting ones."""
     engine = FakeEngine(data_dir / "outputs", step_delay=0.05)
     w = make_window(engine=engine)
     w.params.prompt.setPlainText("x")
     w.generate()
     w.generate()
     qtbot.waitUntil(lambda: w.controller.current is not None and bool(engine.calls), timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_Escape, Qt.KeyboardModifier.ShiftModifier)
+    assert not w.controller.pending and w.controller.busy
     with qtbot.waitSignal(w.controller.idle, timeout=10_000):
         qtbot.keyClick(w, Qt.Key.Key_Escape)
     assert len(engine.calls) == 1 and not list((data_dir / "outputs").glob("*.png"))

@@ -3,8 +3,12 @@ progress line. Expected failures print a message on stderr and return a non-zero
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+from collections.abc import Callable
 from enum import IntEnum
+from pathlib import Path
 from typing import TextIO
 
 from zit_desktop.core import paths as paths_mod
@@ -14,6 +18,7 @@ from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.jobs import run_and_record
 from zit_desktop.core.request import GenerationRequest
 from zit_desktop.core.settings import Settings
+from zit_desktop.core.sizes import DEFAULT_MODEL
 
 
 class Exit(IntEnum):
@@ -27,19 +32,83 @@ def error(text: str) -> None:
     print(f"error: {text}", file=sys.stderr)
 
 
-MODEL_HINT = (
-    "get a model with `zit-desktop models download VARIANT` (`zit-desktop doctor` shows which fits this "
-    "computer), or with the Hugging Face CLI: `.venv/bin/hf download Tongyi-MAI/Z-Image-Turbo` (Windows: "
-    "`.venv\\Scripts\\hf download Tongyi-MAI/Z-Image-Turbo`); the window offers the same in Settings → "
-    "Set up the model…"
+def silence_stdout() -> None:
+    """The reader of stdout is gone (``… | head -1``): send the rest, and Python's flush at exit, to
+    the null device, so neither raises BrokenPipeError again (the standard recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout (embedded, tests)
+        pass
+
+
+class ResultLines:
+    """Result lines on stdout, one per call, flushed. Once the reader has gone (``… | head -1``)
+    ``closed`` is True, later lines are dropped and ``on_close`` (cancel the rest of a job) runs once.
+    For lines printed from an engine callback, where a raised BrokenPipeError would end the job as
+    an internal error; elsewhere the top level handles a closed pipe."""
+
+    def __init__(self, on_close: Callable[[], None] | None = None) -> None:
+        self.closed = False
+        self._on_close = on_close
+
+    def __call__(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            silence_stdout()
+            if self._on_close is not None:
+                self._on_close()
+
+
+MODEL_OPTION = (
+    "`--model PATH_OR_HUB_ID` uses a model you already have (a folder that holds model_index.json, or a "
+    "Hub id already downloaded)"
 )
+DOWNLOAD_HINT = (
+    "`zit-desktop models download VARIANT` downloads one (`zit-desktop doctor` shows which variant fits "
+    "this computer)"
+)
+DEFAULT_MODEL_HINT = (
+    f"get it with `zit-desktop models download bf16`, or a smaller variant (`zit-desktop doctor` shows "
+    f"which fits this computer), or with the Hugging Face CLI: `hf download {DEFAULT_MODEL}` (hf is in "
+    f".venv/bin, on Windows in .venv\\Scripts); or {MODEL_OPTION}"
+)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-def report_failure(result: Failed) -> None:
-    """A failed job on stderr: the engine's message, and for a missing model how to get one."""
+def model_hint(kind: str, model: str) -> str | None:
+    """What to do on the terminal about a model failure (``--model``, ``models download``), or None.
+
+    Only the default model's id gets the advice to download the default model: for another Hub id
+    that is not here, it says how to fetch that one, never a different model."""
+    if kind == ErrorKind.MODEL_MISSING:
+        if model == DEFAULT_MODEL:
+            return DEFAULT_MODEL_HINT
+        if _HUB_ID.match(model) and not Path(model).expanduser().exists():
+            return (
+                f"if {model} is a model on the Hugging Face Hub, download it first (`hf download {model}`); "
+                f"if it is not found there, check the id. Or {MODEL_OPTION}, or {DOWNLOAD_HINT}"
+            )
+        return f"{MODEL_OPTION}; or {DOWNLOAD_HINT}"
+    if kind in (ErrorKind.MODEL_INVALID, ErrorKind.MODEL_CORRUPT):
+        return (
+            f"{MODEL_OPTION}; for a variant this app downloaded, `zit-desktop models verify VARIANT` "
+            "finds the damaged files and `zit-desktop models download VARIANT` fetches them again"
+        )
+    return None
+
+
+def report_failure(result: Failed, model: str = "") -> None:
+    """A failed job on stderr, once: the engine's message, and for a model problem what to do."""
     error(result.message)
-    if result.kind == ErrorKind.MODEL_MISSING:
-        note(MODEL_HINT)
+    hint = model_hint(result.kind, model)
+    if hint:
+        note(hint)
 
 
 def note(text: str) -> None:
@@ -101,12 +170,23 @@ def run_in_terminal(
     *,
     parent_id: int | None = None,
     cancel: CancelToken | None = None,
+    engine_target: str | None = None,
 ) -> Result:
-    """Load the engine and run ``request`` through :func:`run_and_record`, with a progress line."""
-    print("Loading the engine (torch, diffusers)…", file=sys.stderr)
-    from zit_desktop.core.engine import Engine
+    """Build the engine (``engine_target``, else the setting: this computer, a server or the pool) and
+    run ``request`` through :func:`run_and_record`, with a progress line."""
+    from zit_desktop.core.jobs import EngineLike
+    from zit_desktop.core.remote.factory import build_engine
 
-    engine = Engine(app, settings)
+    def local() -> EngineLike:
+        print("Loading the engine (torch, diffusers)…", file=sys.stderr)
+        from zit_desktop.core.engine import Engine
+
+        return Engine(app, settings)
+
+    try:
+        engine = build_engine(app, settings, engine_target or settings.engine, local)
+    except AppError as exc:
+        return Failed("cli", exc.kind.value, exc.message, exc.detail)
     progress = TerminalProgress(sys.stderr)
 
     def handle(event: Event) -> None:

@@ -2,8 +2,9 @@
 memory strategy the planner would pick and why. Torch-free and fast; ``--json`` for machines.
 
 Without an NVIDIA GPU it says so (images are made on the CPU) and exits 0.
-``--simulate-vram GB`` answers "what would happen on a card with this much memory?", and
-``--simulate-ram GB`` the same for system RAM. It also shows every model variant with its download,
+``--simulate-vram GIB`` answers "what would happen on a card with this much memory?", and
+``--simulate-ram GIB`` the same for system RAM. Sizes are binary gigabytes, labelled GiB
+(``memory.vram.gb_text``), like the cards themselves: ``--simulate-vram 6`` is a 6.0 GiB card. It also shows every model variant with its download,
 predicted peak RAM and VRAM per size preset and verdict, and the variant it recommends (free disk is
 that of the Hugging Face cache drive).
 """
@@ -26,9 +27,9 @@ def _gb_arg(text: str, what: str, low: float, high: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GB") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB") from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"give {what} in GB, between {low:g} and {high:g}")
+        raise argparse.ArgumentTypeError(f"give {what} in GiB, between {low:g} and {high:g}")
     return value
 
 
@@ -47,13 +48,13 @@ def add_doctor_command(subparsers: Any) -> None:
     doc.add_argument(
         "--simulate-vram",
         type=_vram_gb,
-        metavar="GB",
-        help="plan for a made-up card with this much video memory",
+        metavar="GiB",
+        help="plan for a made-up card with this much video memory (an '8 GB' card is 8 GiB)",
     )
     doc.add_argument(
         "--simulate-ram",
         type=_ram_gb,
-        metavar="GB",
+        metavar="GiB",
         help="plan for a machine with this much system RAM",
     )
     doc.set_defaults(handler=cmd_doctor)
@@ -209,7 +210,8 @@ def format_report(r: dict[str, Any]) -> str:
     d = r["device"]
     lines = ["ZIT Desktop doctor", ""]
     if d["kind"] == "cuda":
-        sim = " (simulated)" if r["simulated"] else ""
+        # a made-up card says so once: in its name, or here when the name does not
+        sim = " (simulated)" if r["simulated"] and "simulated" not in d["name"].lower() else ""
         lines.append(
             f"GPU:       {d['name']}{sim}: {gb_text(d['total_bytes'])} total, {gb_text(d['free_bytes'])} free"
             + (f", driver {d['driver_version']}" if d["driver_version"] else "")
@@ -223,7 +225,7 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"GPU:       none found — {d['reason'] or 'no NVIDIA GPU'}.")
         lines.append("           Images are generated on the CPU: several minutes each. With an NVIDIA card,")
         lines.append(
-            "           install its driver; `zit-desktop doctor --simulate-vram 8` shows what an 8 GB card would do."
+            "           install its driver; `zit-desktop doctor --simulate-vram 8` shows what an 8 GiB card would do."
         )
     if d["system_ram_bytes"]:
         lines.append(

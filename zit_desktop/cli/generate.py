@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
-from zit_desktop.cli.common import Exit, error, note, open_store, report_failure, run_in_terminal
+from zit_desktop.cli.common import Exit, ResultLines, error, note, open_store, report_failure, run_in_terminal
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageResult, ImageSaved
 from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
@@ -52,6 +51,9 @@ def add_generate_command(subparsers: Any) -> None:
         choices=list(LOW_VRAM_MODES),
         help="memory strategy (default auto: the planner picks)",
     )
+    gen.add_argument("--engine", metavar="NAME",
+                     help="where to make the images: local, a server from `zit-desktop engines list`, or pool "
+                          "(default: the setting)")
     gen.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")
     gen.set_defaults(handler=cmd_generate)
 
@@ -93,17 +95,8 @@ def image_json(im: ImageResult) -> dict[str, Any]:
         "oom_retries": im.oom_retries,
         "peak_vram_bytes": im.peak_vram_bytes,
         "timings": im.timings,
+        "engine": im.environment.get("engine_name", "local"),
     }
-
-
-def print_line(text: str, cancel: CancelToken) -> None:
-    """One result line on stdout; a closed pipe (``… | head -1``) cancels the rest of the job."""
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:  # the reader is gone: stop after this image
-        cancel.cancel()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -124,21 +117,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return Exit.USAGE
     store = open_store(app, required=False)
     cancel = CancelToken()
+    lines = ResultLines(on_close=cancel.cancel)  # a closed pipe (`… | head -1`) stops after this image
 
     def on_event(event: Event) -> None:
         if isinstance(event, ImageSaved):  # each image as soon as it is on disk
             im = event.image
-            print_line(json.dumps(image_json(im), ensure_ascii=False) if args.json else im.path, cancel)
+            lines(json.dumps(image_json(im), ensure_ascii=False) if args.json else im.path)
 
     try:
-        result = run_in_terminal(app, settings, request, store, on_event, cancel=cancel)
+        result = run_in_terminal(app, settings, request, store, on_event, cancel=cancel, engine_target=args.engine)
     finally:
         if store is not None:
             store.close()
     if isinstance(result, Failed):
-        report_failure(result)
+        report_failure(result, request.model)
         return Exit.FAILED
     if not isinstance(result, Finished):
+        if lines.closed:  # the reader stopped us: it has what it asked for
+            return Exit.OK
         print("cancelled", file=sys.stderr)
         return Exit.FAILED
     return Exit.OK

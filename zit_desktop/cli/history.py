@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from zit_desktop.cli.common import Exit, error, note, open_store, report_failure, run_in_terminal
+from zit_desktop.cli.common import Exit, ResultLines, error, note, open_store, report_failure, run_in_terminal
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.events import Event, Failed, Finished, ImageRecorded, ImageSaved
@@ -51,12 +51,12 @@ def add_history_commands(subparsers: Any) -> None:
     se.set_defaults(handler=cmd_history_search)
 
     sh = sub.add_parser("show", help="everything the history knows about one image")
-    sh.add_argument("id", type=_positive, metavar="ID")
+    sh.add_argument("id", type=_image_id, metavar="ID")
     sh.add_argument("--json", action="store_true", help="print it as a JSON object")
     sh.set_defaults(handler=cmd_history_show)
 
     rr = sub.add_parser("rerun", help="generate an image again from its stored parameters")
-    rr.add_argument("id", type=_positive, metavar="ID")
+    rr.add_argument("id", type=_image_id, metavar="ID")
     rr.add_argument("--seed", type=int, help="another seed (-1: random); default: the same image again")
     rr.add_argument("--model", help="model folder or Hub id, if the stored one moved")
     rr.add_argument("--json", action="store_true", help="print the new image as a JSON object")
@@ -74,18 +74,26 @@ def _usage(parser: argparse.ArgumentParser) -> Handler:
 _MAX_ROW = 2**63 - 1  # SQLite's INTEGER range
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= _MAX_ROW:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {_MAX_ROW}")
-    return value
+def _whole_number(what: str, low: int, example: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to SQLite's largest, with a readable error
+    (argparse's own would be "invalid _positive value")."""
+    kind = "positive whole number" if low == 1 else "whole number, 0 or more"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a {kind}, such as {example} (not {text!r})") from None
+        if not low <= value <= _MAX_ROW:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {_MAX_ROW}, such as {example}")
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= _MAX_ROW:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_ROW}")
-    return value
+_image_id = _whole_number("the image id", 1, 12)
+_positive = _whole_number("the number of images", 1, 20)
+_non_negative = _whole_number("the number of images to skip", 0, 40)
 
 
 def _open_store(args: argparse.Namespace) -> HistoryStore | None:
@@ -201,6 +209,7 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
     app = paths_mod.app_paths(getattr(args, "data_dir", None)).ensure()
     saved: list[str] = []
     recorded: set[str] = set()
+    lines = ResultLines()  # printed from the engine's callback: a closed pipe must not fail the job
 
     def on_event(event: Event) -> None:
         if isinstance(event, ImageSaved):
@@ -209,14 +218,14 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> int:
             recorded.add(event.image.path)
             new = store.get(event.row_id)
             assert new is not None
-            print(json.dumps(new.to_json_dict(), ensure_ascii=False) if args.json else new.path, flush=True)
+            lines(json.dumps(new.to_json_dict(), ensure_ascii=False) if args.json else new.path)
 
     result = run_in_terminal(app, load_settings(app.settings_file), request, store, on_event, parent_id=row.id)
     for path in saved:
         if path not in recorded:  # on disk, but the history could not take it: the note said why
-            print(path, flush=True)
+            lines(path)
     if isinstance(result, Failed):
-        report_failure(result)
+        report_failure(result, request.model)
         return Exit.FAILED
     if not isinstance(result, Finished):
         error("cancelled")

@@ -7,14 +7,15 @@ work in a terminal. Expected failures print a message and exit non-zero, never a
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
 from collections.abc import Callable
 
 from zit_desktop import __version__
-from zit_desktop.cli import doctor, generate, history, models, params
-from zit_desktop.cli.common import Exit, error
+from zit_desktop.cli import doctor, engines, generate, history, models, params, refine, upscale
+from zit_desktop.cli.common import Exit, error, silence_stdout
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError
 
@@ -34,13 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("gui", help="open the window (the default)").set_defaults(handler=cmd_gui)
+    gui = sub.add_parser(
+        "gui",
+        help="open the window (the default: `zit-desktop --model DIR` and `zit-desktop picture.png` mean gui)",
+        description="Open the window. When it is already open on this data folder, bring it to the front "
+        "and hand it the model and the picture.",
+    )
+    gui.add_argument("--model", metavar="PATH", help="use this model folder (or Hub id in the local cache), "
+                     "as if chosen in Settings")  # fmt: skip
+    gui.add_argument("png", nargs="?", metavar="PICTURE.png", help="load the generation parameters of this PNG")
+    gui.set_defaults(handler=cmd_gui)
 
     generate.add_generate_command(sub)
+    refine.add_refine_command(sub)
+    upscale.add_upscale_command(sub)
     params.add_params_command(sub)
     history.add_history_commands(sub)
     doctor.add_doctor_command(sub)
     models.add_models_command(sub)
+    engines.add_engines_command(sub)
     tiny = sub.add_parser("make-tiny-model", help="build a tiny random-weight test model (offline, seconds)")
     tiny.add_argument("directory", metavar="DIR")
     tiny.add_argument(
@@ -51,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tiny.set_defaults(handler=cmd_make_tiny_model)
     return parser
+
+
+def _command_names(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps the commands nowhere public
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return set(action.choices)
+    return set()
 
 
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
@@ -70,7 +90,7 @@ def cmd_make_tiny_model(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from zit_desktop.app import run_gui
 
-    return run_gui(args.data_dir)
+    return run_gui(args.data_dir, model=getattr(args, "model", None), png=getattr(args, "png", None))
 
 
 def _utf8_streams() -> None:
@@ -101,6 +121,25 @@ def _hoist_data_dir(argv: list[str]) -> list[str]:
             out.append(arg)
         i += 1
     return hoisted + out
+
+
+def _default_to_gui(argv: list[str], commands: set[str]) -> list[str]:
+    """``zit-desktop --model DIR`` and ``zit-desktop picture.png`` mean ``gui``: insert the command.
+
+    ``argv`` has ``--data-dir`` first (hoisted). Anything else that is not a command (a typo) is left
+    for argparse to reject with its list of commands."""
+    rest = [i for i, arg in enumerate(argv) if not (arg == "--data-dir" or arg.startswith("--data-dir="))]
+    skip = {i + 1 for i, arg in enumerate(argv) if arg == "--data-dir"}
+    rest = [i for i in rest if i not in skip]
+    if not rest:
+        return argv
+    first = rest[0]
+    arg = argv[first]
+    if arg in commands or arg in ("-h", "--help", "--version"):
+        return argv
+    if arg == "--model" or arg.startswith("--model=") or arg.lower().endswith(".png"):
+        return [*argv[:first], "gui", *argv[first:]]
+    return argv
 
 
 def _log_to_file(app: paths_mod.AppPaths) -> None:
@@ -136,7 +175,8 @@ def _log_to_file(app: paths_mod.AppPaths) -> None:
 def main(argv: list[str] | None = None) -> int:
     _utf8_streams()
     parser = build_parser()
-    args = parser.parse_args(_hoist_data_dir(list(sys.argv[1:] if argv is None else argv)))
+    argv = _hoist_data_dir(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(_default_to_gui(argv, _command_names(parser)))
     if args.data_dir:
         paths_mod.set_data_dir(args.data_dir)
         os.environ[paths_mod.ENV_HOME] = str(paths_mod.data_dir())
@@ -147,14 +187,20 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # here, not at exit: a reader that has gone is handled below
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
     except AppError as exc:
         error(exc.message)
         return Exit.FAILED
-    except OSError as exc:  # an unusable data folder, a full disk
+    except OSError as exc:  # an unusable data folder, a full disk; or stdout's reader has gone
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            # `… | head -1`: the reader got what it wanted; not a failure, and not the data folder
+            silence_stdout()
+            return Exit.OK
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         error(
             f"{exc.strerror or exc}{where}. Check that the data folder (--data-dir or "

@@ -47,7 +47,7 @@ def _emit(args: argparse.Namespace, obj: dict[str, Any]) -> None:
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.2f} GB"
+    return f"{n / 1024**3:.2f} GiB"  # the app's one unit (memory.vram.gb_text), with two decimals
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -87,7 +87,7 @@ class _Bar:
         bar = "█" * round(24 * frac) + "·" * (24 - round(24 * frac))
         eta = f" ETA {e.eta:.0f}s" if e.eta is not None else ""
         name = e.file.rsplit("/", 1)[-1][:32]
-        text = f"[{bar}] {_gb(e.done)}/{_gb(e.total)} {e.speed / 1e6:.1f} MB/s{eta} {e.phase} {name}"
+        text = f"[{bar}] {_gb(e.done)}/{_gb(e.total)} {e.speed / 1024**2:.1f} MiB/s{eta} {e.phase} {name}"
         sys.stderr.write(("\r" + text.ljust(100)) if self.tty else text + "\n")
         if self.tty and e.phase == DownloadPhase.DONE:
             sys.stderr.write("\n")

@@ -17,7 +17,8 @@ class ErrorKind(StrEnum):
     OUT_OF_MEMORY = "out-of-memory"
     NUMERICAL = "numerical-overflow"
     DISK_FULL = "disk-full"
-    NETWORK = "network"  # a download could not reach the Hub or stopped
+    NETWORK = "network"  # a download could not reach the Hub or stopped; a remote engine is unreachable
+    REMOTE = "remote"  # a remote engine (a ComfyUI server) failed the job on its side
     UNWRITABLE = "unwritable"
     DATABASE = "database"
     INTERNAL = "internal"

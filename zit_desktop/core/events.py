@@ -133,12 +133,14 @@ EventCallback = Callable[[Event], None]
 
 
 class CancelToken:
-    """Thread-safe cancel flag checked by the engine at every step."""
+    """Thread-safe cancel flags: ``cancelled`` is checked by the engine at every step; ``stop_after_image``
+    lets the running image finish and be saved, and stops the batch before its next image."""
 
     def __init__(self) -> None:
         import threading
 
         self._event = threading.Event()
+        self._after_image = threading.Event()
 
     def cancel(self) -> None:
         self._event.set()
@@ -146,3 +148,15 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+    def stop_after_image(self) -> None:
+        self._after_image.set()
+
+    def keep_going(self) -> None:
+        """Withdraw :meth:`stop_after_image` (a cancel cannot be withdrawn)."""
+        self._after_image.clear()
+
+    def stops_before(self, index: int) -> bool:
+        """Whether a batch must stop before starting image ``index``: cancelled, or asked to stop after
+        the image in progress (image 0 always runs then: it is the one in progress during the load)."""
+        return self.cancelled or (index > 0 and self._after_image.is_set())

@@ -8,6 +8,8 @@ The Qt worker, ``zit-desktop generate`` and ``zit-desktop history rerun`` all ca
 - every image on disk gets a row, also in a cancelled or failed batch, and also from an engine that
   only lists its images in the terminal event (each then gets its ``ImageSaved`` first);
 - the terminal event (``Finished``, ``Failed`` or ``Cancelled``) comes last and is also returned;
+- a finalized image (refine / upscale) is recorded as a child of its source: ``parent_id`` defaults to
+  ``request.finalize.source_id``;
 - it never raises for an engine bug: that becomes ``Failed(kind="internal")`` with the traceback.
 
 No Qt, no torch: the engine is anything with :class:`EngineLike`'s ``run``.
@@ -81,6 +83,8 @@ def run_and_record(
 ) -> Result:
     """Run ``request`` on ``engine``, record each saved image in ``store`` (none: record nothing)."""
     job_id = job_id or uuid.uuid4().hex[:12]
+    if parent_id is None and request.finalize is not None:
+        parent_id = request.finalize.source_id
     recorded: set[str] = set()
 
     def record(saved: ImageSaved) -> None:

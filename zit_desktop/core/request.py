@@ -7,6 +7,7 @@ window and the engine all give the same messages.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -33,6 +34,10 @@ REFINE, UPSCALE = "refine", "upscale"
 FINALIZE_METHODS = (REFINE, UPSCALE)
 LANCZOS = "lanczos"
 DEFAULT_CHANGE = 0.35
+UPSCALE_SCALES = (2, 4)
+MAX_REFINE_SIDE = 4096  # beyond MAX_SIDE a refine runs in tiles (the transformer denoises at most MAX_SIDE)
+MAX_UPSCALE_SIDE = 8192
+MIN_TILE = 256
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ class Finalize:
     change: float = DEFAULT_CHANGE  # refine only: 0 keeps the picture, 1 repaints it
     upscaler: str = LANCZOS  # "lanczos", an upscaler catalogue id, or the path of a model file
     scale: int = 2  # upscale only: 2 or 4
+    # refine only: None lets the planner choose; 0 denoises the whole image at once; N > 0 denoises
+    # overlapping N-px tiles. The engine stores its choice, so a rerun gives the same pixels.
+    tile: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finalize:
@@ -132,19 +140,14 @@ def nearest_valid_side(value: int) -> int:
 
 def validate(req: GenerationRequest) -> list[str]:
     """Raise :class:`RequestError` for bad input; return warnings (strings) for dubious input."""
-    if not isinstance(req.prompt, str) or not req.prompt.strip():
+    upscale_only = req.finalize is not None and req.finalize.method == UPSCALE
+    if not upscale_only and (not isinstance(req.prompt, str) or not req.prompt.strip()):
         raise RequestError("The prompt is empty. Describe the image you want, e.g. “一只橘色的猫”.", "prompt")
-    for name in ("width", "height"):
-        value = getattr(req, name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise RequestError(f"The {name} must be a whole number of pixels.", name)
-        if value % SIDE_MULTIPLE or not MIN_SIDE <= value <= MAX_SIDE:
-            suggestion = nearest_valid_side(value)
-            raise RequestError(
-                f"The {name} {value} is not allowed: it must be a multiple of {SIDE_MULTIPLE} between "
-                f"{MIN_SIDE} and {MAX_SIDE}. Try {suggestion}.",
-                name,
-            )
+    warnings: list[str] = []
+    if req.finalize is not None:
+        warnings += validate_finalize(req)
+    else:
+        _check_sides(req, MAX_SIDE)
     if not isinstance(req.steps, int) or not MIN_STEPS <= req.steps <= MAX_STEPS:
         raise RequestError(
             f"Steps must be between {MIN_STEPS} and {MAX_STEPS} (Z-Image-Turbo is made for {DEFAULT_STEPS}).",
@@ -172,12 +175,99 @@ def validate(req: GenerationRequest) -> list[str]:
                 f"({preset.width}×{preset.height}).",
                 "preset",
             )
-    warnings: list[str] = []
     if req.negative_prompt.strip() and not req.uses_cfg:
         warnings.append(
             "The negative prompt has no effect while guidance is 0 (Turbo's setting). "
             "Raise guidance above 0 to use it; that doubles the work per step."
         )
+    return warnings
+
+
+def _check_sides(req: GenerationRequest, max_side: int) -> None:
+    for name in ("width", "height"):
+        value = getattr(req, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RequestError(f"The {name} must be a whole number of pixels.", name)
+        if value % SIDE_MULTIPLE or not MIN_SIDE <= value <= max_side:
+            suggestion = max(MIN_SIDE, min(max_side, int(round(value / SIDE_MULTIPLE)) * SIDE_MULTIPLE))
+            raise RequestError(
+                f"The {name} {value} is not allowed: it must be a multiple of {SIDE_MULTIPLE} between "
+                f"{MIN_SIDE} and {max_side}. Try {suggestion}.",
+                name,
+            )
+
+
+def source_size(path: str) -> tuple[int, int]:
+    """The pixel size of the source image (reads the header only); RequestError when unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    name = os.path.basename(path) or path
+    if not os.path.isfile(path):
+        what = "does not exist" if not os.path.exists(path) else "is not a file"
+        raise RequestError(f"The source image {path} {what}. Choose an image that is still on the disk.", "finalize")
+    try:
+        with Image.open(path) as im:
+            return int(im.width), int(im.height)
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise RequestError(
+            f"{name} is not an image that can be read. Choose a PNG or JPEG picture to finalize.", "finalize"
+        ) from None
+
+
+def validate_finalize(req: GenerationRequest) -> list[str]:
+    """The checks of a refine or upscale request (its width×height is the target size); raises
+    :class:`RequestError`, returns warnings. Reads the source image's header."""
+    f = req.finalize
+    assert f is not None
+    if f.method not in FINALIZE_METHODS:
+        raise RequestError(f"Unknown finalize method {f.method!r}: use refine or upscale.", "finalize")
+    if not isinstance(f.upscaler, str) or not f.upscaler.strip():
+        raise RequestError("No upscaler is set. Use lanczos, a downloaded upscaler or a model file.", "upscaler")
+    sw, sh = source_size(f.source)
+    warnings: list[str] = []
+    if f.method == UPSCALE:
+        if f.scale not in UPSCALE_SCALES or isinstance(f.scale, bool):
+            raise RequestError(f"The upscale factor must be 2 or 4, not {f.scale}.", "scale")
+        if max(sw, sh) * f.scale > MAX_UPSCALE_SIDE:
+            raise RequestError(
+                f"×{f.scale} of {sw}×{sh} would be {sw * f.scale}×{sh * f.scale}, larger than {MAX_UPSCALE_SIDE} px "
+                f"per side. Choose ×2 or a smaller image.",
+                "scale",
+            )
+        return warnings
+    _check_sides(req, MAX_REFINE_SIDE)
+    change = f.change
+    if isinstance(change, bool) or not isinstance(change, (int, float)) or not 0.0 <= float(change) <= 1.0:
+        raise RequestError(
+            f"How much may change must be between 0 (keep the picture) and 1 (repaint it), not {change!r}; "
+            f"{DEFAULT_CHANGE:g} is a good start.",
+            "change",
+        )
+    tile = f.tile
+    if tile is not None and (
+        isinstance(tile, bool) or not isinstance(tile, int)
+        or (tile != 0 and (tile % SIDE_MULTIPLE or not MIN_TILE <= tile <= MAX_SIDE))
+    ):
+        raise RequestError(
+            f"The refine tile size {tile!r} is not allowed: leave it empty (the planner decides), 0 for the "
+            f"whole image, or a multiple of {SIDE_MULTIPLE} between {MIN_TILE} and {MAX_SIDE}.",
+            "tile",
+        )
+    if tile == 0 and max(req.width, req.height) > MAX_SIDE:
+        raise RequestError(
+            f"{req.width}×{req.height} is too large to refine in one piece (at most {MAX_SIDE} px per side): "
+            "let the planner choose tiles.",
+            "tile",
+        )
+    if (req.width, req.height) == (sw, sh) and f.change == 0:
+        warnings.append("Nothing changes: the target is the source's size and nothing may change.")
+    if abs(req.width / req.height - sw / sh) > 0.01 * (sw / sh):
+        warnings.append(
+            f"The target {req.width}×{req.height} has another shape than the source ({sw}×{sh}): the picture "
+            "is stretched to fit. Choose a size with the source's proportions to avoid that."
+        )
+    if req.width < sw or req.height < sh:
+        warnings.append(f"The target {req.width}×{req.height} is smaller than the source ({sw}×{sh}).")
     return warnings
 
 

@@ -36,6 +36,10 @@ class Settings:
     last_request: dict[str, Any] = field(default_factory=dict)
     window: dict[str, Any] = field(default_factory=dict)
     first_run_done: bool = False
+    engines: list[dict[str, Any]] = field(default_factory=list)  # remote engines (core.remote.config), no secrets
+    engine: str = "local"  # where images are made: "local", an engine's name, or "pool"
+    pool_includes_local: bool = True
+    remote_sampler_noted: bool = False  # the window said once that ComfyUI samples differently
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

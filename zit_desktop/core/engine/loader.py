@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,14 @@ def _needs(variant: str) -> str:
     return f" Download {what}, or choose a folder that already holds it."
 
 
+def known_repo(ref: str) -> bool:
+    """``ref`` is the default model or a repository of a catalogued variant (one this app downloads)."""
+    from zit_desktop.core.models.catalogue import catalogue
+    from zit_desktop.core.sizes import DEFAULT_MODEL
+
+    return ref == DEFAULT_MODEL or any(s.repo == ref for v in catalogue() for s in v.sources)
+
+
 def resolve_model_dir(ref: str, variant: str = "") -> Path:
     """The local folder for ``ref`` (a folder path, or a Hub id already in the local HF cache)."""
     if looks_like_repo_id(ref):
@@ -49,11 +58,14 @@ def resolve_model_dir(ref: str, variant: str = "") -> Path:
         try:
             return Path(snapshot_download(ref, local_files_only=True))
         except Exception as exc:  # LocalEntryNotFoundError, cache errors
-            raise AppError(
-                ErrorKind.MODEL_MISSING,
-                f"The model {ref} is not downloaded yet.{_needs(variant)}",
-                repr(exc),
-            ) from exc
+            if known_repo(ref):
+                text = f"The model {ref} is not downloaded yet.{_needs(variant)}"
+            else:  # not one of ours: never send the user to download something else
+                text = (
+                    f"The model {ref} is not on this disk: it is not in the local Hugging Face cache. Check "
+                    "the id; a model from the Hub has to be downloaded before it can be used."
+                )
+            raise AppError(ErrorKind.MODEL_MISSING, text, repr(exc)) from exc
     folder = Path(ref).expanduser()
     if not folder.exists():
         raise AppError(
@@ -131,14 +143,14 @@ def load_pipeline(
     try:
         pipe = ZImagePipeline.from_pretrained(str(folder), dtype=dtype, local_files_only=True, **components)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        text = str(exc)
         if isinstance(exc, OSError) and getattr(exc, "errno", None) is not None and exc.errno != 0:
             kind = ErrorKind.MODEL_MISSING
         else:
             kind = ErrorKind.MODEL_CORRUPT
+        why = damaged_weights(folder) or _short(str(exc))  # the library's own text stays in the detail
         raise AppError(
             kind,
-            f"The model files in {folder} could not be loaded ({_short(text)}). They may be incomplete "
+            f"The model files in {folder} could not be loaded: {why} They may be incomplete "
             f"or corrupt: resume or repeat the download, or choose another folder.{_needs(variant)}",
             repr(exc),
         ) from exc
@@ -146,6 +158,28 @@ def load_pipeline(
     emit(Loading("ready", "Model ready"))
     log.info("loaded %s%s (%s, sdnq=%s) from %s", ref, f" + {file}" if file else "", dtype, sdnq, folder)
     return pipe
+
+
+def damaged_weights(folder: Path) -> str | None:
+    """Which weight file of a pipeline folder is damaged, in words ("… is cut short: …"); None when
+    every safetensors header reads and every file is as long as its header says."""
+    from zit_desktop.core.memory.profile import ProfileError, read_safetensors_header
+
+    for file in sorted(folder.glob("*/*.safetensors")):
+        try:
+            header = read_safetensors_header(file)
+            with file.open("rb") as fh:
+                (length,) = struct.unpack("<Q", fh.read(8))
+            size = file.stat().st_size
+        except ProfileError as exc:
+            return str(exc)
+        except (OSError, struct.error):
+            continue
+        offsets = [v.get("data_offsets") for v in header.values() if isinstance(v, dict)]
+        end = max((int(o[1]) for o in offsets if isinstance(o, list) and len(o) == 2), default=0)
+        if size < 8 + length + end:
+            return f"{file} is cut short ({size:,} of {8 + length + end:,} bytes)."
+    return None
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -24,10 +24,11 @@ from zit_desktop.core.memory.gpu_probe import GpuHealth
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions
 from zit_desktop.core.memory.plan import Plan, options_from_settings
 from zit_desktop.core.memory.profile import ModelProfile
+from zit_desktop.core.memory.refine import RefinePlan
 from zit_desktop.core.memory.rungs import LADDER, Rung
-from zit_desktop.core.memory.vram import DeviceInfo, cpu_device, default_probe
+from zit_desktop.core.memory.vram import CpuReason, DeviceInfo, cpu_device, default_probe
 from zit_desktop.core.paths import AppPaths
-from zit_desktop.core.request import GenerationRequest
+from zit_desktop.core.request import REFINE, GenerationRequest
 from zit_desktop.core.settings import Settings
 from zit_desktop.core.sizes import PRESETS_BY_NAME
 
@@ -128,7 +129,7 @@ class LowVram:
         if self.device_override is not None:
             return self.device_override()
         if self.device.type != "cuda":
-            return cpu_device("running on the CPU")
+            return cpu_device("running on the CPU", kind=CpuReason.ENGINE)
         info = default_probe().sample()
         if info.is_cuda and torch.cuda.is_initialized():
             # NVML may not report per-process usage (Windows WDDM): count what our allocator holds.
@@ -170,12 +171,16 @@ class LowVram:
         return prof
 
     def options(self, req: GenerationRequest, embeddings_cached: bool) -> PlanOptions:
-        return options_from_settings(self.settings, cfg=req.uses_cfg, embeddings_cached=embeddings_cached)
+        return options_from_settings(
+            self.settings, cfg=req.uses_cfg, embeddings_cached=embeddings_cached, image_to_image=is_refine(req)
+        )
 
     # ---- planning -------------------------------------------------------------------------------
     def plan(self, req: GenerationRequest, model_dir: Path | None, embeddings_cached: bool = False) -> Plan:
+        """The rung plan of one pipeline call of ``req``: the image, or one tile of a tiled refine."""
         opts = self.options(req, embeddings_cached)
-        p = self.advisor.plan(self.profile(model_dir, req), self.device_info(), req.width, req.height, opts)
+        width, height = planning_size(req)
+        p = self.advisor.plan(self.profile(model_dir, req), self.device_info(), width, height, opts)
         floor = self._floor(req)
         while p.rung in LADDER and LADDER.index(p.rung) < floor:  # forced rungs too: it ran out
             nxt = p.next_rung()
@@ -185,6 +190,12 @@ class LowVram:
             p = replace(nxt, oom_retries=0, reasons=(why, *nxt.reasons[1:]))
         return p
 
+    def refine_plan(self, req: GenerationRequest, model_dir: Path | None) -> RefinePlan:
+        """Whole or tiled for the refine ``req`` (``core/memory/refine.py``)."""
+        return self.advisor.refine_plan(
+            self.profile(model_dir, req), self.device_info(), req.width, req.height, self.options(req, False)
+        )
+
     def tight(self, p: Plan | None) -> bool:
         """On the ``gpu`` rung with under 2 GiB of headroom: park the text encoder after encoding."""
         if p is None or p.rung != Rung.GPU or self.device.type != "cuda":
@@ -192,15 +203,15 @@ class LowVram:
         return p.available_bytes - p.predicted_peak_bytes < 2 * 1024**3
 
     def _floor(self, req: GenerationRequest) -> int:
-        pixels = req.width * req.height
+        width, height = planning_size(req)
+        pixels = width * height
         return max((r for px, r in self._floors.get(req.uses_cfg, []) if pixels >= px), default=0)
 
     def remember_oom(self, req: GenerationRequest, worked_rung: str) -> None:
         """A job of this size ran out of memory above ``worked_rung``: start there next time."""
         if worked_rung in LADDER:
-            self._floors.setdefault(req.uses_cfg, []).append(
-                (req.width * req.height, LADDER.index(worked_rung))
-            )
+            width, height = planning_size(req)
+            self._floors.setdefault(req.uses_cfg, []).append((width * height, LADDER.index(worked_rung)))
 
     def record_peak(
         self, p: Plan, req: GenerationRequest, measured_reserved: int | None, measured_rss: int | None = None
@@ -208,32 +219,67 @@ class LowVram:
         """Teach the advisor the allocator peak a GPU job measured and the peak RSS any job sampled
         (the window's badges and doctor see them too)."""
         info = self.device_info()
+        width, height = p.size or planning_size(req)  # a tiled refine's peak is one tile's
         if measured_rss:
-            self.advisor.record_ram_peak(p, req.width, req.height, measured_rss, info)
+            self.advisor.record_ram_peak(p, width, height, measured_rss, info)
         if measured_reserved is None or self.device.type != "cuda":
             return
-        self.advisor.record_peak(p, req.width, req.height, measured_reserved, info)
+        self.advisor.record_peak(p, width, height, measured_reserved, info)
 
     def out_of_memory(self, req: GenerationRequest, model_dir: Path | None, detail: str) -> AppError:
-        """The clean failure after the last rung, naming the largest preset the planner thinks fits."""
-        opts = self.options(req, False)
-        best = self.advisor.recommended_preset(self.profile(model_dir, req), self.device_info(), opts)
-        if best is None or best.verdict == Verdict.TOO_BIG:
+        """The clean failure after the last rung: on a GPU it speaks of video memory, on the CPU of
+        system RAM, and it only ever suggests a preset smaller than the size that failed."""
+        device = self.device_info()
+        failed = req.width * req.height
+        smaller = [
+            f
+            for f in self.advisor.preset_fits(self.profile(model_dir, req), device, self.options(req, False))
+            if f.width * f.height < failed and f.verdict != Verdict.TOO_BIG
+        ]
+        # the largest smaller preset (ties: PRESETS order), sequential offload only when nothing faster fits
+        faster = [f for f in smaller if f.rung != Rung.SEQUENTIAL]
+        best = max(faster or smaller, key=lambda f: f.width * f.height, default=None)
+        if not device.is_cuda:
+            hint = (
+                f"try a smaller size such as {PRESETS_BY_NAME[best.preset].label} ({best.width}×{best.height}), "
+                if best is not None
+                else "try a smaller size, "
+            )
+            return AppError(
+                ErrorKind.OUT_OF_MEMORY,
+                f"Out of system memory (RAM) at {req.width}×{req.height} on the CPU. Close other programs that "
+                f"use a lot of memory, {hint}or a smaller model variant (`zit-desktop doctor` shows which "
+                "fits this computer's RAM).",
+                detail,
+            )
+        if best is None:
             advice = (
-                "Even the smallest size is predicted not to fit right now: close other programs that use the "
-                "GPU (games, browsers, other AI tools) and try again."
+                f"No size smaller than {req.width}×{req.height} is predicted to fit right now: close other "
+                "programs that use the GPU (games, browsers, other AI tools) and try again."
             )
         else:
             label = PRESETS_BY_NAME[best.preset].label
             advice = (
-                f"The largest size predicted to fit is {label} ({best.width}×{best.height}): choose it, or close "
-                "other programs that use the GPU and try again."
+                f"The largest smaller size predicted to fit is {label} ({best.width}×{best.height}): choose it, "
+                "or close other programs that use the GPU and try again."
             )
         return AppError(
             ErrorKind.OUT_OF_MEMORY,
             f"Out of video memory at {req.width}×{req.height}, even with the leanest memory strategy. {advice}",
             detail,
         )
+
+
+def is_refine(req: GenerationRequest) -> bool:
+    return req.finalize is not None and req.finalize.method == REFINE
+
+
+def planning_size(req: GenerationRequest) -> tuple[int, int]:
+    """The size of one pipeline call of ``req``: a tiled refine's tile, else the image."""
+    f = req.finalize
+    if f is not None and f.method == REFINE and f.tile:
+        return min(f.tile, req.width), min(f.tile, req.height)
+    return req.width, req.height
 
 
 def is_oom(exc: BaseException) -> bool:

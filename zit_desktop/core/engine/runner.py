@@ -25,7 +25,7 @@ os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 import torch  # noqa: E402
 
 from zit_desktop import __version__  # noqa: E402
-from zit_desktop.core.engine import loader, strategies
+from zit_desktop.core.engine import loader, refine, strategies
 from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_encoder_identity  # noqa: E402
 from zit_desktop.core.engine.lowvram import (  # noqa: E402
     FRAGMENTED_RETRY,
@@ -36,6 +36,7 @@ from zit_desktop.core.engine.lowvram import (  # noqa: E402
 )
 from zit_desktop.core.engine.lowvram import is_oom as _is_oom  # noqa: E402
 from zit_desktop.core.engine.preview import latents_to_rgb  # noqa: E402
+from zit_desktop.core.engine.upscale import UpscalerCache  # noqa: E402
 from zit_desktop.core.errors import AppError, ErrorKind  # noqa: E402
 from zit_desktop.core.events import (  # noqa: E402
     Cancelled,
@@ -55,8 +56,16 @@ from zit_desktop.core.jobs import internal_failure  # noqa: E402
 from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
 from zit_desktop.core.memory.gpu_probe import health_record  # noqa: E402
 from zit_desktop.core.memory.rss import RssSampler  # noqa: E402
+from zit_desktop.core.memory.rungs import Rung  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
-from zit_desktop.core.request import GenerationRequest, RequestError, prompt_token_warning, validate  # noqa: E402
+from zit_desktop.core.request import (  # noqa: E402
+    REFINE,
+    UPSCALE,
+    GenerationRequest,
+    RequestError,
+    prompt_token_warning,
+    validate,
+)
 from zit_desktop.core.settings import Settings  # noqa: E402
 from zit_desktop.core.sizes import MAX_SEQUENCE_LENGTH  # noqa: E402
 
@@ -103,6 +112,8 @@ class Engine:
         self._sysmem = SysmemWatch()
         self._phase = "idle"  # the phase running now, named in out-of-memory notices
         self._rss = RssSampler()  # peak RSS per image; the first image of a job includes the load
+        self.upscalers = UpscalerCache()  # the last upscaler loaded, kept between upscale jobs
+        self._told_no_gpu: set[str] = set()  # jobs already told that their GPU rung runs on the CPU
 
     def update_settings(self, settings: Settings) -> None:
         """New preferences, used from the next job on (the caller hands over its own copy). A new
@@ -147,6 +158,7 @@ class Engine:
         self._model_ref = None
         self._spec = None
         self._embed_cache.clear()
+        self.upscalers.clear()
         self.free_memory()
 
     def free_memory(self) -> None:
@@ -179,6 +191,13 @@ class Engine:
         self._spec = spec  # before apply: a half-applied strategy is undone as this one
         strategies.apply(self._pipe, spec, self.device)
         return self._pipe
+
+    def strategy_run(self, plan: Any) -> str:
+        """The strategy that really runs for ``plan``, as the history, the PNG and the events record
+        it: on a machine without a usable GPU every rung is plain CPU execution, ``cpu``, whatever
+        rung the settings (``--low-vram gpu``) asked for. The plan keeps its rung, so the OOM ladder
+        and what it learns are the same on every machine."""
+        return str(plan.rung) if self.device.type == "cuda" else str(Rung.CPU)
 
     # ------------------------------------------------------------------ running
     def environment(self, strategy: str) -> dict[str, Any]:
@@ -222,6 +241,10 @@ class Engine:
         self._rss.take_peak()  # the job starts a new stretch
 
         try:
+            if request.finalize is not None and request.finalize.method == UPSCALE:
+                from zit_desktop.core.engine.upscale_job import run_upscale  # no pipeline, no validate()
+
+                return final(run_upscale(self, request, on_event, cancel, job_id))
             for warning in validate(request):
                 on_event(Notice(job_id, "warning", warning))
             request = request.resolved()
@@ -230,8 +253,10 @@ class Engine:
             t_load = time.perf_counter()
             pipe = self.load(request.model, on_event, request.transformer, request.variant)
             load_s = time.perf_counter() - t_load
+            if request.finalize is not None and request.finalize.method == REFINE:
+                request = refine.resolve_tile(self, request, job_id, on_event)  # whole or tiled, once per job
             for index in range(request.count):
-                if cancel.cancelled:
+                if cancel.stops_before(index):
                     return final(Cancelled(job_id, tuple(done)))
                 single = request.single(index)
                 result, picture = self._run_one(pipe, single, index, request.count, job_id, on_event, cancel)
@@ -269,7 +294,7 @@ class Engine:
         plan = self.choose_plan(req)
         retries = 0
         defragged = False  # this rung was already retried once after freeing a fragmented cache
-        emit(JobStarted(job_id, index, total, req.seed, plan.rung))
+        emit(JobStarted(job_id, index, total, req.seed, self.strategy_run(plan)))
         while True:
             detail = ""
             try:
@@ -295,7 +320,8 @@ class Engine:
                 Notice(
                     job_id,
                     "oom-retry",
-                    f"Out of video memory during {self._phase} with '{plan.rung}'; retrying the same image "
+                    f"Out of {'video ' if self.device.type == 'cuda' else ''}memory during {self._phase} "
+                    f"with '{plan.rung}'; retrying the same image "
                     f"(same seed) with the leaner '{nxt.rung}' strategy.",
                     {"from": plan.rung, "to": nxt.rung, "phase": self._phase, "retry": retries + 1},
                 )
@@ -317,7 +343,18 @@ class Engine:
         self._phase = "load"
         self._plan = plan
         pipe = self.apply_plan(plan, emit)
-        strategy = plan.rung
+        strategy = self.strategy_run(plan)
+        if strategy != plan.rung and job_id not in self._told_no_gpu:
+            self._told_no_gpu.add(job_id)  # once per job, not per image or retry
+            emit(
+                Notice(
+                    job_id,
+                    "no-gpu",
+                    f"The '{plan.rung}' memory strategy needs an NVIDIA GPU, and there is none to use here: "
+                    "the image is generated on the CPU instead (much slower).",
+                    {"requested": str(plan.rung), "used": strategy},
+                )
+            )
         if self.device.type == "cuda":
             # Return the previous job's cached blocks first: the reset peak starts from what is
             # reserved now, so without this a small image would report the last large one's peak
@@ -331,15 +368,21 @@ class Engine:
         timings["encode"] = time.perf_counter() - t0
         if cancel.cancelled:
             raise _CancelledError
-        t1 = time.perf_counter()
-        self._phase = "denoise"
-        latents = self.denoise(pipe, req, pos, neg, index, job_id, emit, cancel)
-        check_latents(latents)
-        timings["denoise"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        self._phase = "decode"
-        image = self.decode(pipe, latents)
-        timings["decode"] = time.perf_counter() - t2
+        extra: dict[str, Any] = {}
+        if req.finalize is not None and req.finalize.method == REFINE:
+            image, extra["finalize"] = refine.render(
+                self, pipe, req, (pos, neg), index, job_id, emit, cancel, timings, lambda: _stop_if(cancel)
+            )
+        else:
+            t1 = time.perf_counter()
+            self._phase = "denoise"
+            latents = self.denoise(pipe, req, pos, neg, index, job_id, emit, cancel)
+            check_latents(latents)
+            timings["denoise"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            self._phase = "decode"
+            image = self.decode(pipe, latents)
+            timings["decode"] = time.perf_counter() - t2
         self._phase = "save"
         if cancel.cancelled:
             raise _CancelledError
@@ -351,6 +394,7 @@ class Engine:
         timings.update(card_timings)
         environment.update(card_env)
         info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak, "peak_ram_bytes": peak_ram}
+        info.update(extra)  # a refine: method, source, change and sigmas, upscaler, tile layout
         t3 = time.perf_counter()
         path = self.save(image, req, environment, info)
         timings["save"] = time.perf_counter() - t3
@@ -366,7 +410,7 @@ class Engine:
             oom_retries=retries,
             peak_vram_bytes=peak,
             request=req.to_dict(),
-            environment=environment,
+            environment={**environment, **extra},  # the history row keeps the refine facts too
             peak_ram_bytes=peak_ram,
         )
         return result, image
@@ -424,15 +468,23 @@ class Engine:
         job_id: str,
         emit: EventCallback,
         cancel: CancelToken,
+        *,
+        size: tuple[int, int] | None = None,
+        progress: tuple[int, int, float] | None = None,
+        **call: Any,
     ) -> torch.Tensor:
-        start = time.perf_counter()
-        steps = req.steps
+        """Denoise to latents. ``size``: (width, height) of this call (default the request's);
+        ``progress``: (steps already done, steps in all, ``perf_counter`` when the first began) when one
+        image takes several calls (refine tiles: elapsed and ETA then span them all); ``call``: more
+        pipeline arguments (an image-to-image pipeline's image, sigmas)."""
+        before, steps, start = progress or (0, req.steps, time.perf_counter())
+        width, height = size or (req.width, req.height)
         self._sysmem.reset()
-        last = [start]
+        last = [time.perf_counter()]
         watch = self.device.type == "cuda"
 
         def on_step(_pipe: Any, i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            done = i + 1
+            done = before + i + 1
             now = time.perf_counter()
             elapsed = now - start
             if watch and self._sysmem.observe(now - last[0]):
@@ -451,8 +503,8 @@ class Engine:
         out = pipe(
             prompt_embeds=pos,
             negative_prompt_embeds=neg,
-            height=req.height,
-            width=req.width,
+            height=height,
+            width=width,
             num_inference_steps=req.steps,
             guidance_scale=float(req.guidance),
             generator=generator,
@@ -460,6 +512,7 @@ class Engine:
             callback_on_step_end=on_step,
             callback_on_step_end_tensor_inputs=["latents"],
             max_sequence_length=MAX_SEQUENCE_LENGTH,
+            **call,
         )
         latents: torch.Tensor = out.images
         return latents
@@ -483,6 +536,11 @@ class Engine:
         path = unique_output_path(self.paths.outputs, datetime.now(), req.seed)
         return write_png_atomic(image, path, png_text_chunks(req, environment, info))
 
+
+
+def _stop_if(cancel: CancelToken) -> None:
+    if cancel.cancelled:
+        raise _CancelledError
 
 
 __all__ = ["Engine", "is_oom"]

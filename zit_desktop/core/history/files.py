@@ -161,6 +161,7 @@ def result_from_record(record: PngRecord, path: str) -> ImageResult:
         oom_retries=int(info.get("oom_retries", 0) or 0),
         peak_vram_bytes=int(peak) if isinstance(peak, int) else None,
         request=dict(req),
-        environment=dict(record.environment),
+        # a finalized image's lineage facts (info["finalize"]) live in the row's environment
+        environment={**record.environment, **({"finalize": fin} if isinstance(fin := info.get("finalize"), dict) else {})},
         peak_ram_bytes=int(ram) if isinstance(ram := info.get("peak_ram_bytes"), int) else None,
     )

@@ -386,8 +386,24 @@ class HistoryStore:
         """Newest images whose prompt contains every term of ``text`` (Chinese included)."""
         return self.page(0, limit, HistoryFilter(text=text))
 
+    def id_for_path(self, path: str | os.PathLike[str]) -> int | None:
+        """The newest row whose image is the file ``path`` (trashed rows too), or None."""
+        rows = self._query("SELECT id FROM images WHERE path = ? ORDER BY id DESC LIMIT 1",
+                           (os.path.abspath(path),))
+        return int(rows[0][0]) if rows else None
+
     def children(self, image_id: int) -> list[HistoryRow]:
         rows = self._query(f"SELECT {ROW_COLUMNS} FROM images WHERE parent_id = ? ORDER BY id", (image_id,))
+        return [HistoryRow.from_sql(r, self.thumbnails_dir) for r in rows]
+
+    def ancestors(self, image_id: int) -> list[HistoryRow]:
+        """The sources an image was finalized from, nearest first (parent, grandparent, ...)."""
+        rows = self._query(
+            f"WITH RECURSIVE up(id, depth) AS (SELECT parent_id, 1 FROM images WHERE id = ? "
+            f"UNION ALL SELECT images.parent_id, depth + 1 FROM images JOIN up ON images.id = up.id "
+            f"WHERE depth < 100) SELECT {ROW_COLUMNS} FROM images JOIN up USING (id) ORDER BY depth",
+            (image_id,),
+        )
         return [HistoryRow.from_sql(r, self.thumbnails_dir) for r in rows]
 
     def presets_used(self) -> list[str]:

@@ -15,6 +15,8 @@ Contract:
   advisor's :class:`~zit_desktop.core.memory.peak_model.Calibration` (``planner_calibration.json``
   in the cache dir) and every peak recorded so far. Without a profile or a device the answers are
   "unknown" (``None`` or ``Verdict.UNKNOWN``), never a made-up number.
+* :meth:`refine_plan` and :meth:`predicted_refine_peak` answer the same for a refine (VAE encode +
+  denoise + decode at the target size, or per tile when the whole does not fit: ``memory/refine.py``).
 * :meth:`record_peak` and :meth:`record_ram_peak` store what a finished job measured (the engine, on
   its worker thread: allocator peak VRAM, sampled peak RSS); the next answer on any thread includes it.
 * A plan is a variant and a rung: :meth:`variant_sizes` sizes a catalogue variant (from its installed
@@ -31,7 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from zit_desktop.core.memory.fits import PresetFit, preset_fit, preset_fits, recommend_preset
@@ -44,6 +46,7 @@ from zit_desktop.core.memory.profile import (
     profile_from_model_dir,
     published_profile,
 )
+from zit_desktop.core.memory.refine import RefinePlan, plan_refine
 from zit_desktop.core.memory.rungs import LADDER, Rung
 from zit_desktop.core.memory.variants import (
     VariantFit,
@@ -299,6 +302,27 @@ class MemoryAdvisor:
         if profile is None or device is None or not device.is_cuda:
             return None
         return self.plan(profile, device, width, height, options, count=count).predicted_peak_bytes or None
+
+
+    def refine_plan(
+        self, profile: ModelProfile, device: DeviceInfo, width: int, height: int, options: PlanOptions | None = None
+    ) -> RefinePlan:
+        """Whole or tiled for a refine to ``width`` x ``height``, and the rung of one call."""
+        opts = replace(options or PlanOptions(), image_to_image=True)
+        return plan_refine(lambda w, h: self.plan(profile, device, w, h, opts), width, height)
+
+    def predicted_refine_peak(
+        self,
+        profile: ModelProfile | None,
+        device: DeviceInfo | None,
+        width: int,
+        height: int,
+        options: PlanOptions | None = None,
+    ) -> int | None:
+        """Predicted peak VRAM of a refine (of its largest call: the whole image or one tile)."""
+        if profile is None or device is None or not device.is_cuda:
+            return None
+        return self.refine_plan(profile, device, width, height, options).plan.predicted_peak_bytes or None
 
 
 def _catalogued(variant_id: str | None) -> Variant | None:

@@ -16,10 +16,15 @@ Peak model (bytes; every constant lives in :class:`Calibration`, which a GPU run
               + act_ffn_mult*te_intermediate) * eb * fragmentation   # all hidden states are kept
     act_VAE = vae_decode_bytes_per_pixel * (eb/2) * px * fragmentation,
               px = H*W untiled, min(H*W, vae_tile_px^2) tiled
+    act_ENC = vae_encode_bytes_per_pixel * (eb/2) * px * fragmentation + the input image (fp32)
+              (image-to-image only: a refine encodes its upscaled source at the target size first)
     gpu            = T + TE + V + max(act_TE, act_T, act_VAE)
     model-offload  = max(TE + act_TE, T + act_T, V + act_VAE)       # one component at a time
     group-offload  = V + max(f*(TE.other + G*TE.block + act_TE), f*(T.other + G*T.block + act_T), act_VAE)
     sequential     = max(f'*(TE.largest + act_TE), f'*(T.largest + act_T), V + act_VAE)
+    image-to-image adds an ``encode_image`` phase (V + act_ENC, or act_ENC where V is resident); under
+    model offload the VAE stays on the GPU from that encode through the denoise (its hook is only
+    offloaded by the next component in the text_encoder->transformer->vae chain), so denoise adds V.
     (f, f' = offload_stream_factor, sequential_stream_factor: what the caching allocator keeps of
     streamed weights on top of the modelled peak, measured on a GPU)
     peak           = cuda_context + workspace + rung term (+ one layer's upcast copy with fp8 / fp32 compute)
@@ -65,6 +70,10 @@ class Calibration:
     fragmentation: float = 1.10  # allocator rounding / fragmentation on activations
     vae_decode_bytes_per_pixel: float = 1900.0  # bf16, untiled: about 2 GB at 1024x1024
     vae_tile_px: int = 512  # tile side in pixels when tiled (latent tile 64)
+    # VAE encode (image-to-image): an estimate until a GPU run measures it. The Flux encoder has the
+    # decoder's channel widths but 2 resnets per level instead of 3 and no upsampling, so its largest
+    # full-resolution activations are about two thirds of the decoder's.
+    vae_encode_bytes_per_pixel: float = 1300.0
     group_resident_groups: int = 2  # block groups on the GPU in group offload (current + prefetch)
     # Streamed weights pass through the caching allocator in blocks of many sizes, and it keeps the
     # freed ones: measured on an H100 (torch 2.11, diffusers 0.42.1, 2026-11-26), group offload reserved
@@ -161,6 +170,7 @@ class PlanOptions:
     cfg: bool = False  # guidance > 0: transformer batch doubles, negative prompt encoded too
     embeddings_cached: bool = False  # prompt embeddings in the cache: no text-encoder phase
     batch_images: bool = False  # count images in one pipeline call (the engine runs them one by one)
+    image_to_image: bool = False  # a refine: the VAE encodes the source before the denoise
 
 
 @dataclass(frozen=True)
@@ -230,6 +240,7 @@ class _Activations:
     te: int  # text encoder, all hidden states kept (0 when it does not run on the GPU)
     vae: int  # VAE decode, plus the decoded image in fp32 twice
     image_tokens: int
+    vae_encode: int = 0  # VAE encode of the source (image-to-image only), plus the input in fp32
 
 
 def _weights(profile: ModelProfile, opts: PlanOptions, k: int, te_on_gpu: bool) -> _Weights:
@@ -267,7 +278,25 @@ def _activations(
     act_te = int((2 if opts.cfg else 1) * TEXT_TOKENS * te_per_token * eb * frag) if te_on_gpu else 0
     px = min(width * height, cal.vae_tile_px**2) if tiled else width * height
     act_v = int(cal.vae_decode_bytes_per_pixel * (eb / 2) * px * frag) + width * height * 3 * 4 * 2
-    return _Activations(act_t, act_te, act_v, img)
+    act_enc = 0
+    if opts.image_to_image:
+        act_enc = int(cal.vae_encode_bytes_per_pixel * (eb / 2) * px * frag) + width * height * 3 * 4
+    return _Activations(act_t, act_te, act_v, img, act_enc)
+
+
+def _with_image_encode(
+    rung: Rung, w: _Weights, a: _Activations, terms: tuple[dict[str, int], dict[str, int]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Image-to-image: the ``encode_image`` phase, and model offload's VAE left on the GPU."""
+    resident, phases = terms
+    if not a.vae_encode:
+        return terms
+    vae_resident = "vae" in resident
+    phases = dict(phases)
+    phases["encode_image"] = a.vae_encode + (0 if vae_resident else w.v_w)
+    if rung == Rung.MODEL_OFFLOAD:
+        phases["denoise"] += w.v_w
+    return resident, phases
 
 
 def _rung_terms(
@@ -339,7 +368,7 @@ def predict_peak(
     te_on_gpu = not (opts.text_encoder_on_cpu or opts.embeddings_cached)
     w = _weights(profile, opts, k, te_on_gpu)
     a = _activations(profile, cal, opts, (width, height, count), eb, tiled, te_on_gpu)
-    resident, phases = _rung_terms(step, w, a, cal)
+    resident, phases = _with_image_encode(step, w, a, _rung_terms(step, w, a, cal))
     peak_phase = max(phases, key=lambda name: phases[name])
     allocator = sum(resident.values()) + phases[peak_phase] + cal.workspace_bytes
     allocator = int(allocator * correction)
@@ -352,6 +381,7 @@ def predict_peak(
             "activations_transformer": a.t,
             "activations_text_encoder": a.te,
             "activations_vae_decode": a.vae,
+            "activations_vae_encode": a.vae_encode,
             "cuda_context": cal.cuda_context_bytes,
             "image_tokens": a.image_tokens,
         }

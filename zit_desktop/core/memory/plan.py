@@ -40,7 +40,7 @@ from zit_desktop.core.memory.vram import DeviceInfo, gb_text
 
 
 def options_from_settings(
-    settings: Any, *, cfg: bool = False, embeddings_cached: bool = False
+    settings: Any, *, cfg: bool = False, embeddings_cached: bool = False, image_to_image: bool = False
 ) -> PlanOptions:
     """PlanOptions from a ``core.settings.Settings`` (duck-typed, so tests can pass any object)."""
     forced = getattr(settings, "low_vram", AUTO)
@@ -51,6 +51,7 @@ def options_from_settings(
         text_encoder_on_cpu=bool(getattr(settings, "text_encoder_on_cpu", False)),
         cfg=cfg,
         embeddings_cached=embeddings_cached,
+        image_to_image=image_to_image,
     )
 
 
@@ -88,6 +89,11 @@ class Plan:
     @property
     def description(self) -> str:
         return self.rung.description
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """The image size this plan was made for (a refine tile's, in a tiled refine)."""
+        return None if self._context is None else (self._context.width, self._context.height)
 
     @property
     def predicted_ram_bytes(self) -> int:
@@ -203,7 +209,7 @@ def _plan_for_rung(ctx: _Context, rung: Rung, forced: bool) -> Plan:
     reasons = [
         (
             f"{rung}: predicted peak {gb_text(pred.bytes)} (+{cal.safety_fraction:.0%} and "
-            f"{cal.safety_bytes // MIB} MB margin) {'fits' if fits else 'does not fit'} in {gb_text(avail)} free"
+            f"{cal.safety_bytes // MIB} MiB margin) {'fits' if fits else 'does not fit'} in {gb_text(avail)} free"
         )
     ]
     if forced:

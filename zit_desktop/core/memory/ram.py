@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, predict_peak
 from zit_desktop.core.memory.profile import ModelProfile
 from zit_desktop.core.memory.rungs import Rung
-from zit_desktop.core.memory.vram import DeviceInfo
+from zit_desktop.core.memory.vram import DeviceInfo, gb_text
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,10 @@ def _host_activations(
         pred = predict_peak(profile, Rung.GPU, width, height, 1, None, cpu_opts, calibration=cal, vae_tiling=False)
         b = pred.breakdown
         if on_cpu:
-            acts = (b["activations_transformer"], b["activations_text_encoder"], b["activations_vae_decode"])
+            acts = (
+                b["activations_transformer"], b["activations_text_encoder"], b["activations_vae_decode"],
+                b["activations_vae_encode"],  # image-to-image only (0 otherwise)
+            )  # fmt: skip
             out["cpu_activations"] = 2 * max(acts)
         elif not opts.embeddings_cached:
             out["cpu_text_encoder_activations"] = 2 * b["activations_text_encoder"]
@@ -158,10 +161,10 @@ def ram_fits(pred: RamPrediction, device: DeviceInfo, calibration: Calibration |
 
 
 def budget_words(device: DeviceInfo, calibration: Calibration | None = None) -> str:
-    """The budget explained: "11.9 GB (85% of 17.2 GB RAM, less 2.7 GB for the OS and desktop)"."""
+    """The budget explained: "11.1 GiB (85% of 16.0 GiB RAM, less 2.5 GiB for the OS and desktop)"."""
     cal = calibration or Calibration()
     return (
-        f"{ram_budget(device, cal) / 1e9:.1f} GB ({cal.ram_fit_fraction:.0%} of "
-        f"{device.system_ram_bytes / 1e9:.1f} GB RAM, less {cal.ram_os_bytes / 1e9:.1f} GB for the OS and "
+        f"{gb_text(ram_budget(device, cal))} ({cal.ram_fit_fraction:.0%} of "
+        f"{gb_text(device.system_ram_bytes)} RAM, less {gb_text(cal.ram_os_bytes)} for the OS and "
         "desktop; past that the system pages to disk)"
     )

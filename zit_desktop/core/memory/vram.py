@@ -23,19 +23,37 @@ import os
 import sys
 import threading
 from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from zit_desktop.core.memory.gpu_probe import GpuHealth, read_health
 
 GIB = 1024**3
+MIB = 1024**2
 
 
 def gb_text(n: float) -> str:
-    """Bytes as decimal gigabytes for people: ``"8.2 GB"``."""
-    return f"{n / 1e9:.1f} GB"
+    """Bytes for people, in the one unit the app uses for memory and files: binary gigabytes,
+    labelled so (``"8.0 GiB"``). Cards and RAM are built in binary sizes, so an "8 GB" card (8192 MiB,
+    as nvidia-smi says) reads 8.0 GiB, not 8.6 GB; the simulated ones read exactly what was asked for."""
+    return f"{n / GIB:.1f} GiB"
 
 
 log = logging.getLogger(__name__)
+
+
+class CpuReason(StrEnum):
+    """Why a device is the CPU, as a closed set: the window translates by this, while ``reason``
+    keeps the English words (with the driver's own message) for the terminal and the log."""
+
+    NONE = ""  # a GPU, or a reason nobody classified
+    NO_DRIVER = "no-driver"  # no NVIDIA GPU, or no driver (NVML does not load)
+    HIDDEN = "hidden"  # CUDA_VISIBLE_DEVICES hides every GPU
+    NO_BINDINGS = "no-bindings"  # nvidia-ml-py is not installed
+    UNUSABLE = "unusable"  # NVML loads but the GPU cannot be used
+    STOPPED = "stopped"  # the GPU stopped answering
+    PROBE_FAILED = "probe-failed"  # the probe itself failed (a bug or an odd driver)
+    ENGINE = "engine"  # the engine runs on the CPU (torch sees no CUDA device)
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,7 @@ class DeviceInfo:
     source: str = "none"  # "nvml", "torch", "none" or "simulated"
     # temperature, clocks, throttle reasons and the other processes on the card (NVML only)
     health: GpuHealth | None = None
+    reason_kind: str = CpuReason.NONE  # a CpuReason: why CPU mode, for translated texts
 
     @property
     def is_cuda(self) -> bool:
@@ -89,7 +108,7 @@ def simulated_cuda_device(
     ram = int(ram_gib * GIB)
     return DeviceInfo(
         kind="cuda",
-        name=name or f"Simulated {total_gib:g} GB GPU",
+        name=name or f"Simulated {total_gib:g} GiB GPU",
         total_bytes=total,
         used_bytes=total - free,
         free_bytes=free,
@@ -119,11 +138,15 @@ def _as_str(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def cpu_device(reason: str, ram: tuple[int, int] | None = None) -> DeviceInfo:
-    """The CPU as a device: no VRAM, the system RAM (measured now unless given), and why no GPU."""
+def cpu_device(
+    reason: str, ram: tuple[int, int] | None = None, kind: CpuReason = CpuReason.NONE
+) -> DeviceInfo:
+    """The CPU as a device: no VRAM, the system RAM (measured now unless given), and why no GPU
+    (``reason`` in English words, ``kind`` the same as a :class:`CpuReason`)."""
     total, available = ram if ram is not None else system_ram()
     return DeviceInfo(
-        kind="cpu", name="CPU", system_ram_bytes=total, system_ram_available_bytes=available, reason=reason
+        kind="cpu", name="CPU", system_ram_bytes=total, system_ram_available_bytes=available, reason=reason,
+        reason_kind=str(kind),
     )
 
 
@@ -157,6 +180,7 @@ class VramProbe:
         self._handle: Any = None
         self._static: dict[str, Any] = {}
         self._nvml_error = ""
+        self._nvml_kind = CpuReason.NONE
         self._pid = os.getpid()
 
     # ---- NVML -----------------------------------------------------------------------------
@@ -164,7 +188,7 @@ class VramProbe:
         self._initialised = True
         target, hidden = _visible_device()
         if target is None:
-            self._nvml_error = hidden
+            self._nvml_error, self._nvml_kind = hidden, CpuReason.HIDDEN
             return
         pynvml: Any = self._bindings
         if pynvml is None:
@@ -172,11 +196,13 @@ class VramProbe:
                 pynvml = importlib.import_module("pynvml")
             except ImportError:
                 self._nvml_error = "NVML bindings (nvidia-ml-py) are not installed"
+                self._nvml_kind = CpuReason.NO_BINDINGS
                 return
         try:
             pynvml.nvmlInit()
         except Exception as exc:  # noqa: BLE001 - NVMLError_LibraryNotFound, DriverNotLoaded, ...
             self._nvml_error = f"no NVIDIA GPU or driver ({_nvml_message(exc)})"
+            self._nvml_kind = CpuReason.NO_DRIVER
             return
         try:
             if isinstance(target, str):
@@ -205,6 +231,7 @@ class VramProbe:
             }
         except Exception as exc:  # noqa: BLE001
             self._nvml_error = f"no usable NVIDIA GPU ({_nvml_message(exc)})"
+            self._nvml_kind = CpuReason.UNUSABLE
             _shutdown(pynvml)
             return
         self._nvml = pynvml
@@ -283,14 +310,16 @@ class VramProbe:
                         return self._sample_nvml(ram)
                     except Exception as exc:  # noqa: BLE001 - GPU lost, driver reset...
                         self._nvml_error = f"NVIDIA GPU stopped answering ({_nvml_message(exc)})"
+                        self._nvml_kind = CpuReason.STOPPED
                         self._nvml = None
                 reason = self._nvml_error or "no NVIDIA GPU"
+                kind = self._nvml_kind if self._nvml_error else CpuReason.NO_DRIVER
             except Exception as exc:  # noqa: BLE001 - never raise from telemetry
-                reason = f"GPU probe failed ({exc!r})"
+                reason, kind = f"GPU probe failed ({exc!r})", CpuReason.PROBE_FAILED
         info = self._sample_torch(ram)
         if info is not None:
             return info
-        return cpu_device(reason, ram)
+        return cpu_device(reason, ram, kind)
 
     def reset(self) -> None:
         """Forget the NVML state; the next ``sample()`` initialises again (e.g. after a driver install)."""
@@ -301,6 +330,7 @@ class VramProbe:
             self._nvml = None
             self._handle = None
             self._nvml_error = ""
+            self._nvml_kind = CpuReason.NONE
             self._static = {}
 
 

@@ -91,7 +91,12 @@ def a1111_parameters(request: GenerationRequest, extra: dict[str, Any] | None = 
         fields.append(("Transformer", model_display_name(request.transformer)))
     for key, value in (extra or {}).items():
         clean_key = " ".join(_KEY_JUNK.sub(" ", str(key)).split())
-        if value is not None and clean_key:
+        if value is None or not clean_key:
+            continue
+        known = [i for i, (name, _) in enumerate(fields) if name == clean_key]
+        if known:  # another engine's own value for a field we write (a remote sampler, say)
+            fields[known[0]] = (clean_key, value)
+        else:
             fields.append((clean_key, value))
     fields.append(("Version", f"zit-desktop {__version__}"))
     settings = ", ".join(f"{key}: {_quote(_format_value(value))}" for key, value in fields)

@@ -8,6 +8,11 @@ Every image we save carries two UTF-8 iTXt chunks (:func:`png_text_chunks`; keys
   request, the environment and run info, which is what "reuse" and "rebuild history from folder"
   read back (see :mod:`.read`).
 
+A finalized image (refine or upscale: ``request.finalize``) says so in both: ``info["finalize"]``
+holds :func:`finalize_info` (method, source file name, path, history id and seed, and what the
+engine adds: change and sigmas, upscaler, tile layout), and the A1111 text gets ``Refined from`` /
+``Upscaled from`` with the same facts (``Denoising strength`` is A1111's own key for the change).
+
 Files are written atomically (:func:`write_png_atomic`): a hidden temp file in the same folder,
 fsync, then ``os.replace``, so a crash or a full disk never leaves a half-written PNG where the
 gallery would find it. Folder scans skip those temp files (:func:`is_temp_name`), and
@@ -32,7 +37,7 @@ from PIL.PngImagePlugin import PngInfo
 from zit_desktop.core.errors import classify_os_error
 from zit_desktop.core.metadata.a1111 import a1111_parameters
 from zit_desktop.core.metadata.chunks import A1111_CHUNK, OUR_CHUNK
-from zit_desktop.core.request import GenerationRequest
+from zit_desktop.core.request import REFINE, Finalize, GenerationRequest
 
 METADATA_VERSION = 1
 TEMP_PREFIX = "."
@@ -46,8 +51,18 @@ def png_text_chunks(
 ) -> dict[str, str]:
     """Both text chunks for one image. ``info`` holds run facts (strategy, timings, peak VRAM...)."""
     extra: dict[str, Any] = {}
+    if request.finalize is not None:
+        lineage = info.get("finalize") if info else None
+        if not isinstance(lineage, dict):  # the upscale job: its facts are in info["upscale"]
+            ran = info.get("upscale") if info else None
+            lineage = finalize_info(request.finalize, ran if isinstance(ran, dict) else None)
+        info = {**(info or {}), "finalize": lineage}
+        extra.update(finalize_fields(lineage))
     if info and isinstance(info.get("strategy"), str):
         extra["Strategy"] = info["strategy"]
+    if info and isinstance(info.get("engine"), str):  # a remote engine: "ComfyUI 0.18.1 at http://box:8188"
+        extra["Engine"] = info["engine"]
+        extra["Sampler"] = info.get("sampler")  # that engine's own sampler (None: keep ours)
     record = {
         "version": METADATA_VERSION,
         "request": request.to_dict(),
@@ -58,6 +73,59 @@ def png_text_chunks(
         A1111_CHUNK: a1111_parameters(request, extra),
         OUR_CHUNK: json.dumps(record, ensure_ascii=False, sort_keys=True, default=str),
     }
+
+
+def source_seed(path: str) -> int | None:
+    """The seed the source image states in its metadata (ours or another tool's), if any."""
+    from zit_desktop.core.metadata.read import ParamsError, read_params
+
+    try:
+        return read_params(path).seed
+    except ParamsError:
+        return None
+
+
+def finalize_info(finalize: Finalize, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The lineage record of a finalized image: what it was made from, plus the engine's ``facts``."""
+    record: dict[str, Any] = {
+        "method": finalize.method,
+        "source": os.path.basename(finalize.source),
+        "source_path": finalize.source,
+        "source_id": finalize.source_id,
+        "source_seed": source_seed(finalize.source),
+        "upscaler": finalize.upscaler,
+    }
+    if finalize.method == REFINE:
+        record["change"] = finalize.change
+    else:
+        record["scale"] = finalize.scale
+    record.update(facts or {})
+    return record
+
+
+def finalize_fields(lineage: dict[str, Any]) -> dict[str, Any]:
+    """The A1111 ``Key: value`` pairs of a lineage record (None values are left out by the writer)."""
+    refine = lineage.get("method") == REFINE
+    fields: dict[str, Any] = {
+        "Refined from" if refine else "Upscaled from": lineage.get("source"),
+        "Source seed": lineage.get("source_seed"),
+    }
+    if refine:
+        fields["Denoising strength"] = lineage.get("change")
+        sigmas = lineage.get("shifted_sigmas")
+        if isinstance(sigmas, list) and sigmas:
+            fields["Refine sigmas"] = " ".join(f"{float(x):.4g}" for x in sigmas)
+    else:
+        fields["Upscale"] = f"x{lineage.get('scale')}" if lineage.get("scale") else None
+    fields["Upscaler"] = lineage.get("upscaler")
+    grid = lineage.get("grid")  # an SR upscaler's tiles (the upscale job)
+    if lineage.get("layout"):
+        fields["Tiles"] = lineage["layout"]
+    elif isinstance(grid, list) and len(grid) == 2 and lineage.get("tile"):
+        fields["Tiles"] = (
+            f"{grid[0]}x{grid[1]} tiles of {lineage['tile']} px, {lineage.get('overlap', 0)} px overlap"
+        )
+    return fields
 
 
 # ---- file names -------------------------------------------------------------------------------

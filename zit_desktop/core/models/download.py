@@ -58,7 +58,8 @@ from zit_desktop.core.models.catalogue import Source, Variant
 
 __all__ = [
     "CHUNK", "PARTIAL_SUFFIX", "Cancelled", "DownloadOutcome", "DownloadPhase", "DownloadPlan", "DownloadProgress",
-    "ProgressCallback", "RemoteFile", "ResolvedSource", "check_disk", "download", "plan", "verify_file",
+    "HttpSource", "ProgressCallback", "RemoteFile", "ResolvedSource", "check_disk", "download", "download_url",
+    "fetch_verified", "plan", "require_free_disk", "verify_file",
 ]
 
 DISK_MARGIN = 64 * 1024 * 1024  # keep a little room for the manifest, logs and the history
@@ -190,8 +191,9 @@ class _Stop(Exception):
     """The cancel token was set."""
 
 
-def _http_error(exc: Exception, what: str) -> Exception:
-    """Sort a huggingface_hub/httpx failure into a retryable one or a final AppError."""
+def _http_error(exc: Exception, what: str, server: str = "The Hub") -> Exception:
+    """Sort a huggingface_hub/httpx failure into a retryable one or a final AppError (``server``
+    names who answered, for the message)."""
     import httpx2
     from huggingface_hub import errors as hf_errors
 
@@ -211,7 +213,7 @@ def _http_error(exc: Exception, what: str) -> Exception:
         status is not None and (status >= 500 or status in (408, 429))
     ):
         return _Transient(f"{exc.__class__.__name__}: {exc}".splitlines()[0])
-    return AppError(ErrorKind.NETWORK, f"The Hub answered {status or 'an error'} to {what}.", repr(exc))
+    return AppError(ErrorKind.NETWORK, f"{server} answered {status or 'an error'} to {what}.", repr(exc))
 
 
 def _with_retries(call: Callable[[], Any], what: str, retries: int = 3, backoff_s: float = 1.0) -> Any:
@@ -233,10 +235,10 @@ def _with_retries(call: Callable[[], Any], what: str, retries: int = 3, backoff_
     raise AssertionError("unreachable")
 
 
-def _stopped(reason: str) -> AppError:
+def _stopped(reason: str, server: str = "the Hugging Face Hub") -> AppError:
     return AppError(
         ErrorKind.NETWORK,
-        "The download stopped: the Hugging Face Hub could not be reached, or kept failing. Check the "
+        f"The download stopped: {server} could not be reached, or kept failing. Check the "
         "connection and run it again to continue; whatever was downloaded already is kept.",
         reason,
     )
@@ -247,20 +249,25 @@ def _stopped(reason: str) -> AppError:
 
 def check_disk(p: DownloadPlan) -> None:
     """Raise DISK_FULL when the cache drive cannot hold what is left to fetch (said in GB)."""
-    need = p.remaining_bytes
+    require_free_disk(p.cache_dir, p.remaining_bytes, p.variant.label, "or point HF_HOME at a bigger drive")
+
+
+def require_free_disk(folder: Path, need: int, label: str, advice: str) -> None:
+    """Raise DISK_FULL when the drive of ``folder`` cannot hold ``need`` more bytes (and a margin)."""
     if need <= 0:
         return
-    free = free_disk_bytes(p.cache_dir)
+    free = free_disk_bytes(folder)
     if free is not None and free < need + DISK_MARGIN:  # unreadable: the write itself reports a full disk
         raise AppError(
             ErrorKind.DISK_FULL,
-            f"{p.variant.label} needs {_gb(need)} more on the drive of {p.cache_dir}, which has {_gb(free)} "
-            f"free. Free {_gb(need + DISK_MARGIN - free)} or point HF_HOME at a bigger drive.",
+            f"{label} needs {_gb(need)} more on the drive of {folder}, which has {_gb(free)} "
+            f"free. Free {_gb(need + DISK_MARGIN - free)} {advice}.",
         )
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+    """Sizes in the app's one unit (``memory.vram.gb_text``: binary, labelled GiB), small ones in MiB."""
+    return f"{n / 1024**3:.1f} GiB" if n >= 100 * 1024**2 else f"{n / 1024**2:.1f} MiB"
 
 
 @dataclass
@@ -335,12 +342,41 @@ def _fetch_verified(
     cache: Path, f: RemoteFile, meter: _Meter, emit: ProgressCallback,
     cancel: Cancelled | None, retries: int, backoff_s: float, token: str | None,
 ) -> None:  # fmt: skip
-    """Fetch one file (resuming its partial), verify it, and move it to ``blobs/<etag>``."""
-    partial = partial_path(cache, f)
+    """Fetch one Hub file (resuming its partial), verify it, and move it to ``blobs/<etag>``."""
+    from urllib.parse import quote
+
+    from huggingface_hub import constants
+    from huggingface_hub.utils._headers import build_hf_headers
+
+    # Not hf_hub_url(): it formats a template fixed when huggingface_hub was imported.
+    url = f"{constants.ENDPOINT}/{f.repo}/resolve/{f.commit}/{quote(f.path)}"
+    source = HttpSource(url, build_hf_headers(token=token))
     try:
-        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial_path(cache, f).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise classify_os_error(exc, f"the model cache ({cache})") from None
+    fetch_verified(source, f, partial_path(cache, f), blob_path(cache, f), meter, emit, cancel, retries, backoff_s)
+
+
+@dataclass(frozen=True)
+class HttpSource:
+    """Where a file's bytes come from: ``url`` with ``headers``; ``server`` names it in messages
+    (``"The Hub"``); ``session`` is huggingface_hub's shared client when None (Hub downloads)."""
+
+    url: str
+    headers: dict[str, str]
+    server: str = "The Hub"
+    unreachable: str = "the Hugging Face Hub"
+    session: Any = None
+
+
+def fetch_verified(
+    source: HttpSource, f: RemoteFile, partial: Path, final: Path, meter: _Meter, emit: ProgressCallback,
+    cancel: Cancelled | None, retries: int, backoff_s: float,
+) -> None:  # fmt: skip
+    """Fetch ``f`` into ``partial`` (resuming it with a Range request), verify its size and hash, and
+    move it to ``final``. Lost connections are retried with backoff; a mismatch deletes the partial
+    and fetches once more, a second one is ``MODEL_CORRUPT``. The folder of ``partial`` must exist."""
     refetched = False
     failures = 0
     while True:
@@ -348,17 +384,17 @@ def _fetch_verified(
             raise _Stop
         before = meter.fetched
         try:
-            _transfer(f, partial, meter, emit, cancel, token)
+            _transfer(source, f, partial, meter, emit, cancel)
         except _Transient as exc:
             failures = 0 if meter.fetched > before else failures + 1
             if failures > retries:
-                raise _stopped(f"{exc} while fetching {f.name}") from None
+                raise _stopped(f"{exc} while fetching {f.name}", source.unreachable) from None
             _sleep(backoff_s * 2 ** max(failures - 1, 0), cancel)
             continue
         emit(meter.event(DownloadPhase.VERIFY, f, f.size))
         problem = verify_file(partial, f)
         if problem is None:
-            os.replace(partial, blob_path(cache, f))
+            os.replace(partial, final)
             return
         partial.unlink(missing_ok=True)
         meter.done -= f.size
@@ -380,14 +416,11 @@ def _sleep(seconds: float, cancel: Cancelled | None) -> None:
 
 
 def _transfer(
-    f: RemoteFile, partial: Path, meter: _Meter, emit: ProgressCallback, cancel: Cancelled | None, token: str | None
+    source: HttpSource, f: RemoteFile, partial: Path, meter: _Meter, emit: ProgressCallback, cancel: Cancelled | None
 ) -> None:
     """Append the rest of the file to ``partial`` (a Range request when some of it is there)."""
-    from urllib.parse import quote
-
     import httpx2
     from huggingface_hub import constants, get_session
-    from huggingface_hub.utils._headers import build_hf_headers
 
     have = file_size(partial)
     if have > f.size:
@@ -396,15 +429,14 @@ def _transfer(
         have = 0
     if have == f.size:
         return
-    headers = build_hf_headers(token=token)
+    headers = dict(source.headers)
     headers["Accept-Encoding"] = "identity"
     if have:
         headers["Range"] = f"bytes={have}-"
-    # Not hf_hub_url(): it formats a template fixed when huggingface_hub was imported.
-    url = f"{constants.ENDPOINT}/{f.repo}/resolve/{f.commit}/{quote(f.path)}"
+    session = source.session if source.session is not None else get_session()
     try:
-        with get_session().stream(
-            "GET", url, headers=headers, timeout=httpx2.Timeout(constants.HF_HUB_DOWNLOAD_TIMEOUT)
+        with session.stream(
+            "GET", source.url, headers=headers, timeout=httpx2.Timeout(constants.HF_HUB_DOWNLOAD_TIMEOUT)
         ) as response:
             if response.status_code == 416:  # the server does not know our offset: start over
                 partial.unlink(missing_ok=True)
@@ -428,7 +460,7 @@ def _transfer(
                         meter.last_emit = time.monotonic()
                         emit(meter.event(DownloadPhase.DOWNLOAD, f, have))
     except (httpx2.HTTPError, ConnectionError, TimeoutError) as exc:
-        sorted_exc = _http_error(exc, f.name)
+        sorted_exc = _http_error(exc, f.name, source.server)
         raise sorted_exc from None
     if have < f.size:
         raise _Transient(f"the connection closed after {have} of {f.size} bytes")
@@ -453,3 +485,40 @@ def _disk_error(exc: OSError, f: RemoteFile) -> AppError:
     return AppError(err.kind, f"{err.message} The part downloaded so far is kept; the next download continues it.",
                     err.detail)  # fmt: skip
 
+
+# --- one file from a plain URL -------------------------------------------------------------------
+
+
+def download_url(
+    source: HttpSource,
+    f: RemoteFile,
+    target: Path,
+    on_progress: ProgressCallback | None = None,
+    cancel: Cancelled | None = None,
+    *,
+    label: str,
+    retries: int = 4,
+    backoff_s: float = 1.0,
+) -> bool:
+    """Fetch one file that is not on the Hub (``f`` gives its size and sha256) to ``target``, with
+    the same resume (``<target>.zit-partial``), verification, retries, disk check and progress as
+    :func:`download`. True when the file is in place (fetched or there already), False when the
+    cancel token stopped it (the partial file is kept for the next run)."""
+    emit = on_progress or (lambda _e: None)
+    if verify_file(target, f) is None:
+        return True
+    partial = target.with_name(target.name + PARTIAL_SUFFIX)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise classify_os_error(exc, f"the models folder ({target.parent})") from None
+    have = min(file_size(partial), f.size)
+    require_free_disk(target.parent, f.size - have, label, "or choose another data folder")
+    meter = _Meter(f.size, 1, done=have)
+    try:
+        fetch_verified(source, f, partial, target, meter, emit, cancel, retries, backoff_s)
+    except _Stop:
+        return False
+    meter.files_done = 1
+    emit(meter.event(DownloadPhase.DONE, None, 0))
+    return True

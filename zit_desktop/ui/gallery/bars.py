@@ -180,8 +180,9 @@ class _Quiet:
 
 
 class ThumbDelegate(QStyledItemDelegate):
-    """Draws a thumbnail centred in its cell, the selection frame, a favourite star and a
-    "missing file" mark; every cell has the same size, so the view never measures items."""
+    """Draws a thumbnail centred in its cell, the selection frame, a favourite star, a "missing file"
+    mark and a "refined"/"upscaled" badge on finals; every cell has the same size, so the view never
+    measures items."""
 
     def __init__(self, cell: QSize, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -229,6 +230,9 @@ class ThumbDelegate(QStyledItemDelegate):
             painter.drawEllipse(badge)
             painter.setPen(QPen(QColor("white")))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!")
+        final = index.data(Roles.Final)
+        if final:
+            self._final_badge(painter, inner, str(final))
         if favorite:
             star = QRectF(inner.right() - 25, inner.top() + 3, 22, 22)
             painter.setPen(QPen(QColor(0, 0, 0, 160)))
@@ -236,3 +240,18 @@ class ThumbDelegate(QStyledItemDelegate):
             painter.setPen(QPen(QColor(255, 200, 40)))
             painter.drawText(star, Qt.AlignmentFlag.AlignCenter, "★")
         painter.restore()
+
+    def _final_badge(self, painter: QPainter, inner: QRectF, method: str) -> None:
+        text = self.tr("refined") if method == "refine" else self.tr("upscaled")
+        font = QFont(painter.font())
+        font.setPixelSize(11)
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(text) + 10
+        badge = QRectF(inner.left() + 3, inner.bottom() - 19, width, 16)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(41, 128, 185, 220))
+        painter.drawRoundedRect(badge, 8, 8)
+        painter.setPen(QPen(QColor("white")))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+        font.setPixelSize(16)
+        painter.setFont(font)

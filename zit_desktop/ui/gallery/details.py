@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
+from typing import Any
 
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt
 from PySide6.QtGui import QAction, QImage, QImageReader, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -20,9 +22,21 @@ from PySide6.QtWidgets import (
 )
 
 from zit_desktop.core.history import HistoryRow
+from zit_desktop.ui.gallery.lineage import LineageBox
 
 PREVIEW_MAX_SIDE = 1024
 _TIMING_ORDER = ("encode", "denoise", "decode", "save", "total")
+
+
+def made_on(environment: Mapping[str, Any]) -> str:
+    """Where an image was made: a server's name (its ComfyUI version and address), or this computer."""
+    name = environment.get("engine_name")
+    if not name:
+        return QCoreApplication.translate("DetailsPane", "this computer")
+    version = environment.get("comfyui_version")
+    engine = f"ComfyUI {version}" if version else "ComfyUI"
+    server = environment.get("server")
+    return f"{name} ({engine}, {server})" if server else f"{name} ({engine})"
 
 
 def format_bytes(value: int | None) -> str:
@@ -60,7 +74,7 @@ class DetailsPane(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        for key in ("prompt", "negative", "seed", "size", "steps", "guidance", "strategy", "oom",
+        for key in ("prompt", "negative", "seed", "size", "steps", "guidance", "engine", "strategy", "oom",
                     "timings", "vram", "created", "path"):
             value = QLabel(self)
             value.setObjectName(f"galleryDetail_{key}")
@@ -87,6 +101,8 @@ class DetailsPane(QWidget):
         info_side = QVBoxLayout()
         info_side.addLayout(self.buttons)
         info_side.addWidget(self.hint)
+        self.lineage = LineageBox(self)  # source and finals, above the fields; the gallery gives it the store
+        info_side.addWidget(self.lineage)
         info_side.addWidget(scroll, 1)
         # Side by side when the pane is wide (the bottom dock), stacked when it is tall.
         self._layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
@@ -111,7 +127,7 @@ class DetailsPane(QWidget):
         titles = {
             "prompt": self.tr("Prompt"), "negative": self.tr("Negative prompt"), "seed": self.tr("Seed"),
             "size": self.tr("Size"), "steps": self.tr("Steps"), "guidance": self.tr("Guidance"),
-            "strategy": self.tr("Memory strategy"), "oom": self.tr("Out-of-memory retries"),
+            "engine": self.tr("Made on"), "strategy": self.tr("Memory strategy"), "oom": self.tr("Out-of-memory retries"),
             "timings": self.tr("Timings"), "vram": self.tr("Peak VRAM"), "created": self.tr("Created"),
             "path": self.tr("File"),
         }
@@ -137,6 +153,7 @@ class DetailsPane(QWidget):
         for key, field in self.fields.items():
             field.setVisible(row is not None)
             self._labels[key].setVisible(row is not None)
+        self.lineage.show_row(row)
         if row is None:
             self._image = QImage()
             self.preview.clear()
@@ -163,6 +180,7 @@ class DetailsPane(QWidget):
         guidance = f"{row.guidance:g}"
         f["guidance"].setText(guidance + (self.tr(" (off: negative prompt unused)")
                                           if row.guidance == 0 else ""))
+        f["engine"].setText(made_on(row.environment))
         f["strategy"].setText(row.strategy or "—")
         f["oom"].setText(str(row.oom_retries))
         f["timings"].setText(self._timings(row))

@@ -28,6 +28,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from zit_desktop.core.history import HistoryFilter, HistoryRow, HistoryStore
+from zit_desktop.ui.gallery.details import made_on
+from zit_desktop.ui.gallery.lineage import final_method
 from zit_desktop.ui.gallery.thumbs import DEFAULT_BUDGET_BYTES, PixmapLru, ThumbJob, ThumbnailLoader
 from zit_desktop.ui.startup import qtcompat
 
@@ -45,6 +47,7 @@ class Roles(IntEnum):
     Path = Qt.ItemDataRole.UserRole + 5
     Prompt = Qt.ItemDataRole.UserRole + 6
     ThumbnailLoaded = Qt.ItemDataRole.UserRole + 7
+    Final = Qt.ItemDataRole.UserRole + 8  # "refine" / "upscale" for a finalized image, else None
 
 
 class GalleryModel(QAbstractListModel):
@@ -114,6 +117,8 @@ class GalleryModel(QAbstractListModel):
             return row.path
         if role == Roles.ThumbnailLoaded:
             return row.id in self.cache
+        if role == Roles.Final:
+            return final_method(row)
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -265,6 +270,12 @@ class GalleryModel(QAbstractListModel):
         prompt = row.prompt if len(row.prompt) <= 300 else row.prompt[:300] + "…"
         lines = [prompt, self.tr("Seed %1 · %2×%3").replace("%1", str(row.seed))
                  .replace("%2", str(row.width)).replace("%3", str(row.height))]
+        lines.append(self.tr("Made on %1").replace("%1", made_on(row.environment)))
+        method = final_method(row)
+        if method == "refine":
+            lines.append(self.tr("Refined from another image (a final)"))
+        elif method == "upscale":
+            lines.append(self.tr("Upscaled from another image (a final)"))
         if row.favorite:
             lines.append(self.tr("★ Favourite"))
         if row.missing:

@@ -57,6 +57,7 @@ class GalleryPanel(QWidget):
     """The history as a browsable grid. Call :meth:`shutdown` before closing ``store``."""
 
     reuseRequested = Signal(object)  # a Reuse: the request, seed locked, the row as parent of the next job
+    finalizeRequested = Signal(object)  # a HistoryRow to refine or upscale (the window's Finalize panel)
     rebuildFinished = Signal(int)
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None, *, page_size: int = 200) -> None:
@@ -77,6 +78,8 @@ class GalleryPanel(QWidget):
         self.view = QListView(self)
         self._setup_view()
         self.details = DetailsPane(self)
+        self.details.lineage.store = store
+        self.details.lineage.selectRequested.connect(self.show_id)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("gallerySplitter")
         splitter.addWidget(self.view)
@@ -91,7 +94,8 @@ class GalleryPanel(QWidget):
         layout.addWidget(splitter, 1)
 
         self._make_actions()
-        self.details.add_actions([self.act_reuse_seed, self.act_reuse_all, self.act_open, self.act_show])
+        self.details.add_actions([self.act_reuse_seed, self.act_reuse_all, self.act_finalize, self.act_open,
+                                  self.act_show])
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.apply_filters)
         self._visible_timer = QTimer(self, singleShot=True, interval=60)
@@ -153,6 +157,7 @@ class GalleryPanel(QWidget):
         self.act_reuse_all = self._action("reuseAll", self.reuse_all, "R")
         self.act_open = self._action("openImage", self.open_image, "Return")
         self.act_show = self._action("showInFolder", self.show_in_folder, "Ctrl+Shift+O")
+        self.act_finalize = self._action("finalizeImage", self.finalize_current)  # the window has Ctrl+Shift+F
         self.act_copy = self._action("copyPrompt", self.copy_prompt, QKeySequence.StandardKey.Copy)
         self.act_favorite = self._action("toggleFavorite", self.toggle_favorite, "F")
         self.act_delete = self._action("deleteImage", self.delete_selected, QKeySequence.StandardKey.Delete)
@@ -167,7 +172,7 @@ class GalleryPanel(QWidget):
     def retranslate(self) -> None:
         texts = {
             self.act_reuse_seed: self.tr("Reuse seed"), self.act_reuse_all: self.tr("Reuse all parameters"),
-            self.act_open: self.tr("Open image"), self.act_show: self.tr("Show in folder"),
+            self.act_finalize: self.tr("Finalize…"), self.act_open: self.tr("Open image"), self.act_show: self.tr("Show in folder"),
             self.act_copy: self.tr("Copy prompt"), self.act_favorite: self.tr("Favourite"),
             self.act_delete: self.tr("Delete"), self.act_undo: self.tr("Undo delete"),
         }
@@ -230,6 +235,7 @@ class GalleryPanel(QWidget):
         for action in (self.act_reuse_seed, self.act_reuse_all, self.act_copy, self.act_favorite,
                        self.act_delete):
             action.setEnabled(has)
+        self.act_finalize.setEnabled(has and not row.missing)  # type: ignore[union-attr]
         present = has and not row.missing  # type: ignore[union-attr]
         self.act_open.setEnabled(present)
         self.act_show.setEnabled(has)
@@ -250,6 +256,26 @@ class GalleryPanel(QWidget):
         if row is None:
             return
         self.reuseRequested.emit(Reuse(row.request(), True, row.id))
+
+    def finalize_current(self) -> None:
+        """Refine or upscale this image (the window opens its Finalize panel)."""
+        row = self.current_row()
+        if row is not None and not row.missing:
+            self.finalizeRequested.emit(row)
+
+    def show_id(self, image_id: int) -> bool:
+        """Select ``image_id`` (a lineage link), loading more pages when it is further down; says so
+        when the current search or filters hide it."""
+        while not self.model.index_of(image_id).isValid() and self.model.canFetchMore():
+            before = self.model.rowCount()
+            self.model.fetchMore()
+            if self.model.rowCount() == before:
+                break
+        if self.select_id(image_id):
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+            return True
+        self.notice.show_message(self.tr("That image is hidden by the search or filters, or is in the trash."))
+        return False
 
     def open_image(self) -> None:
         row = self.current_row()
@@ -334,7 +360,7 @@ class GalleryPanel(QWidget):
                                   else self.tr("Add to favourites"))
         menu = QMenu(self)
         menu.setObjectName("galleryContextMenu")
-        for action in (self.act_reuse_seed, self.act_reuse_all, None, self.act_open, self.act_show,
+        for action in (self.act_reuse_seed, self.act_reuse_all, self.act_finalize, None, self.act_open, self.act_show,
                        self.act_copy, None, self.act_favorite, self.act_delete):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu.exec(self.view.viewport().mapToGlobal(pos))

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QObject
 
 from zit_desktop.core.errors import AppError
 from zit_desktop.core.history import HistoryStore
@@ -35,13 +35,10 @@ class GalleryHookup(QObject):
         self.window, self.panel, self.store = window, panel, store
         panel.request_provider = window.current_request
         panel.reuseRequested.connect(window.apply_reuse)
+        panel.finalizeRequested.connect(window.finalize.finalize_row)
         window.imageRecorded.connect(panel.on_image_recorded)
-        window.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            self.close()
-        return False
+        # once the window has really closed: a close can be refused (a job runs and the user keeps working)
+        window.closed.connect(self.close)
 
     def close(self) -> None:
         """Wait for thumbnail and import work, then close the store. Safe to call twice."""

@@ -30,6 +30,7 @@ log = logging.getLogger("zit_desktop")
 NATIVE_CRASH_FILE = "crash-native.log"
 LOG_MAX_BYTES = 2 * 1024 * 1024
 LOG_BACKUPS = 3
+SHOWN_TO_USER = "zit_shown_to_user"  # a log record's extra: the user already sees this message
 
 # Called with (title, traceback text); set by the GUI once a crash dialog can be shown.
 Reporter = Callable[[str, str], None]
@@ -56,6 +57,8 @@ def init_logging(log_file: Path, level: int = logging.INFO) -> logging.Handler |
         console = logging.StreamHandler()
         console.setLevel(logging.WARNING)
         console.setFormatter(fmt)
+        # fatal_error prints its message itself, plainly: not a second time with a timestamp
+        console.addFilter(lambda record: not getattr(record, SHOWN_TO_USER, False))
         root.addHandler(console)
     return handler
 
@@ -89,6 +92,23 @@ def init_faulthandler(log_dir: Path) -> Path | None:
         if sys.stderr is not None:
             faulthandler.enable(all_threads=True)
         return None
+
+
+def close_faulthandler() -> None:
+    """At a clean exit: stop the dump and remove its file when nothing was written, so only a real
+    crash leaves ``crash-native.log`` for the next start to report."""
+    global _fault_file
+    fault_file, _fault_file = _fault_file, None
+    if fault_file is None:
+        return
+    faulthandler.disable()
+    path = Path(fault_file.name)
+    try:
+        fault_file.close()
+        if path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def set_reporter(reporter: Reporter | None) -> None:
@@ -135,11 +155,15 @@ def install_excepthooks() -> None:
     threading.excepthook = _thread_excepthook
 
 
-def fatal_error(title: str, message: str) -> None:
-    """Tell the user about an error that stops the app, without needing Qt."""
-    log.critical("%s: %s", title, message)
+def fatal_error(title: str, message: str, *, use_qt: bool = True) -> None:
+    """Tell the user about an error that stops the app, without needing Qt.
+
+    ``use_qt=False`` when Qt cannot open a window (no display): creating a QApplication there aborts."""
+    log.critical("%s: %s", title, message, extra={SHOWN_TO_USER: True})
     qt_shown = False
     try:
+        if not use_qt:
+            raise RuntimeError("Qt not usable here")
         from PySide6.QtWidgets import QApplication, QMessageBox
 
         app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -19,6 +19,33 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("system", "en", "zh_CN")
 DOMAIN = "zit_desktop"
 
+# Labels of Qt's own file dialog that Qt's qtbase_zh_CN.qm lacks (its .ui spells them with an
+# accelerator, "&Look in:", while the catalogue has only "Look in:"), so they stayed English.
+QT_GAPS: dict[str, dict[tuple[str, str], str]] = {
+    "zh_CN": {
+        ("QFileDialog", "&Look in:"): "查找范围(&L)：",
+        ("QFileDialog", "Files of &type:"): "文件类型(&T)：",
+        ("QFileDialog", "File &name:"): "文件名称(&N)：",
+    },
+}
+
+
+class QtGapTranslator(QTranslator):
+    """Fills :data:`QT_GAPS`: the few strings of Qt's own dialogs its shipped catalogue misses."""
+
+    def __init__(self, language: str, parent: QCoreApplication) -> None:
+        super().__init__(parent)
+        self.table = QT_GAPS.get(language, {})
+
+    def isEmpty(self) -> bool:  # noqa: N802 - Qt's name
+        return not self.table
+
+    def translate(
+        self, context: str, source: str, disambiguation: str | None = None, n: int = -1
+    ) -> str | None:
+        # None is Qt's null string: "not mine", so the next translator is asked ("" would be an answer)
+        return self.table.get((context, source))
+
 
 def qm_file(language: str) -> Path:
     """The packaged ``.qm`` for ``language`` (a real file in a normal or editable install)."""
@@ -58,6 +85,10 @@ class Translations:
             qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
             if language != "en" and qt_base.load(f"qtbase_{language}", qt_dir):
                 self._installed.append(qt_base)
+            elif language != "en":
+                log.warning("Qt's own translation qtbase_%s is not in %s; its dialogs stay English", language, qt_dir)
+            if language in QT_GAPS:
+                self._installed.append(QtGapTranslator(language, self.app))
         for tr in self._installed:
             self.app.installTranslator(tr)
         self.active = language

@@ -2,48 +2,48 @@
 
 It turns its controls into a :class:`GenerationRequest` and back (``apply_request`` is the "reuse"
 hook the gallery and PNG drop call). It does not validate: the window does, and shows the message.
+Its number boxes (``numeric_input``) never change a value silently: a typed or reused value that is not
+allowed becomes the nearest allowed one, and the hint under the fields says so.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from zit_desktop.core.request import (
-    MAX_COUNT,
-    MAX_GUIDANCE,
-    MAX_SEED,
-    MAX_SIDE,
-    MAX_STEPS,
-    MIN_COUNT,
-    MIN_SIDE,
-    MIN_STEPS,
-    RANDOM_SEED,
-    SIDE_MULTIPLE,
-    GenerationRequest,
-    nearest_valid_side,
-)
+from zit_desktop.core.request import MAX_COUNT, MAX_SEED, RANDOM_SEED, GenerationRequest
 from zit_desktop.core.sizes import (
     DEFAULT_GUIDANCE,
     DEFAULT_PRESET,
     DEFAULT_STEPS,
     get_preset,
     preset_for_size,
+)
+from zit_desktop.ui.widgets.numeric_input import (
+    COUNT_RULE,
+    GUIDANCE_RULE,
+    SEED_RULE,
+    SIDE_RULE,
+    STEPS_RULE,
+    Adjustment,
+    CheckedDoubleSpinBox,
+    CheckedSpinBox,
+    NumberBox,
+    Reason,
 )
 from zit_desktop.ui.widgets.preset_bar import PresetBar
 
@@ -95,20 +95,13 @@ class ParamsPanel(QWidget):
         self.negative_note.setObjectName("negativeNote")
         self.negative_note.setWordWrap(True)
         self.presets = PresetBar(self)
-        self.width_spin = self._side_spin("widthSpin")
-        self.height_spin = self._side_spin("heightSpin")
-        self.steps = QSpinBox(self)
-        self.steps.setObjectName("stepsSpin")
-        self.steps.setRange(MIN_STEPS, MAX_STEPS)
-        self.guidance = QDoubleSpinBox(self)
-        self.guidance.setObjectName("guidanceSpin")
-        self.guidance.setRange(0.0, MAX_GUIDANCE)
+        self.width_spin = CheckedSpinBox(SIDE_RULE, "widthSpin", self)
+        self.height_spin = CheckedSpinBox(SIDE_RULE, "heightSpin", self)
+        self.steps = CheckedSpinBox(STEPS_RULE, "stepsSpin", self)
+        self.guidance = CheckedDoubleSpinBox(GUIDANCE_RULE, "guidanceSpin", self)
         self.guidance.setSingleStep(0.5)
-        self.guidance.setDecimals(1)
-        self.seed = QDoubleSpinBox(self)  # a double: seeds go up to 2**32 - 1, past QSpinBox's int range
-        self.seed.setObjectName("seedSpin")
-        self.seed.setDecimals(0)
-        self.seed.setRange(RANDOM_SEED, MAX_SEED)
+        # a double: seeds go up to 2**32 - 1, past QSpinBox's int range
+        self.seed = CheckedDoubleSpinBox(SEED_RULE, "seedSpin", self)
         self.seed.setSingleStep(1)
         self.seed.setMinimumWidth(self.fontMetrics().horizontalAdvance("4294967295") + 40)
         self.dice = QToolButton(self)
@@ -116,9 +109,22 @@ class ParamsPanel(QWidget):
         self.lock = QToolButton(self)
         self.lock.setObjectName("seedLockButton")
         self.lock.setCheckable(True)
-        self.count = QSpinBox(self)
-        self.count.setObjectName("countSpin")
-        self.count.setRange(MIN_COUNT, MAX_COUNT)
+        self.count = CheckedSpinBox(COUNT_RULE, "countSpin", self)
+        self.number_boxes: dict[str, NumberBox] = {
+            "width": self.width_spin,
+            "height": self.height_spin,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "seed": self.seed,
+            "count": self.count,
+        }
+        # "a value was changed to the nearest allowed one", one line per field (not an error)
+        self.hint = QLabel(self)
+        self.hint.setObjectName("inputHint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #8a4b00; font-weight: 600;")
+        self.hint.hide()
+        self._hints: dict[str, str] = {}
         self.message = QLabel(self)
         self.message.setObjectName("inputMessage")
         self.message.setWordWrap(True)
@@ -129,13 +135,6 @@ class ParamsPanel(QWidget):
         self._connect()
         self.retranslate()
         self.apply_request(GenerationRequest(prompt="").with_preset(DEFAULT_PRESET), lock_seed=False)
-
-    def _side_spin(self, name: str) -> QSpinBox:
-        spin = QSpinBox(self)
-        spin.setObjectName(name)
-        spin.setRange(MIN_SIDE, MAX_SIDE)
-        spin.setSingleStep(SIDE_MULTIPLE)
-        return spin
 
     def _label(self, key: str, buddy: QWidget) -> QLabel:
         label = QLabel(self)
@@ -179,6 +178,7 @@ class ParamsPanel(QWidget):
         box.addWidget(self.presets)
         box.addLayout(size_row)
         box.addLayout(grid)
+        box.addWidget(self.hint)
         box.addWidget(self.message)
         order = [
             self.prompt,
@@ -202,7 +202,9 @@ class ParamsPanel(QWidget):
         self.presets.presetChosen.connect(self.choose_preset)
         for spin in (self.width_spin, self.height_spin):
             spin.valueChanged.connect(self._on_size_edited)
-            spin.editingFinished.connect(lambda s=spin: s.setValue(nearest_valid_side(s.value())))
+        for key, number_box in self.number_boxes.items():
+            number_box.adjusted.connect(partial(self._on_adjusted, key))
+            number_box.lineEdit().textEdited.connect(partial(self.clear_hint, key))
         self.guidance.valueChanged.connect(self._update_negative_state)
         self.seed.valueChanged.connect(self._on_seed_edited)
         self.dice.clicked.connect(self.roll_seed)
@@ -251,6 +253,7 @@ class ParamsPanel(QWidget):
         self.count.setToolTip(self.tr("Images per generation, with seeds seed, seed+1, …"))
         self.times.setAccessibleName(self.tr("by"))
         self.message.setAccessibleName(self.tr("Input problem"))
+        self.hint.setAccessibleName(self.tr("Value adjusted"))
         self._update_negative_state()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -278,6 +281,8 @@ class ParamsPanel(QWidget):
     # ------------------------------------------------------------------ size and seed
     def choose_preset(self, name: str) -> None:
         preset = get_preset(name)
+        self.clear_hint("width")
+        self.clear_hint("height")
         self._programmatic = True
         self.width_spin.setValue(preset.width)
         self.height_spin.setValue(preset.height)
@@ -313,6 +318,7 @@ class ParamsPanel(QWidget):
 
     # ------------------------------------------------------------------ requests
     def request(self, model: str) -> GenerationRequest:
+        self.commit_typing()
         w, h = self.width_spin.value(), self.height_spin.value()
         seed = int(self.seed.value()) if self.lock.isChecked() else RANDOM_SEED
         return GenerationRequest(
@@ -331,20 +337,76 @@ class ParamsPanel(QWidget):
     def apply_request(self, request: GenerationRequest, lock_seed: bool) -> None:
         """Fill every control from ``request`` (reuse). ``lock_seed`` keeps its seed for the next jobs."""
         req = request
+        for key in list(self._hints):
+            self.clear_hint(key)
         self._programmatic = True
         self.prompt.setPlainText(req.prompt)
         self.negative.setPlainText(req.negative_prompt)
-        self.width_spin.setValue(nearest_valid_side(req.width))
-        self.height_spin.setValue(nearest_valid_side(req.height))
-        self.steps.setValue(req.steps or DEFAULT_STEPS)
-        self.guidance.setValue(req.guidance if req.guidance is not None else DEFAULT_GUIDANCE)
-        self.count.setValue(max(MIN_COUNT, min(MAX_COUNT, req.count)))
-        self.seed.setValue(req.seed)
+        # a value outside the limits (an A1111 PNG at 1000×1000, a count of 50) is adjusted with a hint
+        self.width_spin.set_checked(req.width)
+        self.height_spin.set_checked(req.height)
+        self.steps.set_checked(req.steps or DEFAULT_STEPS)
+        self.guidance.set_checked(req.guidance if req.guidance is not None else DEFAULT_GUIDANCE)
+        self.count.set_checked(req.count)
+        self.seed.set_checked(req.seed)
         self._programmatic = False
         self.lock.setChecked(lock_seed and req.seed != RANDOM_SEED)
         self.presets.select(preset_for_size(self.width_spin.value(), self.height_spin.value()))
         self.clear_message()
         self.sizeChanged.emit(self.width_spin.value(), self.height_spin.value())
+
+    # ------------------------------------------------------------------ adjusted values
+    def commit_typing(self) -> None:
+        """Take what is typed in every number box (Ctrl+Enter does not move the focus out of one)."""
+        for number_box in self.number_boxes.values():
+            number_box.commit()
+
+    def _on_adjusted(self, key: str, adjustment: Adjustment) -> None:
+        self._hints[key] = self.adjustment_text(key, adjustment)
+        self._show_hints()
+
+    def clear_hint(self, key: str, *_: object) -> None:
+        if self._hints.pop(key, None) is not None:
+            self._show_hints()
+
+    def hint_text(self) -> str:
+        return self.hint.text() if self.hint.isVisible() else ""
+
+    def _show_hints(self) -> None:
+        self.hint.setText("\n".join(self._hints[k] for k in self.number_boxes if k in self._hints))
+        self.hint.setVisible(bool(self._hints))
+
+    def adjustment_text(self, key: str, adjustment: Adjustment) -> str:
+        number_box = self.number_boxes[key]
+        names = {
+            "width": self.tr("Width"),
+            "height": self.tr("Height"),
+            "steps": self.tr("Steps"),
+            "guidance": self.tr("Guidance"),
+            "seed": self.tr("Seed"),
+            "count": self.tr("Count"),
+        }
+        name, typed, used = names[key], adjustment.typed, number_box.value_text(adjustment.used)
+        rule = number_box.rule
+        match adjustment.reason:
+            case Reason.TOO_LARGE:
+                text = self.tr("{0}: {1} is larger than the largest allowed, {2}; using {3}.")
+                return text.format(name, typed, number_box.value_text(rule.maximum), used)
+            case Reason.TOO_SMALL:
+                text = self.tr("{0}: {1} is smaller than the smallest allowed, {2}; using {3}.")
+                return text.format(name, typed, number_box.value_text(rule.minimum), used)
+            case Reason.NOT_MULTIPLE:
+                return self.tr("{0}: {1} is not a multiple of {2}; using {3}.").format(
+                    name, typed, rule.multiple, used
+                )
+            case Reason.ROUNDED if rule.decimals == 0:
+                return self.tr("{0}: {1} is not a whole number; using {2}.").format(name, typed, used)
+            case Reason.ROUNDED:
+                return self.tr("{0}: {1} has more decimals than allowed; using {2}.").format(
+                    name, typed, used
+                )
+            case _:
+                return self.tr("{0} was left empty; keeping {1}.").format(name, used)
 
     def show_message(self, text: str, field_name: str | None = None) -> None:
         self.message.setText(text)

@@ -31,10 +31,15 @@ class ProgressPanel(QWidget):
             self.label.setText(self.tr("Ready"))
             self.bar.setFormat("")
         elif kind == "step":
-            index, total, step, steps, rate, eta = args
+            index, total, step, steps, rate, eta, where = args
             self.bar.setFormat(self.tr("Step {0}/{1}").format(step, steps))
             text = self.tr("{0:.2f} it/s · ETA {1:.1f} s").format(rate, eta)
-            if isinstance(total, int) and total > 1:
+            many = isinstance(total, int) and total > 1
+            if where and many:
+                text = self.tr("Image {0}/{1} on {2} · ").format(index, total, where) + text
+            elif where:
+                text = self.tr("On {0} · ").format(where) + text
+            elif many:
                 text = self.tr("Image {0}/{1} · ").format(index, total) + text
             self.label.setText(text)
         self.bar.setAccessibleDescription(f"{self.bar.text()} {self.label.text()}".strip())
@@ -51,12 +56,19 @@ class ProgressPanel(QWidget):
         self.label.setText(text)
         self.bar.setAccessibleDescription(text)
 
-    def step(self, index: int, total: int, step: int, steps: int, elapsed: float, eta: float) -> None:
+    @property
+    def stepping(self) -> bool:
+        """Steps are being counted (not a busy or idle state)."""
+        return self._state[0] == "step"
+
+    def step(self, index: int, total: int, step: int, steps: int, elapsed: float, eta: float,
+             where: str = "") -> None:
+        """``where``: the server the image is made on ("" for this computer)."""
         if self.bar.maximum() != steps:
             self.bar.setRange(0, steps)
         self.bar.setValue(step)
         rate = step / elapsed if elapsed > 0 else 0.0
-        self._state = ("step", (index + 1, total, step, steps, rate, eta))
+        self._state = ("step", (index + 1, total, step, steps, rate, eta, where))
         self.retranslate()
 
     def idle(self, text: str | None = None) -> None:

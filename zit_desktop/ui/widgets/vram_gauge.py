@@ -4,6 +4,7 @@ advice "would fit at full speed if Chrome (1.4 GB) were closed" when closing the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
@@ -12,19 +13,26 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from zit_desktop.core.memory.gpu_probe import Throttle
 from zit_desktop.core.memory.other_users import ClosingAdvice, OtherUsers, other_users
+from zit_desktop.ui.window import texts
 
 GIB = 1024**3
 ZONES = ((0.70, QColor("#cfe8cf")), (0.90, QColor("#f3e2b3")), (1.00, QColor("#f2c4c4")))
 USED, APP, PEAK, PREDICTED = QColor("#7a8794"), QColor("#2e7dd7"), QColor("#c0392b"), QColor("#6a1b9a")
+REMOTE_FREE, REMOTE_USED = QColor("#dde6ef"), QColor("#5b7fa6")  # a server's card: used of total
 
 
 def gib(value: int | None) -> str:
     return "—" if value is None else f"{value / GIB:.1f}"
 
 
-def gb(value: int) -> str:
-    """Decimal gigabytes, as ``core.memory.vram.gb_text`` and ``doctor`` write them (without the unit)."""
-    return f"{value / 1e9:.1f}"
+@dataclass(frozen=True)
+class RemoteCard:
+    """The card of the ComfyUI server a job runs on, as its connection check reported it."""
+
+    name: str
+    device: str
+    total: int | None
+    free: int | None
 
 
 class VramGauge(QWidget):
@@ -43,6 +51,7 @@ class VramGauge(QWidget):
         self.detail = ""
         self.others_text = ""  # the line under the bar: who else holds VRAM (empty: nobody worth naming)
         self.advice: ClosingAdvice | None = None
+        self.remote: RemoteCard | None = None  # a server's card while a job runs there
         self._refresh()
 
     def sizeHint(self) -> QSize:
@@ -67,6 +76,17 @@ class VramGauge(QWidget):
             self.job_peak = max(self.job_peak, measured_peak)
         self._refresh()
 
+    def show_remote(self, name: str, device: str, total: int | None, free: int | None) -> None:
+        """Show the server's card (its name, device, VRAM total and free) instead of this computer's."""
+        self.remote = RemoteCard(name, device, total, free)
+        self._refresh()
+
+    def show_local(self) -> None:
+        """Back to this computer's card (after a job on a server)."""
+        if self.remote is not None:
+            self.remote = None
+            self._refresh()
+
     def set_predicted(self, peak_bytes: int | None) -> None:
         self.predicted = peak_bytes
         self._refresh()
@@ -84,6 +104,9 @@ class VramGauge(QWidget):
 
     # ------------------------------------------------------------------ text
     def _refresh(self) -> None:
+        if self.remote is not None:
+            self._refresh_remote(self.remote)
+            return
         info = self.info
         if not self.sampled_once:
             text = self.tr("VRAM: checking…")
@@ -94,7 +117,7 @@ class VramGauge(QWidget):
         elif not self.is_cuda:
             text = self.tr("CPU mode: no NVIDIA GPU")
             tip = self.tr("Images are made on the CPU, which is much slower. Reason: {0}").format(
-                getattr(info, "reason", "") or "—"
+                texts.cpu_reason(info)
             )
         else:
             text = self.tr("VRAM {0} / {1} GB · this app {2} GB · job peak {3} GB · predicted {4}").format(
@@ -138,27 +161,53 @@ class VramGauge(QWidget):
             return ""
         if users.per_process:
             names = ", ".join(
-                self.tr("{0} {1} GB").format(u.name, gb(u.used_bytes)) for u in users.users[:4]
+                self.tr("{0} {1} GB").format(u.name, gib(u.used_bytes)) for u in users.users[:4]
             )
             if len(users.users) > 4:
                 names += self.tr(", {0} more").format(len(users.users) - 4)
             line = self.tr("Other programs using VRAM: {0}").format(names)
         else:
             line = self.tr("Other programs: {0} GB (the driver does not say which)").format(
-                gb(users.total_bytes)
+                gib(users.total_bytes)
             )
         advice = self.advice
         if advice is not None:
             if advice.users:
                 who = self.tr(" and ").join(
-                    self.tr("{0} ({1} GB)").format(u.name, gb(u.used_bytes)) for u in advice.users
+                    self.tr("{0} ({1} GB)").format(u.name, gib(u.used_bytes)) for u in advice.users
                 )
             else:
-                who = self.tr("other programs ({0} GB)").format(gb(advice.freed_bytes))
+                who = self.tr("other programs ({0} GB)").format(gib(advice.freed_bytes))
             line += self.tr(" — {0}×{1} would fit at full speed if {2} were closed").format(
                 advice.fit.width, advice.fit.height, who
             )
         return line
+
+    def _refresh_remote(self, card: RemoteCard) -> None:
+        if card.total:
+            used = card.total - card.free if card.free is not None else None
+            self.text = self.tr("{0}: {1} / {2} GB VRAM · {3}").format(
+                card.name, gib(used), gib(card.total), card.device or "—")
+        else:
+            self.text = self.tr("{0}: {1} · VRAM unknown").format(card.name, card.device or "—")
+        self.detail = self.tr("The job runs on the server {0}: {1} GB of its VRAM free when it checked in.").format(
+            card.name, gib(card.free))
+        self.setToolTip(f"{self.text}\n{self.detail}")
+        self.setAccessibleName(self.tr("VRAM gauge"))
+        self.setAccessibleDescription(self.text)
+        self.update()
+
+    def _paint_remote(self, p: QPainter, bar: QRectF, card: RemoteCard) -> None:
+        if not card.total:
+            p.end()
+            return
+        p.fillRect(bar, REMOTE_FREE)
+        if card.free is not None:
+            used = max(0.0, min(1.0, (card.total - card.free) / card.total))
+            p.fillRect(QRectF(bar.left(), bar.top() + 2, bar.width() * used, bar.height() - 4), REMOTE_USED)
+        p.setPen(QPen(QColor("#888888"), 1))
+        p.drawRect(bar)
+        p.end()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -173,6 +222,9 @@ class VramGauge(QWidget):
         bar = QRectF(1, fm.height() + 6, self.width() - 2, self.height() - fm.height() - 8)
         p.setPen(self.palette().windowText().color())
         p.drawText(QRectF(2, 0, self.width() - 4, fm.height() + 4), Qt.AlignmentFlag.AlignLeft, self.text)
+        if self.remote is not None:
+            self._paint_remote(p, bar, self.remote)
+            return
         if self.others_text:  # the bar leaves the last line for the other programs
             bar.setHeight(bar.height() - fm.height() - 2)
             p.setPen(QColor("#555555"))

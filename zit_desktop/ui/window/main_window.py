@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QImage
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -51,15 +53,20 @@ from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings, save_settings
+from zit_desktop.ui.engines.hookup import REMOTE_PHASES, EnginesHookup
+from zit_desktop.ui.finalize.hookup import FinalizeHookup
 from zit_desktop.ui.setup.model_choice import ModelChoice
 from zit_desktop.ui.startup.i18n import Translations
 from zit_desktop.ui.widgets.image_view import ImageView, pil_to_qimage
 from zit_desktop.ui.widgets.notice_bar import NoticeBar
 from zit_desktop.ui.widgets.params_panel import ParamsPanel, Reuse
 from zit_desktop.ui.widgets.progress_panel import ProgressPanel
+from zit_desktop.ui.widgets.queue_list import QueueList
 from zit_desktop.ui.widgets.vram_gauge import VramGauge
+from zit_desktop.ui.window import geometry as window_geometry
 from zit_desktop.ui.window import texts
 from zit_desktop.ui.window.menus import WindowMenus
+from zit_desktop.ui.window.quit_dialog import QuitChoice, ask_quit
 from zit_desktop.ui.window.vram_monitor import VramMonitor
 from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, MemoryFreed, WorkerEvent
 
@@ -107,6 +114,9 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.throttle_watch = ThrottleWatch()  # step time over the session vs the card's throttle reasons
         self._throttle_text = ""
+        # closing during a job asks first (tests put their answer here); "finish" closes again once idle
+        self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(self, len(self.controller.pending))
+        self.quit_after_image = False
         self.model_choice = ModelChoice(self)
         self._build()
         self._connect()
@@ -124,18 +134,23 @@ class MainWindow(QMainWindow):
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
         self.queue_label = QLabel(self)
-        self.queue_list = QListWidget(self)
-        self.queue_list.setObjectName("queueList")
+        self.queue_list = QueueList(self)
         self.queue_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 4 + 8)
         self.queue_label.setBuddy(self.queue_list)
+        self.clear_queue_button = QPushButton(self)
+        self.clear_queue_button.setObjectName("clearQueueButton")
+        self.clear_queue_button.setEnabled(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 2)
         buttons.addWidget(self.cancel_button, 1)
+        queue_head = QHBoxLayout()
+        queue_head.addWidget(self.queue_label, 1)
+        queue_head.addWidget(self.clear_queue_button)
         left = QWidget(self)
         lbox = QVBoxLayout(left)
         lbox.addWidget(self.params)
         lbox.addLayout(buttons)
-        lbox.addWidget(self.queue_label)
+        lbox.addLayout(queue_head)
         lbox.addWidget(self.queue_list)
         lbox.addStretch(1)
         self.gauge = VramGauge(self)
@@ -150,7 +165,18 @@ class MainWindow(QMainWindow):
         rbox.addWidget(self.notice)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(left)
+        # The parameters scroll on a short screen instead of forcing the window taller than it
+        # (1366×768 laptops): the column's own minimum height no longer sets the window's.
+        self.left_scroll = QScrollArea(self)
+        self.left_scroll.setObjectName("paramsScroll")
+        self.params_column = left
+        self.left_scroll.setWidget(left)
+        self.left_scroll.setWidgetResizable(True)
+        self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
+        self.left_scroll.setMinimumWidth(left.minimumSizeHint().width() + bar)
+        self.splitter.addWidget(self.left_scroll)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -167,18 +193,26 @@ class MainWindow(QMainWindow):
             self.params.count,
             self.generate_button,
             self.cancel_button,
+            self.clear_queue_button,
             self.queue_list,
             self.gauge,
             self.image_view,
         ]
         for a, b in pairwise(order):
             QWidget.setTabOrder(a, b)
+        self.finalize = FinalizeHookup(self, buttons, rbox)  # Explore beside Generate; the variations grid
+        self.engines = EnginesHookup(self, lbox, buttons)  # Settings → Engines…, "Run on:" above Generate
 
     def _connect(self) -> None:
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(self.cancel)
         self.menus.generate_action.triggered.connect(self.generate)
         self.menus.cancel_action.triggered.connect(self.cancel)
+        self.menus.clear_queue_action.triggered.connect(self.clear_queue)
+        self.clear_queue_button.clicked.connect(self.clear_queue)
+        self.queue_list.clearRequested.connect(self.clear_queue)
+        self.queue_list.removeRequested.connect(self.controller.remove)
+        self.queue_list.moveRequested.connect(self.controller.move)
         self.menus.reuse_action.triggered.connect(self.reuse_last)
         self.menus.free_memory_action.triggered.connect(self.free_gpu_memory)
         self.params.submitRequested.connect(self.generate)
@@ -193,6 +227,7 @@ class MainWindow(QMainWindow):
         self.controller.engineEvent.connect(self.on_event)
         self.controller.preview.connect(self.on_preview)
         self.controller.queueChanged.connect(self.refresh_queue)
+        self.controller.idle.connect(self._quit_if_finishing)
         self.monitor.sampled.connect(self.on_vram_sample)
         self.monitor.profileLoaded.connect(self.on_profile_loaded)
 
@@ -205,9 +240,15 @@ class MainWindow(QMainWindow):
         )
         self.generate_button.setAccessibleName(self.tr("Generate"))
         self.cancel_button.setText(self.tr("Cancel"))
-        self.cancel_button.setToolTip(self.tr("Cancel the running job and clear the queue (Esc)"))
+        self.cancel_button.setToolTip(
+            self.tr("Cancel the running job; the waiting jobs stay in the queue (Esc)")
+        )
         self.cancel_button.setAccessibleName(self.tr("Cancel"))
-        self.queue_list.setAccessibleName(self.tr("Queue"))
+        self.clear_queue_button.setText(self.tr("Clear queue"))
+        self.clear_queue_button.setToolTip(
+            self.tr("Remove every waiting job; the running job goes on (Shift+Esc)")
+        )
+        self.clear_queue_button.setAccessibleName(self.tr("Clear queue"))
         self.menus.retranslate()
         self.gallery_dock.setWindowTitle(self.tr("History"))
         self.gallery_dock.toggleViewAction().setText(self.tr("History"))
@@ -275,9 +316,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def cancel(self) -> None:
-        if self.controller.busy or self.controller.pending:
+        """Stop the running job only; the next waiting job then starts."""
+        if self.controller.busy:
             self.progress.busy(self.tr("Cancelling…"))
-        self.controller.cancel_all()
+        self.controller.cancel_current()
+
+    @Slot()
+    def clear_queue(self) -> None:
+        """Remove the waiting jobs; the running one goes on."""
+        self.controller.clear_queue()
 
     @Slot()
     def reuse_last(self) -> None:
@@ -321,21 +368,21 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ worker slots
     @Slot()
     def refresh_queue(self) -> None:
-        self.queue_list.clear()
-        jobs = ([self.controller.current] if self.controller.current else []) + self.controller.pending
-        for i, job in enumerate(jobs):
-            state = self.tr("running") if i == 0 and self.controller.current else self.tr("waiting")
-            r = job.request
-            self.queue_list.addItem(f"{state} · {r.width}×{r.height} ×{r.count} · {r.prompt[:40]}")
-        self.queue_label.setText(self.tr("Queue ({0} waiting)").format(len(self.controller.pending)))
-        self.cancel_button.setEnabled(bool(jobs))
+        c = self.controller
+        self.queue_list.set_queue(c.current, c.pending)
+        self.queue_label.setText(self.tr("Queue ({0} waiting)").format(len(c.pending)))
+        self.cancel_button.setEnabled(c.busy)
+        self.clear_queue_button.setEnabled(bool(c.pending))
+        self.menus.clear_queue_action.setEnabled(bool(c.pending))
 
     @Slot(object)
     def on_event(self, event: WorkerEvent) -> None:
         """The one entry for the worker's events (core.events and EngineStarted), in order."""
+        self.engines.on_event(event)  # first: which server this event's image is made on
         match event:
             case Loading():
-                self.progress.busy(texts.loading_phase(event))
+                if not (event.phase in REMOTE_PHASES and self.progress.stepping):  # a pool member joining
+                    self.progress.busy(texts.loading_phase(event))
             case MemoryFreed():
                 self.notice.show_message(texts.memory_freed(event.unloaded), "info")
             case EngineStarted():
@@ -345,9 +392,13 @@ class MainWindow(QMainWindow):
                 self._on_job_started(event)
             case Step():
                 total = self.controller.current.request.count if self.controller.current else 1
-                self.progress.step(event.index, total, event.step, event.steps, event.elapsed, event.eta)
+                self.progress.step(event.index, total, event.step, event.steps, event.elapsed, event.eta,
+                                   self.engines.where(event.index))
             case Notice():
                 text, level = texts.notice(event)
+                # what the window shows reaches the log once (a Failed is logged by run_and_record)
+                log.log(logging.WARNING if level != "info" else logging.INFO, "notice shown (%s): %s %s",
+                        event.kind, event.message, event.detail or "")  # fmt: skip
                 if text:
                     self.notice.show_message(text, level)
             case ImageSaved():
@@ -365,7 +416,11 @@ class MainWindow(QMainWindow):
                 self.notice.dismiss()
             self.gauge.begin_job()
         self.params.show_used_seed(event.seed)
-        self.progress.busy(self.tr("Image {0}/{1}: encoding the prompt…").format(event.index + 1, event.total))
+        where = self.engines.where(event.index)
+        if where:
+            self.progress.busy(self.tr("Image {0}/{1} on {2}…").format(event.index + 1, event.total, where))
+        else:
+            self.progress.busy(self.tr("Image {0}/{1}: encoding the prompt…").format(event.index + 1, event.total))
 
     @Slot(str, int, int, QImage)
     def on_preview(self, job_id: str, index: int, step: int, image: QImage) -> None:
@@ -400,8 +455,9 @@ class MainWindow(QMainWindow):
                     self.image_view.clear()
             case Failed():
                 self.progress.idle(self.tr("Failed"))
-                action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS else ""
-                self.notice.show_message(texts.failure(result.kind, result.message), "error", action)
+                remote = self.engines.ran_remote  # a server's problem: the model setup here cannot fix it
+                action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS and not remote else ""
+                self.notice.show_message(texts.failure(result.kind, result.message, remote), "error", action)
                 if result.kind == ErrorKind.INTERNAL:
                     from zit_desktop.ui.startup import earlyinit
 
@@ -414,6 +470,8 @@ class MainWindow(QMainWindow):
             return
         im = self.last_results[-1]
         peak = f"{im.peak_vram_bytes / 1024**3:.1f} GB" if im.peak_vram_bytes else self.tr("n/a (CPU)")
+        if im.environment.get("engine_name"):  # made on a server: its peak is not measured here
+            peak = self.tr("n/a (made on {0})").format(im.environment["engine_name"])
         self.status_label.setText(
             self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
                 float(im.timings.get("total", 0.0)), im.strategy, peak
@@ -487,13 +545,36 @@ class MainWindow(QMainWindow):
         """Geometry and dock layout; call once every dock (the gallery) exists, or restoreState
         has nothing to put back and the window is sized without them."""
         geometry = self.settings.window.get("geometry")
-        if isinstance(geometry, str) and geometry:
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        else:
-            self.resize(1180, 780)
+        restored = isinstance(geometry, str) and bool(geometry) and self.restoreGeometry(
+            QByteArray.fromBase64(str(geometry).encode("ascii")))  # fmt: skip
         state = self.settings.window.get("state")
         if isinstance(state, str) and state:
             self.restoreState(QByteArray.fromBase64(state.encode("ascii")))
+        self._share_height = not (isinstance(state, str) and state)  # no saved dock layout yet
+        if not restored:  # first start: sized from the screen (a 1366×768 laptop included), centred
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            available = screen.availableGeometry()
+            size = window_geometry.first_start_size(available)
+            self.resize(size)
+            self.move(window_geometry.centred(size, available))
+        self._fit_pending = True  # once shown (the frame is known then): clamp onto a visible screen
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_fit_pending", False):
+            self._fit_pending = False
+            QTimer.singleShot(0, self._settle_geometry)
+
+    def _settle_geometry(self) -> None:
+        """Once the frame is known: on a visible screen; at the first start the history dock leaves
+        the parameter column its full height (Generate visible) when the screen allows."""
+        window_geometry.fit_onto_screen(self)
+        if self._share_height and self.gallery_dock.isVisible():
+            self._share_height = False
+            column = self.params_column.minimumSizeHint().height()
+            spare = self.splitter.height() + self.gallery_dock.height() - column
+            height = max(self.gallery_dock.minimumSizeHint().height(), min(spare, self.gallery_dock.sizeHint().height()))
+            self.resizeDocks([self.gallery_dock], [height], Qt.Orientation.Vertical)
 
     def save_settings(self) -> None:
         self.settings.window = {
@@ -525,7 +606,33 @@ class MainWindow(QMainWindow):
             os._exit(0)
         self.monitor.shutdown()
 
+    @Slot()
+    def _quit_if_finishing(self) -> None:
+        if self.quit_after_image and not self.controller.busy and not self._closed:
+            QTimer.singleShot(0, self.close)  # after the controller's slot returns
+
+    def _confirm_close(self) -> bool:
+        """During a job, ask: finish the image then quit (False now, closes once saved), quit now, or
+        keep working. True when the window may close now."""
+        if self._closed or not self.controller.busy:
+            return True
+        choice = self.ask_quit()
+        if choice == QuitChoice.QUIT_NOW:
+            return True
+        if choice == QuitChoice.FINISH_IMAGE:
+            self.quit_after_image = True
+            self.controller.finish_current_image()
+            self.notice.show_message(self.tr("Quitting once the current image is saved…"), "info")
+        elif self.quit_after_image:  # keep working after all: the batch and the queue go on
+            self.quit_after_image = False
+            self.controller.resume()
+            self.notice.dismiss()
+        return False
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._confirm_close():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
         self.closed.emit()

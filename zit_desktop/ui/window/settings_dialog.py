@@ -1,4 +1,4 @@
-"""Preferences: which model to use and how to fit it in video memory.
+"""Model and memory (the Settings menu's "Model and memory…"): which model to use and how to fit it in video memory.
 
 The choices take effect for the next job: the window passes a copy of the settings to the engine
 worker (queued, so a running job finishes with what it started with) and re-reads the model's sizes
@@ -77,7 +77,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
-        self.setWindowTitle(self.tr("Preferences"))
+        self.setWindowTitle(self.tr("Model and memory"))  # as the menu item that opens it
         self.setMinimumWidth(560)
 
         self.model_edit = QLineEdit(settings.model)

@@ -6,13 +6,21 @@ Every string is a literal inside ``QCoreApplication.translate("Messages", ...)``
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QCoreApplication
 
 from zit_desktop.core.events import Loading, Notice
+from zit_desktop.core.memory.vram import CpuReason, DeviceInfo
 from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
 
-def failure(kind: str, message: str) -> str:
+def failure(kind: str, message: str, remote: bool = False) -> str:
+    """The headline for a failure ``kind`` and the engine's ``message``; ``remote``: the job ran on a
+    ComfyUI server, so model and memory problems are that server's, not this computer's."""
+    if remote and kind in REMOTE_HEADS:
+        head = REMOTE_HEADS[kind]()
+        return f"{head}\n{message}" if message else head
     heads = {
         "bad-input": QCoreApplication.translate("Messages", "The parameters are not valid."),
         "model-missing": QCoreApplication.translate(
@@ -29,7 +37,7 @@ def failure(kind: str, message: str) -> str:
             "Messages", "The model files are damaged. “Set up the model…” downloads them again."
         ),
         "out-of-memory": QCoreApplication.translate(
-            "Messages", "Out of GPU memory, even with the leanest strategy. Try a smaller size preset."
+            "Messages", "Out of memory: this image did not fit. Try a smaller size preset."
         ),
         "numerical-overflow": QCoreApplication.translate(
             "Messages", "Numerical overflow (the image would be black). Nothing was saved."
@@ -41,6 +49,12 @@ def failure(kind: str, message: str) -> str:
             "Messages", "The output folder cannot be written. Check its permissions."
         ),
         "database": QCoreApplication.translate("Messages", "The history database has a problem."),
+        "network": QCoreApplication.translate(
+            "Messages", "The connection failed. Check the network (and the server, for a remote engine)."
+        ),
+        "remote": QCoreApplication.translate(
+            "Messages", "The ComfyUI server failed the job. The server's own message follows."
+        ),
         "internal": QCoreApplication.translate(
             "Messages", "Internal error (a bug). The details are in the log file; please report them."
         ),
@@ -51,10 +65,41 @@ def failure(kind: str, message: str) -> str:
 
 MODEL_PROBLEMS = ("model-missing", "model-invalid", "model-corrupt")  # failures the model setup fixes
 
+# Headlines for a job that ran on a server: the fix is on that machine (or in Settings → Engines…).
+REMOTE_HEADS = {
+    "model-missing": lambda: QCoreApplication.translate(
+        "Messages", "The server is not ready for Z-Image-Turbo: install what is named below on that machine, "
+        "then test it again in Settings → Engines…"
+    ),
+    "network": lambda: QCoreApplication.translate(
+        "Messages", "The server cannot be reached. Check that ComfyUI runs there and that this computer can "
+        "reach it (Settings → Engines… → Test), or run on this computer."
+    ),
+    "remote": lambda: QCoreApplication.translate(
+        "Messages", "The ComfyUI server failed the job. The server's own message follows."
+    ),
+    "out-of-memory": lambda: QCoreApplication.translate(
+        "Messages", "The server ran out of GPU memory. Try a smaller size preset or another engine."
+    ),
+    "bad-input": lambda: QCoreApplication.translate(
+        "Messages", "The server did not accept the job."
+    ),
+}
+
 
 def loading_phase(event: Loading) -> str:
+    engine = str(event.detail.get("engine", ""))
+    if event.phase == "engine-target":
+        if engine.lower() == "pool":
+            return QCoreApplication.translate("Messages", "Sending the job to all engines (pool)…")
+        return QCoreApplication.translate("Messages", "Sending the job to {0}…").format(engine)
+    if event.phase == "remote":
+        return QCoreApplication.translate("Messages", "Connected to {0} (ComfyUI {1}, {2})").format(
+            engine, event.detail.get("version") or "?", event.detail.get("device") or "?")
     phases = {
-        "engine": QCoreApplication.translate("Messages", "Starting the engine (torch, diffusers)…"),
+        "engine": QCoreApplication.translate("Messages", "Starting the engine…"),
+        "engine-local": QCoreApplication.translate("Messages", "Starting the engine (torch, diffusers)…"),
+        "connect": QCoreApplication.translate("Messages", "Connecting to the server…"),
         "resolve": QCoreApplication.translate("Messages", "Finding the model…"),
         "load": QCoreApplication.translate("Messages", "Loading the model (the first time takes longest)…"),
         "ready": QCoreApplication.translate("Messages", "Model ready"),
@@ -88,6 +133,9 @@ def notice(event: Notice) -> tuple[str, str]:
         "gpu-throttle": QCoreApplication.translate(
             "Messages", "Generation is getting slower: the GPU is throttling its clocks."
         ),
+        "no-gpu": QCoreApplication.translate(
+            "Messages", "No NVIDIA GPU: the image is generated on the CPU (much slower)."
+        ),
     }
     if kind == "oom-retry" and {"from", "to", "phase"} <= detail.keys():
         message = QCoreApplication.translate(
@@ -96,6 +144,15 @@ def notice(event: Notice) -> tuple[str, str]:
         ).format(_phase_name(str(detail["phase"])), detail["from"], detail["to"])
     if kind == "gpu-throttle" and {"baseline_s_per_step", "recent_s_per_step"} <= detail.keys():
         message = throttle_text(detail)
+    if kind == "no-gpu" and "requested" in detail:
+        message = QCoreApplication.translate(
+            "Messages", "The memory strategy “{0}” needs an NVIDIA GPU, so it does not apply here."
+        ).format(detail["requested"])
+    if kind == "refine-tiled" and {"tile", "overlap"} <= detail.keys():
+        return QCoreApplication.translate(
+            "Messages", "The whole image does not fit in video memory, so it is refined in {0}-px tiles that "
+            "overlap by {1} px and are blended."
+        ).format(detail["tile"], detail["overlap"]), "info"
     if kind in heads:
         return f"{heads[kind]}\n{message}", "warning"
     if kind == "warning" and "negative prompt has no effect" in message:
@@ -140,6 +197,35 @@ def _phase_name(phase: str) -> str:
         "save": QCoreApplication.translate("Messages", "saving"),
     }
     return names.get(phase, phase)
+
+
+def cpu_reason(info: DeviceInfo | Any) -> str:
+    """Why the app runs on the CPU, translated by the reason's kind (core keeps the English words,
+    with the driver's own message, for the terminal and the log)."""
+    reasons = {
+        CpuReason.NO_DRIVER: QCoreApplication.translate(
+            "Messages", "No NVIDIA graphics card or driver was found."
+        ),
+        CpuReason.HIDDEN: QCoreApplication.translate(
+            "Messages", "The environment variable CUDA_VISIBLE_DEVICES hides every GPU."
+        ),
+        CpuReason.NO_BINDINGS: QCoreApplication.translate(
+            "Messages", "The NVIDIA monitoring library (nvidia-ml-py) is not installed; run the set-up again."
+        ),
+        CpuReason.UNUSABLE: QCoreApplication.translate(
+            "Messages", "An NVIDIA driver is installed, but the GPU cannot be used."
+        ),
+        CpuReason.STOPPED: QCoreApplication.translate(
+            "Messages", "The NVIDIA GPU stopped answering (a driver reset or a lost device)."
+        ),
+        CpuReason.PROBE_FAILED: QCoreApplication.translate(
+            "Messages", "Checking the GPU failed; the details are in the log file."
+        ),
+        CpuReason.ENGINE: QCoreApplication.translate("Messages", "The engine runs on the CPU."),
+    }
+    kind = getattr(info, "reason_kind", "")
+    text = reasons.get(CpuReason(kind)) if kind in set(CpuReason) else None
+    return text or getattr(info, "reason", "") or "—"
 
 
 def request_error(exc: RequestError) -> str:

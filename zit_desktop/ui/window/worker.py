@@ -8,6 +8,10 @@ records every saved image in the history. It forwards each core event object unc
 ``JobController`` lives on the GUI thread. It owns the visible queue, hands jobs to the worker one at a
 time and passes the events on from a slot of its own, so whatever the window connects to runs on the
 GUI thread (a plain function connected to a worker signal would run on the worker thread).
+
+Cancel stops only the running job; the next waiting one then starts. Waiting jobs are removed one by
+one, reordered, or cleared together. ``finish_current_image`` lets the image in progress be saved and
+then stops (the batch's other images and the queue do not start), for "finish, then quit".
 """
 
 from __future__ import annotations
@@ -104,10 +108,17 @@ class EngineWorker(QObject):
     def _ensure_engine(self) -> WorkerEngine:
         if self._engine is None:
             t0 = time.perf_counter()
-            self.engineEvent.emit(Loading("engine", "Starting the engine (torch, diffusers)"))
-            self._engine = self._factory()
+            self.engineEvent.emit(Loading("engine", "Starting the engine"))
+            engine = self._factory()
             if self._settings is not None:
-                self._engine.update_settings(self._settings)
+                engine.update_settings(self._settings)
+            warm_up = getattr(engine, "warm_up", None)  # the routing engine: torch only for this computer
+            if callable(warm_up):
+                target = getattr(engine, "target", None)
+                if not callable(target) or str(target()).lower() == "local":
+                    self.engineEvent.emit(Loading("engine-local", "Starting the engine (torch, diffusers)"))
+                warm_up()
+            self._engine = engine
             self.engineEvent.emit(EngineStarted(time.perf_counter() - t0))
         return self._engine
 
@@ -194,6 +205,12 @@ class EngineWorker(QObject):
             except Exception:
                 log.exception("closing the history failed")
         self._history = None
+        closer = getattr(self._engine, "close", None)  # remote engines hang up their sockets
+        if callable(closer):
+            try:
+                closer()
+            except Exception:
+                log.exception("closing the engine failed")
         self._engine = None
         thread = QThread.currentThread()
         thread.quit()
@@ -221,6 +238,7 @@ class JobController(QObject):
         self.pending: list[Job] = []
         self.current: Job | None = None
         self._stopped = False
+        self._held = False  # finish_current_image: start no waiting job until resume()
         self._thread = QThread()
         self._thread.setObjectName("engine-worker")
         self._worker = EngineWorker(engine_factory, history_db)
@@ -264,13 +282,61 @@ class JobController(QObject):
         if not self._stopped:
             self._freeMemory.emit()
 
+    @property
+    def held(self) -> bool:
+        """True after ``finish_current_image`` (until ``resume``): no waiting job starts."""
+        return self._held
+
     def cancel_current(self) -> None:
+        """Stop the running job (at its next step); the waiting jobs stay and the next one starts."""
         if self.current is not None:
             self.current.token.cancel()
 
-    def cancel_all(self) -> None:
-        self.pending.clear()
-        self.cancel_current()
+    def remove(self, job_id: str) -> bool:
+        """Take one waiting job out of the queue; False if it is not waiting (running or gone)."""
+        for i, job in enumerate(self.pending):
+            if job.job_id == job_id:
+                del self.pending[i]
+                self.queueChanged.emit()
+                return True
+        return False
+
+    def move(self, job_id: str, delta: int) -> bool:
+        """Move a waiting job ``delta`` places (negative: sooner); False if it cannot move."""
+        ids = [job.job_id for job in self.pending]
+        if job_id not in ids:
+            return False
+        i = ids.index(job_id)
+        j = max(0, min(len(ids) - 1, i + delta))
+        if i == j:
+            return False
+        self.pending.insert(j, self.pending.pop(i))
+        self.queueChanged.emit()
+        return True
+
+    def clear_queue(self) -> int:
+        """Remove every waiting job (the running one goes on); returns how many were removed."""
+        removed = len(self.pending)
+        if removed:
+            self.pending.clear()
+            self.queueChanged.emit()
+        return removed
+
+    def finish_current_image(self) -> bool:
+        """Let the image in progress finish and be saved, then stop: the running batch ends before its
+        next image and no waiting job starts until :meth:`resume`. False when nothing runs."""
+        self._held = True
+        if self.current is None:
+            return False
+        self.current.token.stop_after_image()
+        return True
+
+    def resume(self) -> None:
+        """Undo :meth:`finish_current_image` (the batch goes on if it has not stopped yet)."""
+        self._held = False
+        if self.current is not None:
+            self.current.token.keep_going()
+        self._dispatch()
         self.queueChanged.emit()
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
@@ -291,7 +357,7 @@ class JobController(QObject):
 
     # ------------------------------------------------------------------ internals
     def _dispatch(self) -> None:
-        if self.current is None and self.pending and not self._stopped:
+        if self.current is None and self.pending and not self._stopped and not self._held:
             self.current = self.pending.pop(0)
             self._runJob.emit(self.current)
 
