@@ -52,6 +52,11 @@ class RoutingEngine:
         if self._local is not None:
             self._local.update_settings(self.settings)
 
+    @property
+    def pipeline(self) -> Any:
+        """The local engine's loaded pipeline (None: nothing loaded here); "Free GPU memory" reports it."""
+        return getattr(self._local, "pipeline", None)
+
     def unload(self) -> None:
         if self._local is not None and callable(getattr(self._local, "unload", None)):
             self._local.unload()

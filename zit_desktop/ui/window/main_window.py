@@ -44,9 +44,11 @@ from zit_desktop.core.events import (
     Step,
 )
 from zit_desktop.core.memory.advisor import MemoryAdvisor
+from zit_desktop.core.memory.other_users import closing_advice
 from zit_desktop.core.memory.peak_model import PlanOptions
 from zit_desktop.core.memory.plan import options_from_settings
 from zit_desktop.core.memory.profile import ModelProfile
+from zit_desktop.core.memory.throttle import ThrottleWatch
 from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
@@ -66,7 +68,7 @@ from zit_desktop.ui.window import texts
 from zit_desktop.ui.window.menus import WindowMenus
 from zit_desktop.ui.window.quit_dialog import QuitChoice, ask_quit
 from zit_desktop.ui.window.vram_monitor import VramMonitor
-from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, WorkerEvent
+from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, MemoryFreed, WorkerEvent
 
 if TYPE_CHECKING:
     from zit_desktop.ui.gallery.view import GalleryPanel
@@ -110,6 +112,8 @@ class MainWindow(QMainWindow):
         self._sizes: dict[str, tuple[int, int]] = {}  # job id -> final image size, for the preview frame
         self._first_run_pending = not settings.first_run_done and not settings.last_request
         self._closed = False
+        self.throttle_watch = ThrottleWatch()  # step time over the session vs the card's throttle reasons
+        self._throttle_text = ""
         # closing during a job asks first (tests put their answer here); "finish" closes again once idle
         self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(self, len(self.controller.pending))
         self.quit_after_image = False
@@ -210,6 +214,7 @@ class MainWindow(QMainWindow):
         self.queue_list.removeRequested.connect(self.controller.remove)
         self.queue_list.moveRequested.connect(self.controller.move)
         self.menus.reuse_action.triggered.connect(self.reuse_last)
+        self.menus.free_memory_action.triggered.connect(self.free_gpu_memory)
         self.params.submitRequested.connect(self.generate)
         self.params.sizeChanged.connect(self._update_prediction)
         self.menus.open_outputs_action.triggered.connect(self.open_outputs)
@@ -326,6 +331,11 @@ class MainWindow(QMainWindow):
         if self.last_results:
             self.apply_reuse(Reuse(GenerationRequest.from_dict(self.last_results[-1].request)))
 
+    @Slot()
+    def free_gpu_memory(self) -> None:
+        """Unload the model on the worker thread (after a running job); the next Generate reloads it."""
+        self.controller.free_gpu_memory()
+
     def current_request(self) -> GenerationRequest:
         """What Generate would submit now (the panel's parameters and the model settings)."""
         s = self.settings
@@ -373,6 +383,8 @@ class MainWindow(QMainWindow):
             case Loading():
                 if not (event.phase in REMOTE_PHASES and self.progress.stepping):  # a pool member joining
                     self.progress.busy(texts.loading_phase(event))
+            case MemoryFreed():
+                self.notice.show_message(texts.memory_freed(event.unloaded), "info")
             case EngineStarted():
                 if not self.controller.busy:  # the background warm-up finished: nothing is running
                     self.progress.idle()
@@ -400,7 +412,7 @@ class MainWindow(QMainWindow):
 
     def _on_job_started(self, event: JobStarted) -> None:
         if event.index == 0:
-            if self.notice.level != "error":
+            if self.notice.level != "error" and self.notice.text() != self._throttle_text:
                 self.notice.dismiss()
             self.gauge.begin_job()
         self.params.show_used_seed(event.seed)
@@ -424,6 +436,10 @@ class MainWindow(QMainWindow):
             self.imageShown.emit(result.path)
         self.last_results.append(result)
         self.last_results = self.last_results[-50:]
+        throttled = self.throttle_watch.observe(result, event.job_id)  # once a session at most
+        if throttled is not None:  # stays up across the next jobs, like an error, until dismissed
+            self._throttle_text, level = texts.notice(throttled)
+            self.notice.show_message(self._throttle_text, level)
         self.menus.reuse_action.setEnabled(True)
 
     def _on_job_finished(self, result: Result) -> None:
@@ -475,6 +491,14 @@ class MainWindow(QMainWindow):
             return
         self.params.presets.set_fits(fits)
         self._update_prediction()
+        p = self.params
+        try:  # "would fit at full speed if Chrome (1.4 GB) were closed", for the chosen size
+            advice = closing_advice(self.advisor, self._profile, info, p.width_spin.value(),
+                                    p.height_spin.value(), self._plan_options(p.guidance.value()))  # fmt: skip
+        except Exception:
+            log.exception("the memory planner failed; no advice about other programs")
+            advice = None
+        self.gauge.set_advice(advice)
         on_gpu = info is not None and info.is_cuda
         if self._first_run_pending and (self._profile is not None or not on_gpu):
             self._first_run_pending = False

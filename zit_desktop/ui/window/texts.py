@@ -127,6 +127,12 @@ def notice(event: Notice) -> tuple[str, str]:
         "history": QCoreApplication.translate(
             "Messages", "The image was saved but not recorded in the history."
         ),
+        "oom-defrag": QCoreApplication.translate(
+            "Messages", "Out of memory because the GPU memory was fragmented: freed it and retried."
+        ),
+        "gpu-throttle": QCoreApplication.translate(
+            "Messages", "Generation is getting slower: the GPU is throttling its clocks."
+        ),
         "no-gpu": QCoreApplication.translate(
             "Messages", "No NVIDIA GPU: the image is generated on the CPU (much slower)."
         ),
@@ -136,6 +142,8 @@ def notice(event: Notice) -> tuple[str, str]:
             "Messages", "Out of video memory while {0} with “{1}”; the same image (same seed) is retried "
             "with the leaner “{2}” strategy."
         ).format(_phase_name(str(detail["phase"])), detail["from"], detail["to"])
+    if kind == "gpu-throttle" and {"baseline_s_per_step", "recent_s_per_step"} <= detail.keys():
+        message = throttle_text(detail)
     if kind == "no-gpu" and "requested" in detail:
         message = QCoreApplication.translate(
             "Messages", "The memory strategy “{0}” needs an NVIDIA GPU, so it does not apply here."
@@ -150,6 +158,34 @@ def notice(event: Notice) -> tuple[str, str]:
     if kind == "warning" and "negative prompt has no effect" in message:
         return "", "info"  # the panel already marks the negative prompt as inactive
     return message, "info"
+
+
+def throttle_text(detail: dict[str, object]) -> str:
+    """The throttling notice with what to do (``core.memory.throttle``'s detail)."""
+    before, now = float(str(detail["baseline_s_per_step"])), float(str(detail["recent_s_per_step"]))
+    temp = detail.get("temperature_c")
+    if detail.get("reason") == "thermal":
+        why = QCoreApplication.translate("Messages", "The card reports thermal throttling")
+        if isinstance(temp, (int, float)):
+            why = QCoreApplication.translate("Messages", "The card reports thermal throttling at {0:.0f} °C").format(temp)
+    else:
+        why = QCoreApplication.translate("Messages", "The card is held at its power limit")
+    return QCoreApplication.translate(
+        "Messages",
+        "{0}: a denoise step took {1:.2f} s at the start of this session and {2:.2f} s now. Let it cool: "
+        "clean the fans and vents, give a laptop room to breathe or a cooling pad, choose a lower power "
+        "mode in the GPU or laptop software, or pause between batches.",
+    ).format(why, before, now)
+
+
+def memory_freed(unloaded: bool) -> str:
+    if unloaded:
+        return QCoreApplication.translate(
+            "Messages", "GPU memory freed: the model is unloaded and loads again with the next Generate."
+        )
+    return QCoreApplication.translate(
+        "Messages", "GPU memory freed. No model was loaded; the next Generate loads it."
+    )
 
 
 def _phase_name(phase: str) -> str:
