@@ -878,6 +878,14 @@
         <translation>复用上一张图片的参数和种子</translation>
     </message>
     <message>
+        <source>Free GPU memory</source>
+        <translation>释放显存</translation>
+    </message>
+    <message>
+        <source>Unload the model to give its memory back; it loads again with the next Generate</source>
+        <translation>卸载模型以归还它占用的内存；下次生成时会重新载入</translation>
+    </message>
+    <message>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
@@ -1109,6 +1117,14 @@
         <translation>图片已保存，但没有记入历史记录。</translation>
     </message>
     <message>
+        <source>Out of memory because the GPU memory was fragmented: freed it and retried.</source>
+        <translation>显存碎片导致内存不足：已释放并重试。</translation>
+    </message>
+    <message>
+        <source>Generation is getting slower: the GPU is throttling its clocks.</source>
+        <translation>生成越来越慢：GPU 正在降低频率。</translation>
+    </message>
+    <message>
         <source>No NVIDIA GPU: the image is generated on the CPU (much slower).</source>
         <translation>没有 NVIDIA GPU：图片在 CPU 上生成（慢得多）。</translation>
     </message>
@@ -1119,6 +1135,30 @@
     <message>
         <source>The whole image does not fit in video memory, so it is refined in {0}-px tiles that overlap by {1} px and are blended.</source>
         <translation>整张图放不进显存，因此分成 {0} 像素的块来精修，块之间重叠 {1} 像素并混合。</translation>
+    </message>
+    <message>
+        <source>The card reports thermal throttling</source>
+        <translation>显卡报告过热降频</translation>
+    </message>
+    <message>
+        <source>The card reports thermal throttling at {0:.0f} °C</source>
+        <translation>显卡报告过热降频，温度 {0:.0f} °C</translation>
+    </message>
+    <message>
+        <source>The card is held at its power limit</source>
+        <translation>显卡被限制在功耗上限</translation>
+    </message>
+    <message>
+        <source>{0}: a denoise step took {1:.2f} s at the start of this session and {2:.2f} s now. Let it cool: clean the fans and vents, give a laptop room to breathe or a cooling pad, choose a lower power mode in the GPU or laptop software, or pause between batches.</source>
+        <translation>{0}：本次会话开始时一步去噪用时 {1:.2f} 秒，现在是 {2:.2f} 秒。让它降温：清理风扇和散热口，给笔记本留出通风空间或用散热垫，在显卡或笔记本软件里选择更低的性能模式，或在批次之间暂停一下。</translation>
+    </message>
+    <message>
+        <source>GPU memory freed: the model is unloaded and loads again with the next Generate.</source>
+        <translation>显存已释放：模型已卸载，下次生成时会重新载入。</translation>
+    </message>
+    <message>
+        <source>GPU memory freed. No model was loaded; the next Generate loads it.</source>
+        <translation>显存已释放。之前没有载入模型；下次生成时会载入。</translation>
     </message>
     <message>
         <source>preparing the model</source>
@@ -2036,6 +2076,54 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>VRAM gauge</source>
         <translation>显存仪表</translation>
+    </message>
+    <message>
+        <source> · {0:.0f} °C</source>
+        <translation> · {0:.0f} °C</translation>
+    </message>
+    <message>
+        <source> · throttled: hot</source>
+        <translation> · 降频：过热</translation>
+    </message>
+    <message>
+        <source> · throttled: power limit</source>
+        <translation> · 降频：功耗上限</translation>
+    </message>
+    <message>
+        <source> · throttled</source>
+        <translation> · 降频</translation>
+    </message>
+    <message>
+        <source>{0} {1} GB</source>
+        <translation>{0} {1} GB</translation>
+    </message>
+    <message>
+        <source>, {0} more</source>
+        <translation>，另有 {0} 个</translation>
+    </message>
+    <message>
+        <source>Other programs using VRAM: {0}</source>
+        <translation>占用显存的其他程序：{0}</translation>
+    </message>
+    <message>
+        <source>Other programs: {0} GB (the driver does not say which)</source>
+        <translation>其他程序：{0} GB（驱动没有说明是哪些）</translation>
+    </message>
+    <message>
+        <source> and </source>
+        <translation>和</translation>
+    </message>
+    <message>
+        <source>{0} ({1} GB)</source>
+        <translation>{0}（{1} GB）</translation>
+    </message>
+    <message>
+        <source>other programs ({0} GB)</source>
+        <translation>其他程序（{0} GB）</translation>
+    </message>
+    <message>
+        <source> — {0}×{1} would fit at full speed if {2} were closed</source>
+        <translation> — 如果关闭 {2}，{0}×{1} 就能全速运行</translation>
     </message>
     <message>
         <source>{0}: {1} / {2} GB VRAM · {3}</source>
