@@ -458,9 +458,10 @@ class MainWindow(QMainWindow):
             peak = self.tr("n/a (made on {0})").format(im.environment["engine_name"])
         self.status_label.setText(
             self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
-                float(im.timings.get("total", 0.0)), im.strategy, peak
+                float(im.timings.get("total", 0.0)), texts.strategy_name(im.strategy), peak
             )
         )
+        self.status_label.setToolTip(texts.strategy_with_id(im.strategy))  # the id the log and PNG use
 
     # ------------------------------------------------------------------ VRAM
     @Slot(object)

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication
 
 from zit_desktop.core.events import Loading, Notice
+from zit_desktop.core.memory.rungs import Rung
 from zit_desktop.core.memory.vram import CpuReason, DeviceInfo
 from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
@@ -85,6 +86,48 @@ REMOTE_HEADS = {
         "Messages", "The server did not accept the job."
     ),
 }
+
+
+def strategy_name(strategy: str) -> str:
+    """The translated name of a strategy id as events, the history and PNGs store it: a memory rung
+    (``gpu`` … ``cpu``), the upscale job's ``upscale-cpu``/``upscale-cuda``, a server's ``comfyui``, or a
+    pool member's ``comfyui@NAME``. An id we do not know is shown as it is."""
+    names = {
+        Rung.GPU: QCoreApplication.translate("Messages", "Everything on the GPU"),
+        Rung.MODEL_OFFLOAD: QCoreApplication.translate("Messages", "Model offload"),
+        Rung.GROUP_OFFLOAD: QCoreApplication.translate("Messages", "Group offload"),
+        Rung.SEQUENTIAL: QCoreApplication.translate("Messages", "Sequential"),
+        Rung.CPU: QCoreApplication.translate("Messages", "On the processor (no GPU)"),
+        "upscale-cpu": QCoreApplication.translate("Messages", "Upscaler on the processor"),
+        "upscale-cuda": QCoreApplication.translate("Messages", "Upscaler on the GPU"),
+        "comfyui": QCoreApplication.translate("Messages", "ComfyUI server"),
+    }
+    if strategy in names:
+        return names[strategy]
+    if strategy.startswith("comfyui@"):  # the pool names the member that made the image
+        return QCoreApplication.translate("Messages", "ComfyUI server {0}").format(strategy.split("@", 1)[1])
+    return strategy
+
+
+def strategy_with_id(strategy: str) -> str:
+    """The name with the id the log and the PNG text use, for tooltips: ``Group offload (group-offload)``."""
+    name = strategy_name(strategy)
+    return name if name == strategy else f"{name} ({strategy})"
+
+
+def strategy_choice(rung: str) -> str:
+    """The label of a ladder rung in Settings' memory-strategy choice: its name, then what it costs."""
+    hints = {
+        Rung.GPU: QCoreApplication.translate("Messages", "fastest, needs about 24 GB"),
+        Rung.MODEL_OFFLOAD: QCoreApplication.translate("Messages", "one part at a time (about 13 GB)"),
+        Rung.GROUP_OFFLOAD: QCoreApplication.translate("Messages", "stream blocks from RAM (about 3 GB)"),
+        Rung.SEQUENTIAL: QCoreApplication.translate("Messages", "layer by layer (the leanest)"),
+    }
+    if rung not in hints:
+        return strategy_name(rung)
+    return QCoreApplication.translate(
+        "Messages", "{0}: {1}", "a memory strategy's name, then what it costs (Settings)"
+    ).format(strategy_name(rung), hints[rung])
 
 
 def loading_phase(event: Loading) -> str:
