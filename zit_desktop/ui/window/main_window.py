@@ -441,7 +441,8 @@ class MainWindow(QMainWindow):
                 self.progress.idle(self.tr("Failed"))
                 remote = self.engines.ran_remote  # a server's problem: the model setup here cannot fix it
                 action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS and not remote else ""
-                self.notice.show_message(texts.failure(result.kind, result.message, remote), "error", action)
+                self.notice.show_message(texts.failure(result.kind, texts.failed_message(result), remote), "error",
+                                        action)
                 if result.kind == ErrorKind.INTERNAL:
                     from zit_desktop.ui.startup import earlyinit
 
