@@ -147,7 +147,7 @@ def test_generate_with_fake_engine_shows_image_and_status(
     assert isinstance(blocker.args[1], Finished)
     assert w.image_view.image is not None and not w.image_view.is_preview
     assert Path(w.image_view.path or "").exists()
-    assert "strategy cpu" in w.status_label.text()
+    assert "strategy On the processor (no GPU)" in w.status_label.text()
     assert fake_engine.calls[0].prompt == "orange cat 一只橘色的猫"
 
 

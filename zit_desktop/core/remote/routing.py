@@ -95,7 +95,7 @@ class RoutingEngine:
         try:
             engine = self._engine_for(target)
         except AppError as exc:
-            return Failed(job_id, exc.kind.value, exc.message, exc.detail)
+            return Failed(job_id, exc.kind.value, exc.message, exc.detail, code=exc.code, facts=exc.facts)
         if target.lower() != LOCAL:
             on_event(Loading("engine-target", f"Sending the job to {target}", {"engine": target}))
         return engine.run(request, on_event, cancel, job_id)

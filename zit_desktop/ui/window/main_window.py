@@ -457,7 +457,8 @@ class MainWindow(QMainWindow):
                 self.progress.idle(self.tr("Failed"))
                 remote = self.engines.ran_remote  # a server's problem: the model setup here cannot fix it
                 action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS and not remote else ""
-                self.notice.show_message(texts.failure(result.kind, result.message, remote), "error", action)
+                self.notice.show_message(texts.failure(result.kind, texts.failed_message(result), remote), "error",
+                                        action)
                 if result.kind == ErrorKind.INTERNAL:
                     from zit_desktop.ui.startup import earlyinit
 
@@ -474,9 +475,10 @@ class MainWindow(QMainWindow):
             peak = self.tr("n/a (made on {0})").format(im.environment["engine_name"])
         self.status_label.setText(
             self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
-                float(im.timings.get("total", 0.0)), im.strategy, peak
+                float(im.timings.get("total", 0.0)), texts.strategy_name(im.strategy), peak
             )
         )
+        self.status_label.setToolTip(texts.strategy_with_id(im.strategy))  # the id the log and PNG use
 
     # ------------------------------------------------------------------ VRAM
     @Slot(object)

@@ -10,8 +10,10 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from zit_desktop.core.events import Loading, Notice
+from zit_desktop.core.events import Failed, Loading, Notice
+from zit_desktop.core.memory.rungs import Rung
 from zit_desktop.core.memory.vram import CpuReason, DeviceInfo
+from zit_desktop.core.remote.client import RemoteProblem
 from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
 
@@ -85,6 +87,105 @@ REMOTE_HEADS = {
         "Messages", "The server did not accept the job."
     ),
 }
+
+
+def strategy_name(strategy: str) -> str:
+    """The translated name of a strategy id as events, the history and PNGs store it: a memory rung
+    (``gpu`` … ``cpu``), the upscale job's ``upscale-cpu``/``upscale-cuda``, a server's ``comfyui``, or a
+    pool member's ``comfyui@NAME``. An id we do not know is shown as it is."""
+    names = {
+        Rung.GPU: QCoreApplication.translate("Messages", "Everything on the GPU"),
+        Rung.MODEL_OFFLOAD: QCoreApplication.translate("Messages", "Model offload"),
+        Rung.GROUP_OFFLOAD: QCoreApplication.translate("Messages", "Group offload"),
+        Rung.SEQUENTIAL: QCoreApplication.translate("Messages", "Sequential"),
+        Rung.CPU: QCoreApplication.translate("Messages", "On the processor (no GPU)"),
+        "upscale-cpu": QCoreApplication.translate("Messages", "Upscaler on the processor"),
+        "upscale-cuda": QCoreApplication.translate("Messages", "Upscaler on the GPU"),
+        "comfyui": QCoreApplication.translate("Messages", "ComfyUI server"),
+    }
+    if strategy in names:
+        return names[strategy]
+    if strategy.startswith("comfyui@"):  # the pool names the member that made the image
+        return QCoreApplication.translate("Messages", "ComfyUI server {0}").format(strategy.split("@", 1)[1])
+    return strategy
+
+
+def strategy_with_id(strategy: str) -> str:
+    """The name with the id the log and the PNG text use, for tooltips: ``Group offload (group-offload)``."""
+    name = strategy_name(strategy)
+    return name if name == strategy else f"{name} ({strategy})"
+
+
+def strategy_choice(rung: str) -> str:
+    """The label of a ladder rung in Settings' memory-strategy choice: its name, then what it costs."""
+    hints: dict[str, str] = {
+        Rung.GPU: QCoreApplication.translate("Messages", "fastest, needs about 24 GB"),
+        Rung.MODEL_OFFLOAD: QCoreApplication.translate("Messages", "one part at a time (about 13 GB)"),
+        Rung.GROUP_OFFLOAD: QCoreApplication.translate("Messages", "stream blocks from RAM (about 3 GB)"),
+        Rung.SEQUENTIAL: QCoreApplication.translate("Messages", "layer by layer (the leanest)"),
+    }
+    if rung not in hints:
+        return strategy_name(rung)
+    return QCoreApplication.translate(
+        "Messages", "{0}: {1}", "a memory strategy's name, then what it costs (Settings)"
+    ).format(strategy_name(rung), hints[rung])
+
+
+def remote_problem(code: str, facts: dict[str, Any]) -> str:
+    """A common remote failure (:class:`RemoteProblem`) said in the UI language with its ``facts``
+    (addresses, versions, file and folder names) inserted; "" for a code without a text here."""
+    url, reason = str(facts.get("url", "")), str(facts.get("reason", ""))
+    if code == RemoteProblem.UNREACHABLE:
+        return QCoreApplication.translate(
+            "Messages", "Cannot reach the ComfyUI server at {0} ({1}). Check that it runs and that this "
+            "computer can reach it."
+        ).format(url, reason)
+    if code == RemoteProblem.CREDENTIALS:
+        return QCoreApplication.translate(
+            "Messages", "The server at {0} refused the credentials (HTTP {1}). Check the token or user name "
+            "and password in the engine's settings."
+        ).format(url, facts.get("status", "?"))
+    if code == RemoteProblem.TLS:
+        return QCoreApplication.translate(
+            "Messages", "The secure connection to {0} failed ({1}). If the server uses its own certificate, "
+            "choose its CA file in the engine's settings."
+        ).format(url, reason)
+    if code == RemoteProblem.OLD_VERSION:
+        return QCoreApplication.translate(
+            "Messages", "The server runs ComfyUI {0}; Z-Image-Turbo needs {1} or newer. Update ComfyUI on "
+            "that machine."
+        ).format(facts.get("version", "?"), facts.get("needed", "?"))
+    if code == RemoteProblem.MISSING_NODES:
+        return QCoreApplication.translate(
+            "Messages", "The server lacks the core nodes {0}. Update ComfyUI on that machine."
+        ).format(", ".join(str(n) for n in facts.get("nodes", [])))
+    if code == RemoteProblem.MISSING_MODELS:
+        lines = [QCoreApplication.translate("Messages", "Missing on the server:")]
+        for entry in facts.get("missing", []):
+            role, folder, file = (list(entry) + ["", "", ""])[:3]
+            lines.append("• " + _missing_model(str(role), str(folder), str(file)))
+        return "\n".join(lines)
+    return ""
+
+
+def _missing_model(role: str, folder: str, file: str) -> str:
+    places = {
+        "unet": QCoreApplication.translate("Messages", "put the diffusion model ({1}) in {0}"),
+        "clip": QCoreApplication.translate("Messages", "put the text encoder ({1}) in {0}"),
+        "vae": QCoreApplication.translate("Messages", "put the VAE ({1}) in {0}"),
+    }
+    text = places.get(role, QCoreApplication.translate("Messages", "put the {2} file ({1}) in {0}"))
+    return text.format(folder, file, role)
+
+
+def failed_message(event: Failed) -> str:
+    """The message under a failure's headline: translated for a known problem (prefixed with the
+    engine's name, as the engine does in English), else the engine's own message."""
+    text = remote_problem(event.code, event.facts) if event.code else ""
+    if not text:
+        return event.message
+    engine = event.facts.get("engine")
+    return f"{engine}: {text}" if engine else text
 
 
 def loading_phase(event: Loading) -> str:
