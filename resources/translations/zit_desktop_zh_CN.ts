@@ -169,6 +169,22 @@
 <context>
     <name>EnginesDialog</name>
     <message>
+        <source>Remove engine</source>
+        <translation>移除引擎</translation>
+    </message>
+    <message>
+        <source>Remove the engine “{0}” and its stored token or password?</source>
+        <translation>移除引擎“{0}”及其保存的令牌或密码？</translation>
+    </message>
+    <message>
+        <source>The test failed; see the log file.</source>
+        <translation>测试失败；详情见日志文件。</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
         <source>Engines</source>
         <translation>引擎</translation>
     </message>
@@ -261,8 +277,8 @@
         <translation>已保存。</translation>
     </message>
     <message>
-        <source>Connecting to {0}…</source>
-        <translation>正在连接 {0}…</translation>
+        <source>Saved and testing: connecting to {0}…</source>
+        <translation>已保存，正在测试：连接 {0}…</translation>
     </message>
 </context>
 <context>
@@ -623,6 +639,10 @@
     <message>
         <source>Made on %1</source>
         <translation>生成于 %1</translation>
+    </message>
+    <message>
+        <source>Memory strategy: %1</source>
+        <translation>内存策略：%1</translation>
     </message>
     <message>
         <source>Refined from another image (a final)</source>
@@ -1087,6 +1107,103 @@
     <message>
         <source>The server did not accept the job.</source>
         <translation>服务器没有接受这个任务。</translation>
+    </message>
+    <message>
+        <source>Everything on the GPU</source>
+        <translation>全部放在 GPU 上</translation>
+    </message>
+    <message>
+        <source>Model offload</source>
+        <translation>模型卸载</translation>
+    </message>
+    <message>
+        <source>Group offload</source>
+        <translation>分组卸载</translation>
+    </message>
+    <message>
+        <source>Sequential</source>
+        <translation>逐层</translation>
+    </message>
+    <message>
+        <source>On the processor (no GPU)</source>
+        <translation>在处理器上（无 GPU）</translation>
+    </message>
+    <message>
+        <source>Upscaler on the processor</source>
+        <translation>放大模型在处理器上</translation>
+    </message>
+    <message>
+        <source>Upscaler on the GPU</source>
+        <translation>放大模型在 GPU 上</translation>
+    </message>
+    <message>
+        <source>ComfyUI server</source>
+        <translation>ComfyUI 服务器</translation>
+    </message>
+    <message>
+        <source>ComfyUI server {0}</source>
+        <translation>ComfyUI 服务器 {0}</translation>
+    </message>
+    <message>
+        <source>fastest, needs about 24 GB</source>
+        <translation>最快，约需 24 GB</translation>
+    </message>
+    <message>
+        <source>one part at a time (about 13 GB)</source>
+        <translation>一次一个部件（约 13 GB）</translation>
+    </message>
+    <message>
+        <source>stream blocks from RAM (about 3 GB)</source>
+        <translation>从内存流式加载模块（约 3 GB）</translation>
+    </message>
+    <message>
+        <source>layer by layer (the leanest)</source>
+        <translation>一层一层（最省显存）</translation>
+    </message>
+    <message>
+        <source>{0}: {1}</source>
+        <comment>a memory strategy&apos;s name, then what it costs (Settings)</comment>
+        <translation>{0}：{1}</translation>
+    </message>
+    <message>
+        <source>Cannot reach the ComfyUI server at {0} ({1}). Check that it runs and that this computer can reach it.</source>
+        <translation>无法连接 {0} 上的 ComfyUI 服务器（{1}）。请检查它是否在运行，以及本机能否访问它。</translation>
+    </message>
+    <message>
+        <source>The server at {0} refused the credentials (HTTP {1}). Check the token or user name and password in the engine&apos;s settings.</source>
+        <translation>{0} 上的服务器拒绝了登录凭据（HTTP {1}）。请检查引擎设置中的令牌或用户名和密码。</translation>
+    </message>
+    <message>
+        <source>The secure connection to {0} failed ({1}). If the server uses its own certificate, choose its CA file in the engine&apos;s settings.</source>
+        <translation>与 {0} 的安全连接失败（{1}）。如果服务器使用自有证书，请在引擎设置中选择它的 CA 文件。</translation>
+    </message>
+    <message>
+        <source>The server runs ComfyUI {0}; Z-Image-Turbo needs {1} or newer. Update ComfyUI on that machine.</source>
+        <translation>服务器运行的是 ComfyUI {0}；Z-Image-Turbo 需要 {1} 或更新版本。请在那台机器上更新 ComfyUI。</translation>
+    </message>
+    <message>
+        <source>The server lacks the core nodes {0}. Update ComfyUI on that machine.</source>
+        <translation>服务器缺少核心节点 {0}。请在那台机器上更新 ComfyUI。</translation>
+    </message>
+    <message>
+        <source>Missing on the server:</source>
+        <translation>服务器上缺少：</translation>
+    </message>
+    <message>
+        <source>put the diffusion model ({1}) in {0}</source>
+        <translation>把扩散模型（{1}）放到 {0}</translation>
+    </message>
+    <message>
+        <source>put the text encoder ({1}) in {0}</source>
+        <translation>把文本编码器（{1}）放到 {0}</translation>
+    </message>
+    <message>
+        <source>put the VAE ({1}) in {0}</source>
+        <translation>把 VAE（{1}）放到 {0}</translation>
+    </message>
+    <message>
+        <source>put the {2} file ({1}) in {0}</source>
+        <translation>把 {2} 文件（{1}）放到 {0}</translation>
     </message>
     <message>
         <source>Sending the job to all engines (pool)…</source>
@@ -1927,22 +2044,6 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>Auto: the fastest that fits (recommended)</source>
         <translation>自动：选择放得下的最快方式（推荐）</translation>
-    </message>
-    <message>
-        <source>Everything on the GPU (fastest, needs about 24 GB)</source>
-        <translation>全部放在显卡上（最快，约需 24 GB）</translation>
-    </message>
-    <message>
-        <source>Model offload: one part at a time (about 13 GB)</source>
-        <translation>模型卸载：一次只放一个组件（约 13 GB）</translation>
-    </message>
-    <message>
-        <source>Group offload: stream blocks from RAM (about 3 GB)</source>
-        <translation>分组卸载：从内存逐块传输（约 3 GB）</translation>
-    </message>
-    <message>
-        <source>Sequential: layer by layer (the leanest)</source>
-        <translation>顺序卸载：逐层运行（最省显存）</translation>
     </message>
     <message>
         <source>VAE tiling</source>
