@@ -111,7 +111,9 @@ class MainWindow(QMainWindow):
         self._first_run_pending = not settings.first_run_done and not settings.last_request
         self._closed = False
         # closing during a job asks first (tests put their answer here); "finish" closes again once idle
-        self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(self, len(self.controller.pending))
+        self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(
+            self, len(self.controller.pending), self._image_at, self.controller.idle)
+        self._image_at: tuple[int, int] | None = None  # (index, count) of the image being made
         self.quit_after_image = False
         self.model_choice = ModelChoice(self)
         self._build()
@@ -415,6 +417,7 @@ class MainWindow(QMainWindow):
                 pass  # previews arrive as QImages through on_preview
 
     def _on_job_started(self, event: JobStarted) -> None:
+        self._image_at = (event.index, event.total)
         if event.index == 0:
             if self.notice.level != "error":
                 self.notice.dismiss()
@@ -609,6 +612,8 @@ class MainWindow(QMainWindow):
         if self._closed or not self.controller.busy:
             return True
         choice = self.ask_quit()
+        if not self.controller.busy:  # the job ended while the question was open: nothing left to stop
+            return choice != QuitChoice.KEEP_WORKING
         if choice == QuitChoice.QUIT_NOW:
             return True
         if choice == QuitChoice.FINISH_IMAGE:
