@@ -437,3 +437,24 @@ def test_the_selected_sources_finals_row_gains_an_upscale_as_soon_as_it_is_recor
     assert lineage.isVisible() and lineage.finals_title.isVisible()
     assert "upscaled ×2" in lineage.links[final_id].text()
     w.gallery_dock.grab().save(str(SHOTS / "finalui-finals-refreshed.png"))
+
+
+def test_picking_a_random_explore_variation_names_its_seed_and_lock_keeps_it(
+    make_window: Any, engine: StageEngine, qtbot: Any
+) -> None:
+    w = open_window(make_window, engine, qtbot)
+    p, hookup = w.params, w.finalize
+    assert not p.lock.isChecked()
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=20_000):
+        qtbot.mouseClick(hookup.explore_button, Qt.MouseButton.LeftButton)
+    grid = hookup.grid
+    qtbot.waitUntil(lambda: all(c.row_id is not None for c in grid.cells), timeout=5000)
+    seeds = [c.seed for c in grid.cells]
+    assert p.seed.text() == "random" and p.last_seed == seeds[-1]  # the batch's last image ran last
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(1).center())
+    assert w.statusBar().currentMessage() == f"Picked the variation with seed {seeds[1]}"
+    assert p.seed.text() == "random" and f"Last used seed: {seeds[1]}" in p.seed.toolTip()
+    QApplication.processEvents()
+    w.grab().save(str(SHOTS / "finalui-picked-seed.png"))
+    p.lock.click()
+    assert p.request("m").seed == seeds[1]

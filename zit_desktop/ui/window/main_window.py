@@ -475,11 +475,11 @@ class MainWindow(QMainWindow):
         peak = f"{im.peak_vram_bytes / 1024**3:.1f} GB" if im.peak_vram_bytes else self.tr("n/a (CPU)")
         if im.environment.get("engine_name"):  # made on a server: its peak is not measured here
             peak = self.tr("n/a (made on {0})").format(im.environment["engine_name"])
-        self.status_label.setText(
-            self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
-                float(im.timings.get("total", 0.0)), im.strategy, peak
-            )
+        seed = self.tr("Seed {0}").format(im.seed)  # "random" stays in the seed field: the used one is here
+        last = self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
+            float(im.timings.get("total", 0.0)), im.strategy, peak
         )
+        self.status_label.setText(f"{seed} · {last}")
 
     # ------------------------------------------------------------------ VRAM
     @Slot(object)
