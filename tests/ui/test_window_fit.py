@@ -28,8 +28,13 @@ def test_queued_jobs_stay_visible_at_1366x768_with_run_on_and_a_hint(
 ) -> None:
     engine = FakeEngine(data_dir / "outputs", step_delay=0.05)
     w = make_window(engine=engine)
-    w.resize(*LAPTOP_CLIENT)
-    qtbot.waitUntil(lambda: (w.width(), w.height()) == LAPTOP_CLIENT, timeout=2000)
+    qtbot.wait(50)  # the first-show settling (fit onto the screen, the dock's height) runs first
+
+    def at_laptop_size() -> bool:
+        w.resize(*LAPTOP_CLIENT)
+        return (w.width(), w.height()) == LAPTOP_CLIENT
+
+    qtbot.waitUntil(at_laptop_size, timeout=2000)
     assert w.gallery_dock.isVisible()
     add_engine(w.settings, RemoteEngineConfig("studio", "http://127.0.0.1:8188"))
     w.engines.picker.refresh()  # what closing Settings → Engines… does
