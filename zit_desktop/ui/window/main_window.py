@@ -115,7 +115,9 @@ class MainWindow(QMainWindow):
         self.throttle_watch = ThrottleWatch()  # step time over the session vs the card's throttle reasons
         self._throttle_text = ""
         # closing during a job asks first (tests put their answer here); "finish" closes again once idle
-        self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(self, len(self.controller.pending))
+        self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(
+            self, len(self.controller.pending), self._image_at, self.controller.idle)
+        self._image_at: tuple[int, int] | None = None  # (index, count) of the image being made
         self.quit_after_image = False
         self.model_choice = ModelChoice(self)
         self._build()
@@ -146,13 +148,22 @@ class MainWindow(QMainWindow):
         queue_head = QHBoxLayout()
         queue_head.addWidget(self.queue_label, 1)
         queue_head.addWidget(self.clear_queue_button)
-        left = QWidget(self)
-        lbox = QVBoxLayout(left)
-        lbox.addWidget(self.params)
+        # The parameters scroll; the jobs part under them (Run on, Generate, Cancel, the queue) does
+        # not, so the queued jobs stay in view on a 1366×768 laptop whatever the parameters need
+        # (a "Run on:" row, a hint, longer translations).
+        params_page = QWidget(self)
+        pbox = QVBoxLayout(params_page)
+        pbox.setContentsMargins(9, 9, 9, 0)
+        pbox.addWidget(self.params)
+        pbox.addStretch(1)
+        jobs = QWidget(self)
+        jobs.setObjectName("jobsSection")
+        lbox = QVBoxLayout(jobs)
+        lbox.setContentsMargins(9, 6, 9, 9)
         lbox.addLayout(buttons)
         lbox.addLayout(queue_head)
         lbox.addWidget(self.queue_list)
-        lbox.addStretch(1)
+        self.jobs_section = jobs
         self.gauge = VramGauge(self)
         self.image_view = ImageView(self)
         self.progress = ProgressPanel(self)
@@ -169,14 +180,21 @@ class MainWindow(QMainWindow):
         # (1366×768 laptops): the column's own minimum height no longer sets the window's.
         self.left_scroll = QScrollArea(self)
         self.left_scroll.setObjectName("paramsScroll")
-        self.params_column = left
-        self.left_scroll.setWidget(left)
+        self.params_column = params_page
+        self.left_scroll.setWidget(params_page)
         self.left_scroll.setWidgetResizable(True)
         self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         bar = self.left_scroll.verticalScrollBar().sizeHint().width()
-        self.left_scroll.setMinimumWidth(left.minimumSizeHint().width() + bar)
-        self.splitter.addWidget(self.left_scroll)
+        self.left_scroll.setMinimumWidth(params_page.minimumSizeHint().width() + bar)
+        left = QWidget(self)
+        left.setObjectName("leftColumn")
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.left_scroll, 1)
+        column.addWidget(jobs)
+        self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -411,6 +429,7 @@ class MainWindow(QMainWindow):
                 pass  # previews arrive as QImages through on_preview
 
     def _on_job_started(self, event: JobStarted) -> None:
+        self._image_at = (event.index, event.total)
         if event.index == 0:
             if self.notice.level != "error" and self.notice.text() != self._throttle_text:
                 self.notice.dismiss()
@@ -473,11 +492,11 @@ class MainWindow(QMainWindow):
         peak = f"{im.peak_vram_bytes / 1024**3:.1f} GB" if im.peak_vram_bytes else self.tr("n/a (CPU)")
         if im.environment.get("engine_name"):  # made on a server: its peak is not measured here
             peak = self.tr("n/a (made on {0})").format(im.environment["engine_name"])
-        self.status_label.setText(
-            self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
-                float(im.timings.get("total", 0.0)), texts.strategy_name(im.strategy), peak
-            )
+        seed = self.tr("Seed {0}").format(im.seed)  # "random" stays in the seed field: the used one is here
+        last = self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
+            float(im.timings.get("total", 0.0)), texts.strategy_name(im.strategy), peak
         )
+        self.status_label.setText(f"{seed} · {last}")
         self.status_label.setToolTip(texts.strategy_with_id(im.strategy))  # the id the log and PNG use
 
     # ------------------------------------------------------------------ VRAM
@@ -569,11 +588,11 @@ class MainWindow(QMainWindow):
 
     def _settle_geometry(self) -> None:
         """Once the frame is known: on a visible screen; at the first start the history dock leaves
-        the parameter column its full height (Generate visible) when the screen allows."""
+        the parameters and the jobs part under them their full height when the screen allows."""
         window_geometry.fit_onto_screen(self)
         if self._share_height and self.gallery_dock.isVisible():
             self._share_height = False
-            column = self.params_column.minimumSizeHint().height()
+            column = self.params_column.minimumSizeHint().height() + self.jobs_section.sizeHint().height()
             spare = self.splitter.height() + self.gallery_dock.height() - column
             height = max(self.gallery_dock.minimumSizeHint().height(), min(spare, self.gallery_dock.sizeHint().height()))
             self.resizeDocks([self.gallery_dock], [height], Qt.Orientation.Vertical)
@@ -619,6 +638,8 @@ class MainWindow(QMainWindow):
         if self._closed or not self.controller.busy:
             return True
         choice = self.ask_quit()
+        if not self.controller.busy:  # the job ended while the question was open: nothing left to stop
+            return choice != QuitChoice.KEEP_WORKING
         if choice == QuitChoice.QUIT_NOW:
             return True
         if choice == QuitChoice.FINISH_IMAGE:
