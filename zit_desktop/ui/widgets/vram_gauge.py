@@ -136,7 +136,9 @@ class VramGauge(QWidget):
         if others:
             tip = f"{tip}\n{others}" if tip else others
         self.text = text
-        self.detail = tip if not self.is_cuda else ""
+        # CPU mode: the headline says so; the line under it gives just the reason (the tooltip has it all)
+        self.detail = texts.cpu_reason(info) if info is not None and not self.is_cuda else (
+            tip if not self.is_cuda else "")
         self.setToolTip(tip or text)
         self.setAccessibleName(self.tr("VRAM gauge"))
         self.setAccessibleDescription(f"{text}\n{self.others_text}" if self.others_text else text)
@@ -234,10 +236,13 @@ class VramGauge(QWidget):
             p.setPen(self.palette().windowText().color())
         if not self.is_cuda:  # no bar to draw: say why instead
             p.setPen(QColor("#666666"))
-            elided = fm.elidedText(self.detail, Qt.TextElideMode.ElideRight, int(bar.width()) - 4)
-            p.drawText(
-                bar.adjusted(2, 0, -2, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided
-            )
+            room = bar.adjusted(2, 0, -2, 0)
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            wrapped = fm.boundingRect(room.toRect(), int(flags | Qt.TextFlag.TextWordWrap), self.detail)
+            if wrapped.height() <= room.height():  # fits on the lines there are: wrap, never cut
+                p.drawText(room, int(flags | Qt.TextFlag.TextWordWrap), self.detail)
+            else:
+                p.drawText(room, flags, fm.elidedText(self.detail, Qt.TextElideMode.ElideRight, int(room.width())))
             p.end()
             return
         total = float(self.info.total_bytes)
