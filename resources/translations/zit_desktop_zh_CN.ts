@@ -622,6 +622,10 @@
         <translation>无法读取图片 {0}。</translation>
     </message>
     <message>
+        <source>Picked the variation with seed {0}</source>
+        <translation>已选种子为 {0} 的变体</translation>
+    </message>
+    <message>
         <source>Make or pick an image first, then finalize it.</source>
         <translation>请先生成或选择一张图片，再定稿。</translation>
     </message>
@@ -984,6 +988,10 @@
     <message>
         <source>n/a (made on {0})</source>
         <translation>不适用（生成于 {0}）</translation>
+    </message>
+    <message>
+        <source>Seed {0}</source>
+        <translation>种子 {0}</translation>
     </message>
     <message>
         <source>Quitting once the current image is saved…</source>
@@ -1509,6 +1517,14 @@
         <translation>也可以使用已有的文件夹或模型文件。</translation>
     </message>
     <message>
+        <source>Now choose the folder with the text encoder and VAE</source>
+        <translation>现在选择包含文本编码器和 VAE 的文件夹</translation>
+    </message>
+    <message>
+        <source>%1 holds only the transformer. The text encoder and VAE come from a pipeline folder (for example a downloaded variant): choose the file again, then that folder.</source>
+        <translation>%1 只包含 transformer。文本编码器和 VAE 来自一个 pipeline 文件夹（例如已下载的变体）：请重新选择该文件，然后选择那个文件夹。</translation>
+    </message>
+    <message>
         <source>%1 is downloaded and verified.</source>
         <translation>%1 已下载并校验完毕。</translation>
     </message>
@@ -1527,10 +1543,6 @@
     <message>
         <source>%1 cannot be used: %2.</source>
         <translation>无法使用 %1：%2。</translation>
-    </message>
-    <message>
-        <source>Choose a pipeline folder for the text encoder and VAE (for example a downloaded variant)</source>
-        <translation>选择提供文本编码器和 VAE 的模型文件夹（例如已下载的版本）</translation>
     </message>
 </context>
 <context>
@@ -1701,6 +1713,10 @@
     <message>
         <source>Has no effect while guidance is 0</source>
         <translation>引导系数为 0 时不生效</translation>
+    </message>
+    <message>
+        <source>Last used seed: {0}. Press Lock to keep it.</source>
+        <translation>上次使用的种子：{0}。按“锁定”保留它。</translation>
     </message>
     <message>
         <source>Width</source>
@@ -1897,6 +1913,10 @@ Predicted peak VRAM: {3}</source>
         <translation>生成中要退出吗？</translation>
     </message>
     <message>
+        <source>Image {0} of {1} is being generated.</source>
+        <translation>正在生成第 {0} 张，共 {1} 张。</translation>
+    </message>
+    <message>
         <source>An image is being generated.</source>
         <translation>正在生成一张图片。</translation>
     </message>
@@ -1919,6 +1939,22 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>Keep working</source>
         <translation>继续工作</translation>
+    </message>
+    <message>
+        <source>Quit?</source>
+        <translation>退出？</translation>
+    </message>
+    <message>
+        <source>The job has finished.</source>
+        <translation>任务已完成。</translation>
+    </message>
+    <message>
+        <source>Nothing is being generated now.</source>
+        <translation>现在没有在生成。</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>退出</translation>
     </message>
 </context>
 <context>
