@@ -81,7 +81,7 @@ def create_main_window(
     advisor = MemoryAdvisor(paths.cache)  # one per app: engine, probe thread and window share it
     factory = engine_factory or default_engine_factory(paths, settings, advisor)
     controller = JobController(factory, paths.history_db)
-    monitor = VramMonitor(settings.model, advisor)
+    monitor = VramMonitor(settings.model, advisor, variant=settings.variant)
     window = MainWindow(paths, settings, controller, monitor, translations, advisor)
     controller.setParent(window)
     monitor.setParent(window)

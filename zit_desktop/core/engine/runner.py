@@ -373,7 +373,7 @@ class Engine:
             raise _CancelledError
         peak = int(torch.cuda.max_memory_reserved(self.device)) if self.device.type == "cuda" else None
         peak_ram = self._rss.take_peak()
-        self.lowvram.record_peak(plan, req, peak, peak_ram)
+        self.lowvram.record_peak(plan, req, peak, peak_ram, self._model_dir)
         environment = self.environment(strategy)
         info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak, "peak_ram_bytes": peak_ram}
         info.update(extra)  # a refine: method, source, change and sigmas, upscaler, tile layout
