@@ -23,6 +23,8 @@ from zit_desktop.ui.startup import earlyinit
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from PySide6.QtWidgets import QWidget
+
     from zit_desktop.ui.startup.single_instance import HandOverReply, InstanceServer, LaunchArgs
     from zit_desktop.ui.window.main_window import MainWindow
     from zit_desktop.ui.window.worker import EngineFactory
@@ -216,18 +218,21 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
         earlyinit.close_faulthandler()  # a clean exit leaves no dump for the next start to report
 
 
+def _wholly_shown(widget: QWidget) -> bool:
+    """Shown and not clipped by a scroll area or the window's edge."""
+    return widget.isVisible() and widget.visibleRegion().boundingRect().size() == widget.size()
+
+
 def _report_startup(window: MainWindow, previous_crash: bool = False) -> None:
     """Print when the window is on screen (whether torch was loaded by then, the window's frame and
     its screen's available area, the model in use, a previous-crash report shown), then quit."""
-    from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication
 
     shown_at = time.time()
     QApplication.processEvents()  # the window's own first-show layout (geometry, dock height) settles
     frame, screen = window.frameGeometry(), window.screen().availableGeometry()
     status = window.statusBar()
-    button, viewport = window.generate_button, window.left_scroll.viewport()
-    button_bottom = button.mapTo(viewport, QPoint(0, button.height())).y()
+    button, queue = window.generate_button, window.queue_list
     print(
         json.dumps(
             {
@@ -237,7 +242,8 @@ def _report_startup(window: MainWindow, previous_crash: bool = False) -> None:
                 "frame": [frame.x(), frame.y(), frame.width(), frame.height()],
                 "available": [screen.x(), screen.y(), screen.width(), screen.height()],
                 "status_bar_visible": status.isVisible() and status.geometry().bottom() < window.height(),
-                "generate_visible": button.isVisible() and 0 < button_bottom <= viewport.height(),
+                "generate_visible": _wholly_shown(button),
+                "queue_visible": _wholly_shown(queue),
                 "model": window.settings.model,
                 "notice": window.notice.text() if window.notice.isVisible() else "",
                 "previous_crash_shown": previous_crash,

@@ -169,6 +169,22 @@
 <context>
     <name>EnginesDialog</name>
     <message>
+        <source>Remove engine</source>
+        <translation>移除引擎</translation>
+    </message>
+    <message>
+        <source>Remove the engine “{0}” and its stored token or password?</source>
+        <translation>移除引擎“{0}”及其保存的令牌或密码？</translation>
+    </message>
+    <message>
+        <source>The test failed; see the log file.</source>
+        <translation>测试失败；详情见日志文件。</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
         <source>Engines</source>
         <translation>引擎</translation>
     </message>
@@ -261,8 +277,8 @@
         <translation>已保存。</translation>
     </message>
     <message>
-        <source>Connecting to {0}…</source>
-        <translation>正在连接 {0}…</translation>
+        <source>Saved and testing: connecting to {0}…</source>
+        <translation>已保存，正在测试：连接 {0}…</translation>
     </message>
 </context>
 <context>
@@ -606,6 +622,10 @@
         <translation>无法读取图片 {0}。</translation>
     </message>
     <message>
+        <source>Picked the variation with seed {0}</source>
+        <translation>已选种子为 {0} 的变体</translation>
+    </message>
+    <message>
         <source>Make or pick an image first, then finalize it.</source>
         <translation>请先生成或选择一张图片，再定稿。</translation>
     </message>
@@ -623,6 +643,10 @@
     <message>
         <source>Made on %1</source>
         <translation>生成于 %1</translation>
+    </message>
+    <message>
+        <source>Memory strategy: %1</source>
+        <translation>内存策略：%1</translation>
     </message>
     <message>
         <source>Refined from another image (a final)</source>
@@ -878,6 +902,14 @@
         <translation>复用上一张图片的参数和种子</translation>
     </message>
     <message>
+        <source>Free GPU memory</source>
+        <translation>释放显存</translation>
+    </message>
+    <message>
+        <source>Unload the model to give its memory back; it loads again with the next Generate</source>
+        <translation>卸载模型以归还它占用的内存；下次生成时会重新载入</translation>
+    </message>
+    <message>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
@@ -956,6 +988,10 @@
     <message>
         <source>n/a (made on {0})</source>
         <translation>不适用（生成于 {0}）</translation>
+    </message>
+    <message>
+        <source>Seed {0}</source>
+        <translation>种子 {0}</translation>
     </message>
     <message>
         <source>Quitting once the current image is saved…</source>
@@ -1081,6 +1117,103 @@
         <translation>服务器没有接受这个任务。</translation>
     </message>
     <message>
+        <source>Everything on the GPU</source>
+        <translation>全部放在 GPU 上</translation>
+    </message>
+    <message>
+        <source>Model offload</source>
+        <translation>模型卸载</translation>
+    </message>
+    <message>
+        <source>Group offload</source>
+        <translation>分组卸载</translation>
+    </message>
+    <message>
+        <source>Sequential</source>
+        <translation>逐层</translation>
+    </message>
+    <message>
+        <source>On the processor (no GPU)</source>
+        <translation>在处理器上（无 GPU）</translation>
+    </message>
+    <message>
+        <source>Upscaler on the processor</source>
+        <translation>放大模型在处理器上</translation>
+    </message>
+    <message>
+        <source>Upscaler on the GPU</source>
+        <translation>放大模型在 GPU 上</translation>
+    </message>
+    <message>
+        <source>ComfyUI server</source>
+        <translation>ComfyUI 服务器</translation>
+    </message>
+    <message>
+        <source>ComfyUI server {0}</source>
+        <translation>ComfyUI 服务器 {0}</translation>
+    </message>
+    <message>
+        <source>fastest, needs about 24 GB</source>
+        <translation>最快，约需 24 GB</translation>
+    </message>
+    <message>
+        <source>one part at a time (about 13 GB)</source>
+        <translation>一次一个部件（约 13 GB）</translation>
+    </message>
+    <message>
+        <source>stream blocks from RAM (about 3 GB)</source>
+        <translation>从内存流式加载模块（约 3 GB）</translation>
+    </message>
+    <message>
+        <source>layer by layer (the leanest)</source>
+        <translation>一层一层（最省显存）</translation>
+    </message>
+    <message>
+        <source>{0}: {1}</source>
+        <comment>a memory strategy&apos;s name, then what it costs (Settings)</comment>
+        <translation>{0}：{1}</translation>
+    </message>
+    <message>
+        <source>Cannot reach the ComfyUI server at {0} ({1}). Check that it runs and that this computer can reach it.</source>
+        <translation>无法连接 {0} 上的 ComfyUI 服务器（{1}）。请检查它是否在运行，以及本机能否访问它。</translation>
+    </message>
+    <message>
+        <source>The server at {0} refused the credentials (HTTP {1}). Check the token or user name and password in the engine&apos;s settings.</source>
+        <translation>{0} 上的服务器拒绝了登录凭据（HTTP {1}）。请检查引擎设置中的令牌或用户名和密码。</translation>
+    </message>
+    <message>
+        <source>The secure connection to {0} failed ({1}). If the server uses its own certificate, choose its CA file in the engine&apos;s settings.</source>
+        <translation>与 {0} 的安全连接失败（{1}）。如果服务器使用自有证书，请在引擎设置中选择它的 CA 文件。</translation>
+    </message>
+    <message>
+        <source>The server runs ComfyUI {0}; Z-Image-Turbo needs {1} or newer. Update ComfyUI on that machine.</source>
+        <translation>服务器运行的是 ComfyUI {0}；Z-Image-Turbo 需要 {1} 或更新版本。请在那台机器上更新 ComfyUI。</translation>
+    </message>
+    <message>
+        <source>The server lacks the core nodes {0}. Update ComfyUI on that machine.</source>
+        <translation>服务器缺少核心节点 {0}。请在那台机器上更新 ComfyUI。</translation>
+    </message>
+    <message>
+        <source>Missing on the server:</source>
+        <translation>服务器上缺少：</translation>
+    </message>
+    <message>
+        <source>put the diffusion model ({1}) in {0}</source>
+        <translation>把扩散模型（{1}）放到 {0}</translation>
+    </message>
+    <message>
+        <source>put the text encoder ({1}) in {0}</source>
+        <translation>把文本编码器（{1}）放到 {0}</translation>
+    </message>
+    <message>
+        <source>put the VAE ({1}) in {0}</source>
+        <translation>把 VAE（{1}）放到 {0}</translation>
+    </message>
+    <message>
+        <source>put the {2} file ({1}) in {0}</source>
+        <translation>把 {2} 文件（{1}）放到 {0}</translation>
+    </message>
+    <message>
         <source>Sending the job to all engines (pool)…</source>
         <translation>正在把任务发给全部引擎（池）…</translation>
     </message>
@@ -1109,6 +1242,14 @@
         <translation>图片已保存，但没有记入历史记录。</translation>
     </message>
     <message>
+        <source>Out of memory because the GPU memory was fragmented: freed it and retried.</source>
+        <translation>显存碎片导致内存不足：已释放并重试。</translation>
+    </message>
+    <message>
+        <source>Generation is getting slower: the GPU is throttling its clocks.</source>
+        <translation>生成越来越慢：GPU 正在降低频率。</translation>
+    </message>
+    <message>
         <source>No NVIDIA GPU: the image is generated on the CPU (much slower).</source>
         <translation>没有 NVIDIA GPU：图片在 CPU 上生成（慢得多）。</translation>
     </message>
@@ -1119,6 +1260,30 @@
     <message>
         <source>The whole image does not fit in video memory, so it is refined in {0}-px tiles that overlap by {1} px and are blended.</source>
         <translation>整张图放不进显存，因此分成 {0} 像素的块来精修，块之间重叠 {1} 像素并混合。</translation>
+    </message>
+    <message>
+        <source>The card reports thermal throttling</source>
+        <translation>显卡报告过热降频</translation>
+    </message>
+    <message>
+        <source>The card reports thermal throttling at {0:.0f} °C</source>
+        <translation>显卡报告过热降频，温度 {0:.0f} °C</translation>
+    </message>
+    <message>
+        <source>The card is held at its power limit</source>
+        <translation>显卡被限制在功耗上限</translation>
+    </message>
+    <message>
+        <source>{0}: a denoise step took {1:.2f} s at the start of this session and {2:.2f} s now. Let it cool: clean the fans and vents, give a laptop room to breathe or a cooling pad, choose a lower power mode in the GPU or laptop software, or pause between batches.</source>
+        <translation>{0}：本次会话开始时一步去噪用时 {1:.2f} 秒，现在是 {2:.2f} 秒。让它降温：清理风扇和散热口，给笔记本留出通风空间或用散热垫，在显卡或笔记本软件里选择更低的性能模式，或在批次之间暂停一下。</translation>
+    </message>
+    <message>
+        <source>GPU memory freed: the model is unloaded and loads again with the next Generate.</source>
+        <translation>显存已释放：模型已卸载，下次生成时会重新载入。</translation>
+    </message>
+    <message>
+        <source>GPU memory freed. No model was loaded; the next Generate loads it.</source>
+        <translation>显存已释放。之前没有载入模型；下次生成时会载入。</translation>
     </message>
     <message>
         <source>preparing the model</source>
@@ -1352,6 +1517,14 @@
         <translation>也可以使用已有的文件夹或模型文件。</translation>
     </message>
     <message>
+        <source>Now choose the folder with the text encoder and VAE</source>
+        <translation>现在选择包含文本编码器和 VAE 的文件夹</translation>
+    </message>
+    <message>
+        <source>%1 holds only the transformer. The text encoder and VAE come from a pipeline folder (for example a downloaded variant): choose the file again, then that folder.</source>
+        <translation>%1 只包含 transformer。文本编码器和 VAE 来自一个 pipeline 文件夹（例如已下载的变体）：请重新选择该文件，然后选择那个文件夹。</translation>
+    </message>
+    <message>
         <source>%1 is downloaded and verified.</source>
         <translation>%1 已下载并校验完毕。</translation>
     </message>
@@ -1370,10 +1543,6 @@
     <message>
         <source>%1 cannot be used: %2.</source>
         <translation>无法使用 %1：%2。</translation>
-    </message>
-    <message>
-        <source>Choose a pipeline folder for the text encoder and VAE (for example a downloaded variant)</source>
-        <translation>选择提供文本编码器和 VAE 的模型文件夹（例如已下载的版本）</translation>
     </message>
 </context>
 <context>
@@ -1544,6 +1713,10 @@
     <message>
         <source>Has no effect while guidance is 0</source>
         <translation>引导系数为 0 时不生效</translation>
+    </message>
+    <message>
+        <source>Last used seed: {0}. Press Lock to keep it.</source>
+        <translation>上次使用的种子：{0}。按“锁定”保留它。</translation>
     </message>
     <message>
         <source>Width</source>
@@ -1740,6 +1913,10 @@ Predicted peak VRAM: {3}</source>
         <translation>生成中要退出吗？</translation>
     </message>
     <message>
+        <source>Image {0} of {1} is being generated.</source>
+        <translation>正在生成第 {0} 张，共 {1} 张。</translation>
+    </message>
+    <message>
         <source>An image is being generated.</source>
         <translation>正在生成一张图片。</translation>
     </message>
@@ -1762,6 +1939,22 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>Keep working</source>
         <translation>继续工作</translation>
+    </message>
+    <message>
+        <source>Quit?</source>
+        <translation>退出？</translation>
+    </message>
+    <message>
+        <source>The job has finished.</source>
+        <translation>任务已完成。</translation>
+    </message>
+    <message>
+        <source>Nothing is being generated now.</source>
+        <translation>现在没有在生成。</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>退出</translation>
     </message>
 </context>
 <context>
@@ -1887,22 +2080,6 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>Auto: the fastest that fits (recommended)</source>
         <translation>自动：选择放得下的最快方式（推荐）</translation>
-    </message>
-    <message>
-        <source>Everything on the GPU (fastest, needs about 24 GB)</source>
-        <translation>全部放在显卡上（最快，约需 24 GB）</translation>
-    </message>
-    <message>
-        <source>Model offload: one part at a time (about 13 GB)</source>
-        <translation>模型卸载：一次只放一个组件（约 13 GB）</translation>
-    </message>
-    <message>
-        <source>Group offload: stream blocks from RAM (about 3 GB)</source>
-        <translation>分组卸载：从内存逐块传输（约 3 GB）</translation>
-    </message>
-    <message>
-        <source>Sequential: layer by layer (the leanest)</source>
-        <translation>顺序卸载：逐层运行（最省显存）</translation>
     </message>
     <message>
         <source>VAE tiling</source>
@@ -2036,6 +2213,54 @@ Predicted peak VRAM: {3}</source>
     <message>
         <source>VRAM gauge</source>
         <translation>显存仪表</translation>
+    </message>
+    <message>
+        <source> · {0:.0f} °C</source>
+        <translation> · {0:.0f} °C</translation>
+    </message>
+    <message>
+        <source> · throttled: hot</source>
+        <translation> · 降频：过热</translation>
+    </message>
+    <message>
+        <source> · throttled: power limit</source>
+        <translation> · 降频：功耗上限</translation>
+    </message>
+    <message>
+        <source> · throttled</source>
+        <translation> · 降频</translation>
+    </message>
+    <message>
+        <source>{0} {1} GB</source>
+        <translation>{0} {1} GB</translation>
+    </message>
+    <message>
+        <source>, {0} more</source>
+        <translation>，另有 {0} 个</translation>
+    </message>
+    <message>
+        <source>Other programs using VRAM: {0}</source>
+        <translation>占用显存的其他程序：{0}</translation>
+    </message>
+    <message>
+        <source>Other programs: {0} GB (the driver does not say which)</source>
+        <translation>其他程序：{0} GB（驱动没有说明是哪些）</translation>
+    </message>
+    <message>
+        <source> and </source>
+        <translation>和</translation>
+    </message>
+    <message>
+        <source>{0} ({1} GB)</source>
+        <translation>{0}（{1} GB）</translation>
+    </message>
+    <message>
+        <source>other programs ({0} GB)</source>
+        <translation>其他程序（{0} GB）</translation>
+    </message>
+    <message>
+        <source> — {0}×{1} would fit at full speed if {2} were closed</source>
+        <translation> — 如果关闭 {2}，{0}×{1} 就能全速运行</translation>
     </message>
     <message>
         <source>{0}: {1} / {2} GB VRAM · {3}</source>

@@ -30,6 +30,11 @@ def test_add_test_list_generate_and_remove(tmp_path, server):
     data = tmp_path / "data"
     added = zit("engines", "add", "studio", server.url, data_dir=data)
     assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("added studio")
+    again = zit("engines", "add", "Studio", server.url, data_dir=data)  # names are case-insensitive
+    assert again.returncode == 0 and again.stdout.startswith("replaced Studio"), again.stdout
+    again = zit("engines", "add", "studio", server.url, data_dir=data)
+    assert again.stdout.startswith("replaced studio")
     tested = zit("engines", "test", "studio", "--json", data_dir=data)
     assert tested.returncode == 0, tested.stderr
     info = json.loads(tested.stdout)

@@ -18,8 +18,9 @@ def test_refine_a_generated_image_prints_json_and_records_the_child(tiny_model: 
               "--json", data_dir=data_dir)  # fmt: skip
     assert gen.returncode == 0, gen.stderr
     source = json.loads(gen.stdout)["path"]
-    ref = zit("refine", source, "--size", "384x384", "--strength", "0.5", "--tile", "0", "--model", str(tiny_model),
-              "--json", data_dir=data_dir)  # fmt: skip
+    # no --model: the source's own model (the tiny one), as the window's Finalize does
+    ref = zit("refine", source, "--size", "384x384", "--strength", "0.5", "--tile", "0", "--json",
+              data_dir=data_dir)  # fmt: skip
     assert ref.returncode == 0, ref.stderr
     (line,) = ref.stdout.splitlines()
     out = json.loads(line)

@@ -413,3 +413,48 @@ def test_done_when_explore_pick_refine_upscale_with_the_real_tiny_engine(
     qtbot.waitUntil(lambda: gallery.model.index_of(final_id).isValid(), timeout=10_000)
     assert gallery.select_id(refined_id)
     assert set(gallery.details.lineage.links) == {source.row_id, final_id}
+
+
+def test_the_selected_sources_finals_row_gains_an_upscale_as_soon_as_it_is_recorded(
+    make_window: Any, engine: StageEngine, qtbot: Any
+) -> None:
+    w = open_window(make_window, engine, qtbot)
+    hookup = explore(w, qtbot, seed=300)
+    source = hookup.grid.cells[0]
+    gallery = w.gallery
+    qtbot.waitUntil(lambda: gallery.model.index_of(source.row_id).isValid(), timeout=5000)
+    assert gallery.select_id(source.row_id)
+    lineage = gallery.details.lineage
+    assert lineage.row is not None and lineage.row.id == source.row_id and lineage.links == {}
+    gallery.act_finalize.trigger()
+    dialog = hookup.dialog
+    assert dialog is not None and dialog.source.row_id == source.row_id
+    dialog.upscale_radio.setChecked(True)
+    _job, result = submit(w, qtbot, dialog)
+    final_id = hookup._rows[result.images[0].path]
+    assert gallery.current_row() is not None and gallery.current_row().id == source.row_id  # not re-selected
+    qtbot.waitUntil(lambda: final_id in lineage.links, timeout=5000)
+    assert lineage.isVisible() and lineage.finals_title.isVisible()
+    assert "upscaled ×2" in lineage.links[final_id].text()
+    w.gallery_dock.grab().save(str(SHOTS / "finalui-finals-refreshed.png"))
+
+
+def test_picking_a_random_explore_variation_names_its_seed_and_lock_keeps_it(
+    make_window: Any, engine: StageEngine, qtbot: Any
+) -> None:
+    w = open_window(make_window, engine, qtbot)
+    p, hookup = w.params, w.finalize
+    assert not p.lock.isChecked()
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=20_000):
+        qtbot.mouseClick(hookup.explore_button, Qt.MouseButton.LeftButton)
+    grid = hookup.grid
+    qtbot.waitUntil(lambda: all(c.row_id is not None for c in grid.cells), timeout=5000)
+    seeds = [c.seed for c in grid.cells]
+    assert p.seed.text() == "random" and p.last_seed == seeds[-1]  # the batch's last image ran last
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(1).center())
+    assert w.statusBar().currentMessage() == f"Picked the variation with seed {seeds[1]}"
+    assert p.seed.text() == "random" and f"Last used seed: {seeds[1]}" in p.seed.toolTip()
+    QApplication.processEvents()
+    w.grab().save(str(SHOTS / "finalui-picked-seed.png"))
+    p.lock.click()
+    assert p.request("m").seed == seeds[1]

@@ -100,3 +100,25 @@ def test_every_catalogue_text_is_marked_for_translation() -> None:
     from zit_desktop.ui.setup.variant_texts import VARIANT_TEXTS
 
     assert {t for v in catalogue() for t in (v.label, v.quality)} == set(VARIANT_TEXTS)
+
+
+def test_choosing_a_transformer_file_then_says_why_a_folder_is_asked_next(
+    make_window: Any, tmp_path: Path, tiny_model: Path, monkeypatch: Any
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    w = make_window(engine=FakeEngine(tmp_path / "out"))
+    dialog = w.open_model_setup()
+    [transformer] = sorted((tiny_model / "transformer").glob("*.safetensors"))
+    titles: list[str] = []
+    folders = ["", str(tiny_model)]  # the user first cancels the second dialog, then picks the folder
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda parent, title, *a: (titles.append(title),
+                                                                                  (str(transformer), ""))[1])
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda parent, title, *a: (titles.append(title),
+                                                                                       folders.pop(0))[1])
+    dialog.choose_files()
+    assert titles[1] == "Now choose the folder with the text encoder and VAE" and len(titles[1]) <= 60
+    assert "holds only the transformer" in dialog.message_label.text() and transformer.name in dialog.message_label.text()
+    assert dialog.isVisible()
+    dialog.choose_files()
+    assert w.settings.transformer == str(transformer) and w.settings.model == str(tiny_model)

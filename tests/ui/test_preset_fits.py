@@ -66,4 +66,4 @@ def test_badges_before_an_answer_and_on_the_cpu(make_window: Any, fake_engine: A
     w.on_profile_loaded(published_profile())
     w.on_vram_sample(simulated_cuda_device(48))
     assert {badge_status(f) for f in bar.fits.values()} == {Verdict.FITS}
-    assert "Memory strategy: gpu" in bar.buttons["512x512"].toolTip()
+    assert "Memory strategy: Everything on the GPU (gpu)" in bar.buttons["512x512"].toolTip()

@@ -4,6 +4,7 @@ working), where "finish" really waits for the image in progress to be saved."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from zit_desktop.core.events import Cancelled, Finished, JobStarted, Step
 from zit_desktop.core.request import GenerationRequest
 from zit_desktop.ui.window.quit_dialog import QuitChoice
 from zit_desktop.ui.window.worker import Job, running_threads
+
+SHOTS = Path(os.environ.get("ZIT_SHOTS_DIR", "/tmp"))
 
 
 def queue_up(w: Any, prompts: list[str]) -> list[Job]:
@@ -288,3 +291,53 @@ def test_finish_the_current_image_saves_it_then_quits_with_the_tiny_model(
         assert store.count() == 1
     finally:
         store.close()
+
+
+def test_the_quit_question_names_the_image_of_a_batch_and_turns_plain_when_the_job_ends(
+    make_window: Any, slow_engine: FakeEngine, qtbot: Any
+) -> None:
+    """The real box, as the app has it: "Image 1 of 3"; the job finishes while it is open, the box says
+    so, and its "Quit" quits the idle window instead of asking to finish an image that is gone."""
+    w = make_window(engine=slow_engine)
+    from zit_desktop.ui.window.quit_dialog import ask_quit
+
+    w.ask_quit = lambda: ask_quit(w, len(w.controller.pending), w._image_at, w.controller.idle)
+    w.params.count.setValue(3)
+    queue_up(w, ["a batch"])
+    qtbot.waitUntil(lambda: w._image_at == (0, 3), timeout=5000)
+    seen: list[tuple[str, str, bool]] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append((box.text(), box.windowTitle(), True))
+        box.grab().save(str(SHOTS / "quit-batch.png"))
+        qtbot.waitUntil(lambda: not w.controller.busy, timeout=15_000)  # the batch ends meanwhile
+        box.grab().save(str(SHOTS / "quit-finished.png"))
+        finish = box.findChild(QPushButton, "finish-image")
+        seen.append((box.text(), box.findChild(QPushButton, "quit-now").text(), finish.isVisible()))
+        box.findChild(QPushButton, "quit-now").click()
+
+    QTimer.singleShot(100, answer)
+    with qtbot.waitSignal(w.closed, timeout=20_000):
+        w.close()
+    assert seen[0][0] == "Image 1 of 3 is being generated."
+    assert seen[1] == ("The job has finished.", "Quit", False)
+    assert not w.isVisible() and len(slow_engine.calls) == 1
+
+
+def test_a_finish_answer_given_after_the_job_ended_just_quits(
+    make_window: Any, slow_engine: FakeEngine, qtbot: Any
+) -> None:
+    w = make_window(engine=slow_engine)
+    queue_up(w, ["one image"])
+    wait_running(w, slow_engine, qtbot)
+
+    def late_answer() -> QuitChoice:  # the user read the question while the image finished
+        qtbot.waitUntil(lambda: not w.controller.busy, timeout=10_000)
+        return QuitChoice.FINISH_IMAGE
+
+    w.ask_quit = late_answer
+    with qtbot.waitSignal(w.closed, timeout=5000):
+        assert w.close()
+    assert not w.quit_after_image and not w.controller.held

@@ -206,7 +206,7 @@ def test_a_server_without_the_model_files_says_what_to_install(
     w = make_window()
     dialog = w.engines.open_dialog()
     tested = add_engine(qtbot, dialog, "bare", bare.url)
-    assert "models/diffusion_models (z_image_turbo_bf16.safetensors)" in tested
+    assert "put the diffusion model (z_image_turbo_bf16.safetensors) in models/diffusion_models" in tested
     assert dialog.list.item(0).text().startswith("✗ bare")
     close(qtbot, w, dialog)
     choose(qtbot, w, "bare")
@@ -217,8 +217,9 @@ def test_a_server_without_the_model_files_says_what_to_install(
     text = w.notice.text()
     assert w.notice.isVisible() and w.notice.level == "error"
     assert text.startswith("The server is not ready for Z-Image-Turbo")
-    assert "bare: Missing on the server: put the unet file in models/diffusion_models" in text
-    assert "z_image_turbo_bf16.safetensors" in text
+    assert "bare: Missing on the server:\n• put the diffusion model (z_image_turbo_bf16.safetensors) in " \
+           "models/diffusion_models" in text
+    assert result.message.startswith("bare: Missing on the server: put the unet file in")  # core English: CLI, log
     assert not w.notice.action.isVisible()  # this computer's model setup cannot fix the server
     assert any("generation failed (model-missing)" in r.getMessage() for r in caplog.records)  # and in the log
 
@@ -260,6 +261,11 @@ def test_the_picker_hides_without_servers_and_survives_removing_the_engine_in_us
 
     dialog = w.engines.open_dialog()
     assert dialog.selected() is not None and dialog.selected().name == "studio"
+    asked: list[str] = []
+    dialog.confirm_remove = lambda parent, name: asked.append(name) or False  # "No": it stays
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    assert asked == ["studio"] and dialog.list.count() == 1
+    dialog.confirm_remove = lambda parent, name: True
     qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
     assert dialog.list.count() == 0
     close(qtbot, w, dialog)

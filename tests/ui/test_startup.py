@@ -239,7 +239,7 @@ def test_first_start_fits_a_1366x768_laptop_with_its_status_bar(tmp_path: Path) 
     assert report["available"] == [0, 0, 1366, 728]
     assert x >= 0 and y >= 0 and x + w <= 1366 and y + h <= 728, report
     assert w >= 1000 and report["status_bar_visible"]
-    assert report["generate_visible"]  # the history dock leaves the parameter column its height
+    assert report["generate_visible"] and report["queue_visible"]  # outside the scrolling parameters
     assert abs(x - (1366 - w - x)) <= 16  # centred
 
 
@@ -282,7 +282,7 @@ def test_a_real_x_server_shows_the_window_on_a_1366x768_screen(tmp_path: Path) -
         assert out.returncode == 0, out.stderr
         report = json.loads(out.stdout.strip().splitlines()[-1])
         assert report["platform"] == "xcb" and report["visible"] and report["status_bar_visible"]
-        assert report["generate_visible"]
+        assert report["generate_visible"] and report["queue_visible"]
         x, y, w, h = report["frame"]
         assert x >= 0 and y >= 0 and x + w <= 1366 and y + h <= 768, report
     finally:

@@ -136,6 +136,29 @@ def test_seed_lock_dice_and_random(make_window: Any, fake_engine: FakeEngine) ->
     assert p.lock.isChecked() and p.request("m").seed == 3_000_000_000
 
 
+def test_unlocked_the_seed_field_keeps_saying_random_and_lock_keeps_the_last_used_seed(
+    make_window: Any, fake_engine: FakeEngine, qtbot: Any
+) -> None:
+    w = make_window(engine=fake_engine)
+    p = w.params
+    p.prompt.setPlainText("a cat")
+    p.count.setValue(2)
+    with qtbot.waitSignal(w.controller.jobFinished, timeout=10_000) as done:
+        w.generate()
+    used = [im.seed for im in done.args[1].images]
+    assert fake_engine.calls[-1].seed == -1 and len(used) == 2
+    assert p.seed.text() == "random" and p.request("m").seed == -1  # the next job is random too
+    assert f"Last used seed: {used[1]}" in p.seed.toolTip()
+    assert w.status_label.text().startswith(f"Seed {used[1]} · Last image")
+    p.lock.click()
+    assert p.request("m").seed == used[1] and p.seed.text() == str(used[1])
+    assert "Last used seed" not in p.seed.toolTip()
+    p.lock.click()  # unlocked again: "random", and Lock brings the same seed back
+    assert p.seed.text() == "random" and p.request("m").seed == -1
+    p.lock.click()
+    assert p.request("m").seed == used[1]
+
+
 def test_generate_with_fake_engine_shows_image_and_status(
     make_window: Any, fake_engine: FakeEngine, qtbot: Any
 ) -> None:
@@ -147,7 +170,7 @@ def test_generate_with_fake_engine_shows_image_and_status(
     assert isinstance(blocker.args[1], Finished)
     assert w.image_view.image is not None and not w.image_view.is_preview
     assert Path(w.image_view.path or "").exists()
-    assert "strategy cpu" in w.status_label.text()
+    assert "strategy On the processor (no GPU)" in w.status_label.text()
     assert fake_engine.calls[0].prompt == "orange cat 一只橘色的猫"
 
 

@@ -13,7 +13,17 @@ from typing import TextIO
 
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError, ErrorKind
-from zit_desktop.core.events import CancelToken, Event, EventCallback, Failed, Loading, Notice, Result, Step
+from zit_desktop.core.events import (
+    CancelToken,
+    Event,
+    EventCallback,
+    Failed,
+    Finished,
+    Loading,
+    Notice,
+    Result,
+    Step,
+)
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.jobs import run_and_record
 from zit_desktop.core.request import GenerationRequest
@@ -109,6 +119,20 @@ def report_failure(result: Failed, model: str = "") -> None:
     hint = model_hint(result.kind, model)
     if hint:
         note(hint)
+
+
+def job_exit(result: Result, lines: ResultLines, model: str) -> int:
+    """The exit status of a command that ran a job: a failure is reported (with its model hint), a
+    cancel is one, and a reader that closed the pipe (``… | head -1``) got what it asked for."""
+    if isinstance(result, Failed):
+        report_failure(result, model)
+        return Exit.FAILED
+    if not isinstance(result, Finished):
+        if lines.closed:
+            return Exit.OK
+        print("cancelled", file=sys.stderr)
+        return Exit.FAILED
+    return Exit.OK
 
 
 def note(text: str) -> None:

@@ -150,7 +150,59 @@ def gather(
         "recommended_preset": best.preset,
         "measured_jobs": advisor.measured_jobs,
         "measured_models": dict(Counter(r.model for r in advisor.peak_records())),
+        "gpu_users": gpu_users(advisor, profile, device, opts),
     }
+
+
+def gpu_users(advisor: Any, profile: Any, device: Any, opts: Any) -> dict[str, Any] | None:
+    """The other programs holding VRAM and, per size preset that does not fit at full speed, the
+    fewest of them whose closing would make it fit (never an offer to close anything). None: no NVML."""
+    from zit_desktop.core.memory.other_users import closing_advice, other_users
+    from zit_desktop.core.sizes import PRESETS
+
+    users = other_users(device)
+    if users is None:
+        return None
+    report: dict[str, Any] = users.to_dict()
+    report["advice"] = []
+    for preset in PRESETS if users.significant else ():
+        advice = closing_advice(advisor, profile, device, preset.width, preset.height, opts)
+        if advice is not None:
+            report["advice"].append(
+                {"preset": preset.name, "close": [u.name for u in advice.users],
+                 "freed_bytes": advice.freed_bytes, "text": advice.english()}  # fmt: skip
+            )
+    health = device.health
+    report["temperature_c"] = health.temperature_c
+    report["sm_clock_mhz"], report["max_sm_clock_mhz"] = health.sm_clock_mhz, health.max_sm_clock_mhz
+    report["throttle"] = [str(t) for t in health.throttle]
+    return report
+
+
+def _gpu_users_lines(r: dict[str, Any]) -> list[str]:
+    """The section about the card's other users, its temperature and throttling."""
+    from zit_desktop.core.memory.other_users import MIN_REPORTED_BYTES
+
+    u = r.get("gpu_users")
+    if not u:
+        return []
+    lines = [""]
+    if u["temperature_c"] is not None:
+        clock = f", SM clock {u['sm_clock_mhz']} of {u['max_sm_clock_mhz']} MHz" if u["sm_clock_mhz"] else ""
+        why = [t for t in u["throttle"] if t != "idle"]
+        lines.append(f"GPU state: {u['temperature_c']:.0f} °C{clock}; throttling: {', '.join(why) or 'none'}")
+    if u["total_bytes"] < MIN_REPORTED_BYTES:
+        lines.append("Other programs using VRAM: none")
+    elif u["per_process"]:
+        lines.append("Other programs using VRAM:")
+        lines += [f"  {x['name']:<24} {gb_text(x['used_bytes']):>8}  (pid {', '.join(map(str, x['pids']))})"
+                  for x in u["users"]]  # fmt: skip
+    else:
+        named = ", ".join(x["name"] for x in u["users"])
+        lines.append(f"Other programs using VRAM: {gb_text(u['total_bytes'])} in all (the driver does not "
+                     "report memory per process)" + (f": {named}" if named else ""))  # fmt: skip
+    lines += [f"  {a['preset']}: {a['text']}" for a in u["advice"]]
+    return lines
 
 
 def _params(n: int) -> str:
@@ -207,6 +259,7 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  {p['preset']:<10} {verdict:<27} {p['rung']:<14} {peak}".rstrip())
         lines.append(f"  {'':<10} why: {p['why']}")
     lines += ["", f"Recommended preset: {r['recommended_preset']}"]
+    lines += _gpu_users_lines(r)
     lines += _variant_lines(r)
     return "\n".join(lines)
 

@@ -87,13 +87,14 @@ def _secret(args: argparse.Namespace) -> str:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from zit_desktop.core.remote.config import RemoteEngineConfig, add_engine
+    from zit_desktop.core.remote.config import RemoteEngineConfig, add_engine, engines_of
     from zit_desktop.core.remote.secrets import store_secret
 
     app, settings = _settings(args)
     auth = "bearer" if (args.token or args.token_env) else "basic" if args.user else ""
     config = RemoteEngineConfig(args.name, args.url.rstrip("/"), auth=auth, username=args.user or "",
                                 ca_file=os.path.abspath(args.ca_file) if args.ca_file else "")
+    replaced = any(e.name.lower() == config.name.lower() for e in engines_of(settings))
     try:
         add_engine(settings, config)
         secret = _secret(args) if auth else ""
@@ -106,7 +107,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     if auth and not store_secret(config.name, secret):
         note("this computer has no keyring, so the secret is not kept: the window asks for it when it starts, "
              "and each CLI run needs --token-env/--password-env again")
-    print(f"added {config.name} ({config.url}); check it with: zit-desktop engines test {config.name}")
+    print(f"{'replaced' if replaced else 'added'} {config.name} ({config.url}); check it with: zit-desktop engines test {config.name}")
     return Exit.OK
 
 

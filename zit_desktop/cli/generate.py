@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from zit_desktop.cli.common import Exit, ResultLines, error, note, open_store, report_failure, run_in_terminal
+from zit_desktop.cli.common import Exit, ResultLines, error, job_exit, note, open_store, run_in_terminal
 from zit_desktop.core import paths as paths_mod
-from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageResult, ImageSaved
+from zit_desktop.core.events import CancelToken, Event, ImageResult, ImageSaved
 from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
 from zit_desktop.core.settings import Settings
@@ -129,12 +128,4 @@ def cmd_generate(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
-    if isinstance(result, Failed):
-        report_failure(result, request.model)
-        return Exit.FAILED
-    if not isinstance(result, Finished):
-        if lines.closed:  # the reader stopped us: it has what it asked for
-            return Exit.OK
-        print("cancelled", file=sys.stderr)
-        return Exit.FAILED
-    return Exit.OK
+    return job_exit(result, lines, request.model)

@@ -40,4 +40,25 @@ def cmd_params(args: argparse.Namespace) -> int:
             print(f"{name}  [{data['source']}]")
             for key in ("prompt", "negative_prompt", "seed", "width", "height", "steps", "guidance"):
                 print(f"  {key}: {data.get(key)}")
+            if params.finalize:
+                print(f"  finalize: {describe_finalize(params.finalize)}")
     return status
+
+
+def describe_finalize(summary: dict[str, Any]) -> str:
+    """One line for a :func:`~zit_desktop.core.metadata.params.finalize_summary`, e.g.
+    ``upscale x2 with lanczos, from 20261202-025231_s5.png (seed 5)``."""
+    if summary.get("method") == "upscale":
+        parts = ["upscale" + (f" x{summary['scale']}" if summary.get("scale") else "")]
+        if summary.get("upscaler"):
+            parts[0] += f" with {summary['upscaler']}"
+    else:
+        parts = ["refine" + (f" at strength {summary['strength']:g}" if summary.get("strength") is not None else "")]
+        if summary.get("upscaler"):
+            parts[0] += f" (resized with {summary['upscaler']})"
+    if summary.get("tiles"):
+        parts.append(f"tiles {summary['tiles']}")
+    if summary.get("source"):
+        seed = f" (seed {summary['source_seed']})" if summary.get("source_seed") is not None else ""
+        parts.append(f"from {summary['source']}{seed}")
+    return ", ".join(parts)

@@ -1,7 +1,7 @@
 """``zit-desktop refine FILE.png --size WxH``: the second stage in the terminal.
 
 The source's prompt, negative prompt, seed, steps and guidance come from its metadata (ours, or
-A1111/ComfyUI/InvokeAI/Fooocus), unless given here; the model is the one in use (or ``--model``).
+A1111/ComfyUI/InvokeAI/Fooocus), unless given here; the model is the source's (or ``--model``).
 The refined image is recorded in the history as a child of the source's row when the source is in
 it. Prints the new image's path, or with ``--json`` the same object as ``generate --json``.
 """
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zit_desktop.cli.common import Exit, ResultLines, error, note, open_store, report_failure, run_in_terminal
+from zit_desktop.cli.common import Exit, ResultLines, error, job_exit, note, open_store, run_in_terminal
 from zit_desktop.cli.generate import _size, image_json
 from zit_desktop.core import paths as paths_mod
-from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageSaved
+from zit_desktop.core.events import CancelToken, Event, ImageSaved
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
 from zit_desktop.core.metadata.read import ParamsError, read_params, request_from_params
@@ -69,7 +68,7 @@ def add_refine_command(subparsers: Any) -> None:
     ref.add_argument(
         "--tile", type=int, help="tile size in px (default: the planner decides; 0: the whole image)"
     )
-    ref.add_argument("--model", help="model folder or Hub id in the local cache (default: the setting)")
+    ref.add_argument("--model", help="model folder or Hub id in the local cache (default: the source image's model)")
     ref.add_argument("--low-vram", choices=list(LOW_VRAM_MODES), help="memory strategy (default auto)")
     ref.add_argument("--json", action="store_true", help="print the new image as one JSON object on stdout")
     ref.set_defaults(handler=cmd_refine)
@@ -83,7 +82,12 @@ def refine_request(
     width, height = args.size
     base = GenerationRequest(prompt=args.prompt or "", model=settings.model)
     try:
-        made = request_from_params(read_params(source), base)
+        params = read_params(source)
+        made = request_from_params(params, base)
+        own = params.request or {}  # our own PNG: the model (variant, transformer file) that made it
+        if isinstance(own.get("model"), str) and own["model"]:
+            made = replace(made, model=own["model"], variant=str(own.get("variant") or "custom"),
+                           transformer=str(own.get("transformer") or ""))
     except ParamsError as exc:
         if not source.is_file() or not args.prompt:
             hint = "" if not source.is_file() else " Or give the prompt with --prompt."
@@ -103,9 +107,10 @@ def refine_request(
         steps=made.steps if args.steps is None else args.steps,
         seed=made.seed if args.seed is None else args.seed,
         count=1,
-        model=args.model or settings.model,
-        variant="custom" if args.model else settings.variant,
-        transformer="" if args.model else settings.transformer,
+        # the source's own model (as the window's Finalize does), unless --model names another
+        model=args.model or made.model,
+        variant="custom" if args.model else made.variant,
+        transformer="" if args.model else made.transformer,
         finalize=finalize,
         extra={},
     )
@@ -145,12 +150,4 @@ def cmd_refine(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
-    if isinstance(result, Failed):
-        report_failure(result, request.model)
-        return Exit.FAILED
-    if not isinstance(result, Finished):
-        if lines.closed:  # the reader stopped us: it has what it asked for
-            return Exit.OK
-        print("cancelled", file=sys.stderr)
-        return Exit.FAILED
-    return Exit.OK
+    return job_exit(result, lines, request.model)

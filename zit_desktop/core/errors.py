@@ -7,6 +7,7 @@ else that escapes is a bug and goes to the crash handler.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorKind(StrEnum):
@@ -25,11 +26,18 @@ class ErrorKind(StrEnum):
 
 
 class AppError(Exception):
-    def __init__(self, kind: ErrorKind, message: str, detail: str = "") -> None:
+    """``message`` is English, for the terminal and the log. ``code`` and ``facts`` name a known
+    problem (e.g. :class:`zit_desktop.core.remote.client.RemoteProblem`) and its values, so the window
+    can say the same thing translated; an empty code means only the message exists."""
+
+    def __init__(self, kind: ErrorKind, message: str, detail: str = "", *, code: str = "",
+                 facts: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.detail = detail
+        self.code = code
+        self.facts: dict[str, Any] = dict(facts or {})
 
     def __str__(self) -> str:
         return self.message

@@ -119,6 +119,8 @@ class Failed:
     message: str  # for the user: what happened and what to do
     detail: str = ""  # technical detail for the log
     images: tuple[ImageResult, ...] = ()  # images of the batch finished before the failure
+    code: str = ""  # a known problem the window translates (AppError.code), with its values:
+    facts: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -20,6 +21,7 @@ from zit_desktop.core.engine.tiny_model import is_test_model
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.memory.advisor import MemoryAdvisor
 from zit_desktop.core.memory.fits import Verdict
+from zit_desktop.core.memory.gpu_probe import GpuHealth
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions
 from zit_desktop.core.memory.plan import Plan, options_from_settings
 from zit_desktop.core.memory.profile import ModelProfile
@@ -49,6 +51,13 @@ SYSMEM_ADVICE = (
     '"Prefer No Sysmem Fallback". ZIT Desktop then gets a real out-of-memory error and retries with '
     "a leaner memory strategy."
 )
+FRAGMENTED_RETRY = (
+    "Out of video memory on '{rung}' while {gb:.1f} GB of the cache sat in fragments; freed the cache "
+    "and retrying the same image on the same strategy once before stepping leaner."
+)
+# Inactive split blocks (memory_stats "inactive_split_bytes"): cached pieces too small to reuse. At
+# least this much when an allocation fails means fragmentation, not a too-large job.
+FRAGMENTED_BYTES = 256 * 1024**2
 NUMERICAL_MESSAGE = (
     "The image came out as invalid numbers (NaN/inf) — it would have been a black picture, so it was not "
     "saved. This is a numerical overflow. Fix: turn off fp8 in Settings if it is on, and use the original "
@@ -129,6 +138,28 @@ class LowVram:
             if info.process_bytes < own:
                 info = replace(info, process_bytes=own + self.calibration.cuda_context_bytes)
         return info
+
+    def health(self) -> GpuHealth | None:
+        """The card's temperature, clocks and throttle reasons now (None on the CPU or without NVML)."""
+        if self.device_override is not None:
+            return self.device_override().health
+        return default_probe().sample().health if self.device.type == "cuda" else None
+
+    def memory_stats(self) -> dict[str, Any]:
+        """torch's allocator statistics for this device ({} on the CPU)."""
+        if self.device.type != "cuda":
+            return {}
+        return dict(torch.cuda.memory_stats(self.device))
+
+    def fragmented_bytes(self) -> int:
+        """The allocator's inactive split bytes when they are enough to call the cache fragmented
+        (:data:`FRAGMENTED_BYTES`), else 0. Read it before emptying the cache."""
+        try:
+            split = int(self.memory_stats().get("inactive_split_bytes.all.current", 0))
+        except Exception:  # noqa: BLE001 - statistics are advice; never turn an OOM into a crash
+            log.debug("memory_stats failed", exc_info=True)
+            return 0
+        return split if split >= FRAGMENTED_BYTES else 0
 
     def profile(self, model_dir: Path | None, req: GenerationRequest | None = None) -> ModelProfile:
         """The sizes to plan with: the request's variant (its files, else the catalogue's numbers)."""

@@ -27,7 +27,13 @@ import torch  # noqa: E402
 from zit_desktop import __version__  # noqa: E402
 from zit_desktop.core.engine import loader, refine, strategies
 from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_encoder_identity  # noqa: E402
-from zit_desktop.core.engine.lowvram import SYSMEM_ADVICE, LowVram, SysmemWatch, check_latents  # noqa: E402
+from zit_desktop.core.engine.lowvram import (  # noqa: E402
+    FRAGMENTED_RETRY,
+    SYSMEM_ADVICE,
+    LowVram,
+    SysmemWatch,
+    check_latents,
+)
 from zit_desktop.core.engine.lowvram import is_oom as _is_oom  # noqa: E402
 from zit_desktop.core.engine.preview import latents_to_rgb  # noqa: E402
 from zit_desktop.core.engine.upscale import UpscalerCache  # noqa: E402
@@ -48,6 +54,7 @@ from zit_desktop.core.events import (  # noqa: E402
 )
 from zit_desktop.core.jobs import internal_failure  # noqa: E402
 from zit_desktop.core.memory.advisor import MemoryAdvisor  # noqa: E402
+from zit_desktop.core.memory.gpu_probe import health_record  # noqa: E402
 from zit_desktop.core.memory.rss import RssSampler  # noqa: E402
 from zit_desktop.core.memory.rungs import Rung  # noqa: E402
 from zit_desktop.core.paths import AppPaths  # noqa: E402
@@ -286,6 +293,7 @@ class Engine:
         # OOM recovery steps down the ladder here (see strategies / core.memory.plan).
         plan = self.choose_plan(req)
         retries = 0
+        defragged = False  # this rung was already retried once after freeing a fragmented cache
         emit(JobStarted(job_id, index, total, req.seed, self.strategy_run(plan)))
         while True:
             detail = ""
@@ -297,7 +305,14 @@ class Engine:
                 detail = f"{type(exc).__name__} during {self._phase} on '{plan.rung}': {exc}"
             # Outside the except block: the traceback, and the tensors its frames hold, are gone.
             log.warning("out of memory: %s", detail)
+            split = self.lowvram.fragmented_bytes()  # before freeing: emptying the cache returns them
             self.free_memory()
+            if split and not defragged:  # fragmentation, not size: the same rung once more, then leaner
+                defragged, retries = True, retries + 1
+                emit(Notice(job_id, "oom-defrag", FRAGMENTED_RETRY.format(rung=plan.rung, gb=split / 1e9),
+                            {"rung": plan.rung, "phase": self._phase, "inactive_split_bytes": split}))  # fmt: skip
+                continue
+            defragged = False
             nxt = plan.next_rung()
             if nxt is None:
                 raise self.lowvram.out_of_memory(req, self._model_dir, detail)
@@ -375,6 +390,9 @@ class Engine:
         peak_ram = self._rss.take_peak()
         self.lowvram.record_peak(plan, req, peak, peak_ram, self._model_dir)
         environment = self.environment(strategy)
+        card_timings, card_env = health_record(self.lowvram.health())  # temperature, throttling: per image
+        timings.update(card_timings)
+        environment.update(card_env)
         info = {"strategy": strategy, "oom_retries": retries, "peak_vram_bytes": peak, "peak_ram_bytes": peak_ram}
         info.update(extra)  # a refine: method, source, change and sigmas, upscaler, tile layout
         t3 = time.perf_counter()

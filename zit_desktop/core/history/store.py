@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,27 @@ def _app_error(exc: sqlite3.Error, db_path: Path, doing: str) -> AppError:
     return AppError(ErrorKind.DATABASE, f"The history database failed while {doing}: {exc}.", repr(exc))
 
 
+class _ThreadConnection:
+    """One thread's connection, closed when that thread's ``threading.local`` storage goes away.
+
+    Why: a QThread (the engine worker) calls into Python with a fresh thread state for every queued
+    slot, so its ``threading.local`` starts empty at every job. A plain list of connections then kept
+    one open connection (page cache, statement cache, WAL index) per job for the whole session: RSS
+    grew with every image. Now the thread-local holder is the only strong reference; the store's set of
+    connections is weak, and :meth:`HistoryStore.close` still closes every live one."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:  # closed already (HistoryStore.close), or mid-shutdown
+            pass
+
+
 class HistoryStore:
     """The image history in ``db_path``. Safe to use from several threads at once.
 
@@ -132,7 +154,7 @@ class HistoryStore:
         self._busy_ms = int(busy_timeout_ms)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._closed = False
         self.trash = Trash(self._query, self.transaction, trash_dir=self.trash_dir,
                            thumbnails_dir=self.thumbnails_dir)
@@ -146,9 +168,9 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ connections
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
+        held: _ThreadConnection | None = getattr(self._local, "conn", None)
+        if held is not None:
+            return held.conn
         if self._closed:
             raise RuntimeError("the history store is closed")
         # check_same_thread=False only so close() can close every thread's connection; each one is
@@ -162,19 +184,20 @@ class HistoryStore:
         except BaseException:
             conn.close()
             raise
+        held = _ThreadConnection(conn)
         with self._lock:
-            self._connections.append(conn)
-        self._local.conn = conn
+            self._connections.add(held)
+        self._local.conn = held  # the only strong reference: it goes with this thread's local storage
         return conn
 
     def close(self) -> None:
         """Close every thread's connection (checkpointing the WAL); the store is unusable after."""
         with self._lock:
             self._closed = True
-            conns, self._connections = self._connections, []
-        for conn in conns:
+            conns, self._connections = list(self._connections), weakref.WeakSet()
+        for held in conns:
             try:
-                conn.close()
+                held.conn.close()
             except sqlite3.Error as exc:
                 log.warning("closing a history connection: %s", exc)
         self._local = threading.local()

@@ -40,7 +40,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from zit_desktop.core.memory.fits import PresetFit, preset_fits, recommend_preset
+from zit_desktop.core.memory.fits import PresetFit, preset_fit, preset_fits, recommend_preset
 from zit_desktop.core.memory.peak_log import RAM, PeakLog, PeakRecord, correction, model_key, peak_log_path
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, calibration_path
 from zit_desktop.core.memory.plan import Plan, plan
@@ -63,7 +63,7 @@ from zit_desktop.core.memory.variants import (
 from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.models.catalogue import Variant, catalogue
 from zit_desktop.core.models.catalogue import variant as catalogue_variant
-from zit_desktop.core.sizes import DEFAULT_MODEL, PRESETS
+from zit_desktop.core.sizes import DEFAULT_MODEL, PRESETS, SizePreset
 
 # variant id -> the model folder or Hub id it is installed as (None: installed, sizes from the catalogue),
 # or just the ids of the installed variants
@@ -285,6 +285,12 @@ class MemoryAdvisor:
             rung = None if device.is_cuda else Rung.CPU
             return [PresetFit.unknown(p, "the model's sizes are unknown", rung) for p in PRESETS]
         return preset_fits(profile, device, options, self.calibration, self.peak_records())
+
+    def fit(
+        self, profile: ModelProfile, device: DeviceInfo, size: SizePreset, options: PlanOptions | None = None
+    ) -> PresetFit:
+        """One size's :class:`PresetFit` (any size, not only a preset) with what this advisor knows."""
+        return preset_fit(profile, device, size, options, self.calibration, self.peak_records())
 
     def recommended_preset(
         self, profile: ModelProfile | None, device: DeviceInfo | None, options: PlanOptions | None = None

@@ -17,6 +17,7 @@ so the probe watches the same card torch will use.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -24,6 +25,8 @@ import threading
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
+
+from zit_desktop.core.memory.gpu_probe import GpuHealth, read_health
 
 GIB = 1024**3
 MIB = 1024**2
@@ -34,6 +37,8 @@ def gb_text(n: float) -> str:
     labelled so (``"8.0 GiB"``). Cards and RAM are built in binary sizes, so an "8 GB" card (8192 MiB,
     as nvidia-smi says) reads 8.0 GiB, not 8.6 GB; the simulated ones read exactly what was asked for."""
     return f"{n / GIB:.1f} GiB"
+
+
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +72,8 @@ class DeviceInfo:
     reason: str = ""  # why CPU mode (empty on a GPU)
     index: int = 0
     source: str = "none"  # "nvml", "torch", "none" or "simulated"
+    # temperature, clocks, throttle reasons and the other processes on the card (NVML only)
+    health: GpuHealth | None = None
     reason_kind: str = CpuReason.NONE  # a CpuReason: why CPU mode, for translated texts
 
     @property
@@ -159,11 +166,16 @@ def _visible_device() -> tuple[str | int | None, str]:
 
 
 class VramProbe:
-    """Lazily initialised NVML probe. One per process is enough; ``sample()`` is thread-safe."""
+    """Lazily initialised NVML probe. One per process is enough; ``sample()`` is thread-safe.
 
-    def __init__(self) -> None:
+    ``nvml``: the NVML bindings to use (default: ``import pynvml``); tests pass a fake with the same
+    functions. ``name_of``: pid -> process name (default: psutil)."""
+
+    def __init__(self, nvml: Any = None, name_of: Any = None) -> None:
         self._lock = threading.Lock()
         self._initialised = False
+        self._bindings: Any = nvml
+        self._name_of = name_of
         self._nvml: Any = None
         self._handle: Any = None
         self._static: dict[str, Any] = {}
@@ -178,12 +190,14 @@ class VramProbe:
         if target is None:
             self._nvml_error, self._nvml_kind = hidden, CpuReason.HIDDEN
             return
-        try:
-            import pynvml
-        except ImportError:
-            self._nvml_error = "NVML bindings (nvidia-ml-py) are not installed"
-            self._nvml_kind = CpuReason.NO_BINDINGS
-            return
+        pynvml: Any = self._bindings
+        if pynvml is None:
+            try:
+                pynvml = importlib.import_module("pynvml")
+            except ImportError:
+                self._nvml_error = "NVML bindings (nvidia-ml-py) are not installed"
+                self._nvml_kind = CpuReason.NO_BINDINGS
+                return
         try:
             pynvml.nvmlInit()
         except Exception as exc:  # noqa: BLE001 - NVMLError_LibraryNotFound, DriverNotLoaded, ...
@@ -223,34 +237,25 @@ class VramProbe:
         self._nvml = pynvml
         self._handle = handle
 
-    def _process_bytes(self) -> int:
-        nv = self._nvml
-        total = 0
-        seen = False
-        for getter in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
-            try:
-                procs = getattr(nv, getter)(self._handle)
-            except Exception as exc:  # noqa: BLE001 - not supported on some drivers / WDDM
-                log.debug("%s failed: %s", getter, exc)
-                continue
-            for p in procs:
-                if int(getattr(p, "pid", -1)) == self._pid:
-                    used = getattr(p, "usedGpuMemory", None)
-                    if used is not None and not seen:  # a process can appear in both lists
-                        total = int(used)
-                        seen = True
-        return total
+    def _health(self) -> GpuHealth:
+        if self._name_of is not None:
+            return read_health(self._nvml, self._handle, self._pid, self._name_of)
+        return read_health(self._nvml, self._handle, self._pid)
 
     def _sample_nvml(self, ram: tuple[int, int]) -> DeviceInfo:
         mem = self._nvml.nvmlDeviceGetMemoryInfo(self._handle)
         cc = self._static["cc"]
+        health = self._health()
+        own = health.own_bytes
+        if own is None:  # WDDM: no per-process figure; what our allocator holds, if the engine runs here
+            own = _torch_reserved()
         return DeviceInfo(
             kind="cuda",
             name=self._static["name"],
             total_bytes=int(mem.total),
             used_bytes=int(mem.used),
             free_bytes=int(mem.free),
-            process_bytes=self._process_bytes(),
+            process_bytes=int(own or 0),
             bf16_supported=bool(cc and cc >= (8, 0)),
             compute_capability=cc,
             system_ram_bytes=ram[0],
@@ -258,6 +263,7 @@ class VramProbe:
             driver_version=self._static["driver"],
             index=self._static["index"],
             source="nvml",
+            health=health,
         )
 
     # ---- torch fallback ---------------------------------------------------------------------
@@ -326,6 +332,20 @@ class VramProbe:
             self._nvml_error = ""
             self._nvml_kind = CpuReason.NONE
             self._static = {}
+
+
+def _torch_reserved() -> int | None:
+    """What torch's allocator reserves in this process, only if the engine already uses CUDA here
+    (never imports torch, never creates a CUDA context)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    try:
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            return int(torch.cuda.memory_reserved())
+    except Exception:  # noqa: BLE001 - telemetry must never raise
+        return None
+    return None
 
 
 def _shutdown(nvml: Any) -> None:

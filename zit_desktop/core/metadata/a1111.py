@@ -22,7 +22,14 @@ import re
 from typing import Any
 
 from zit_desktop import __version__
-from zit_desktop.core.metadata.params import ImageParams, Source, as_float, as_int, size_pair
+from zit_desktop.core.metadata.params import (
+    ImageParams,
+    Source,
+    as_float,
+    as_int,
+    finalize_summary,
+    size_pair,
+)
 from zit_desktop.core.request import GenerationRequest
 
 SAMPLER = "Euler"  # FlowMatchEulerDiscreteScheduler
@@ -152,4 +159,22 @@ def params_from_a1111(text: str) -> ImageParams | None:
         guidance=as_float(settings.get("CFG scale")),
         source=Source.FOOOCUS if "Fooocus" in settings.get("Version", "") else Source.A1111,
         model=settings.get("Model"),
+        finalize=_finalize_from_settings(settings),
     )
+
+
+def _finalize_from_settings(settings: dict[str, str]) -> dict[str, Any] | None:
+    """The lineage our writer states (``Refined from`` / ``Upscaled from``, see ``write.finalize_fields``)."""
+    refined, upscaled = settings.get("Refined from"), settings.get("Upscaled from")
+    if refined is None and upscaled is None:
+        return None
+    scale = settings.get("Upscale", "")
+    return finalize_summary({
+        "method": "refine" if refined is not None else "upscale",
+        "source": refined if refined is not None else upscaled,
+        "source_seed": settings.get("Source seed"),
+        "scale": scale.removeprefix("x") or None,
+        "upscaler": settings.get("Upscaler"),
+        "change": settings.get("Denoising strength"),
+        "layout": settings.get("Tiles"),
+    })

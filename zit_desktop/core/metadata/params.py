@@ -40,6 +40,7 @@ class ImageParams:
     source: Source
     model: str | None = None
     request: dict[str, Any] | None = None  # ours: the full stored request
+    finalize: dict[str, Any] | None = None  # a refined or upscaled image: see :func:`finalize_summary`
     raw: dict[str, str] = field(default_factory=dict)  # every text chunk of the file
     file: str = ""
 
@@ -96,3 +97,31 @@ def size_pair(text: Any) -> tuple[int | None, int | None]:
             left, _, right = cleaned.partition(sep)
             return as_int(left), as_int(right.split()[0] if right.split() else right)
     return None, None
+
+
+FINALIZE_KEYS = ("method", "source", "source_seed", "scale", "upscaler", "strength", "tiles")
+
+
+def finalize_summary(lineage: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a refined or upscaled image was made from, in one shape whoever wrote it: ``method``
+    (``refine``/``upscale``), ``source`` (file name), ``source_seed``, ``scale`` (upscale),
+    ``upscaler``, ``strength`` (refine's change) and ``tiles``; ``None`` when there is no method."""
+    if not isinstance(lineage, dict) or lineage.get("method") not in ("refine", "upscale"):
+        return None
+    source = as_str(lineage.get("source"))
+    tiles = lineage.get("layout") or lineage.get("tiles")
+    if isinstance(tiles, int) and tiles <= 1:
+        tiles = None  # the whole image in one piece
+    summary = {
+        "method": lineage["method"],
+        "source": source.replace("\\", "/").rsplit("/", 1)[-1] or None,
+        "source_seed": as_int(lineage.get("source_seed")),
+        "scale": as_float(lineage.get("scale")) if lineage["method"] == "upscale" else None,
+        "upscaler": as_str(lineage.get("upscaler")) or None,
+        "strength": as_float(lineage.get("change")) if lineage["method"] == "refine" else None,
+        "tiles": tiles if isinstance(tiles, (str, int)) and not isinstance(tiles, bool) else None,
+    }
+    scale = summary["scale"]
+    if isinstance(scale, float) and scale == int(scale):
+        summary["scale"] = int(scale)
+    return summary

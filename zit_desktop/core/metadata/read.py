@@ -34,7 +34,15 @@ from zit_desktop.core.metadata.chunks import (
     scan_png,
 )
 from zit_desktop.core.metadata.comfy import parse_comfy_graph
-from zit_desktop.core.metadata.params import ImageParams, Source, as_float, as_int, as_str, size_pair
+from zit_desktop.core.metadata.params import (
+    ImageParams,
+    Source,
+    as_float,
+    as_int,
+    as_str,
+    finalize_summary,
+    size_pair,
+)
 from zit_desktop.core.request import (
     MAX_GUIDANCE,
     MAX_SEED,
@@ -82,6 +90,9 @@ def _from_ours(chunk: str | None) -> ImageParams | None:
         return None
     guidance = as_float(request.get("guidance"))
     model = request.get("model")
+    info = record.get("info") if record else None
+    ran = info.get("finalize") if isinstance(info, dict) else None  # what ran; else what was asked
+    lineage = ran if isinstance(ran, dict) else request.get("finalize")
     return ImageParams(
         prompt=request["prompt"],
         negative_prompt=as_str(request.get("negative_prompt")),
@@ -93,6 +104,7 @@ def _from_ours(chunk: str | None) -> ImageParams | None:
         source=Source.OURS,
         model=model if isinstance(model, str) else None,
         request=request,
+        finalize=finalize_summary(lineage if isinstance(lineage, dict) else None),
     )
 
 
@@ -263,4 +275,5 @@ def params_to_json(params: ImageParams) -> dict[str, Any]:
         "steps": params.steps,
         "guidance": params.guidance,
         "model": params.model,
+        "finalize": params.finalize,  # null for a generated image; see finalize_summary
     }

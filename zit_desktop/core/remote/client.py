@@ -27,6 +27,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from zit_desktop.core.errors import AppError, ErrorKind
@@ -67,6 +68,18 @@ class ServerMessage:
     def prompt_id(self) -> str | None:
         value = self.data.get("prompt_id")
         return value if isinstance(value, str) else None
+
+
+class RemoteProblem(StrEnum):
+    """The common remote failures by name (``AppError.code``, ``Readiness.code``), so the window says
+    them translated; the English message stays for the CLI and the log. Facts for each:"""
+
+    UNREACHABLE = "unreachable"  # url, reason
+    CREDENTIALS = "credentials"  # url, status
+    TLS = "tls"  # url, reason
+    OLD_VERSION = "old-version"  # version, needed
+    MISSING_NODES = "missing-nodes"  # nodes (a list)
+    MISSING_MODELS = "missing-models"  # missing: [[role, folder, file], ...] (roles: unet, clip, vae)
 
 
 class ComfyError(AppError):
@@ -147,10 +160,18 @@ def rejection_problems(body: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _tls_reason(exc: BaseException) -> str:
+    return str(getattr(exc, "verify_message", "") or getattr(exc, "reason", "") or exc)
+
+
 def tls_message(url: str, exc: BaseException) -> str:
-    what = getattr(exc, "verify_message", "") or getattr(exc, "reason", "") or str(exc)
-    return (f"The secure connection to {url} failed ({what}). If the server uses its own certificate, "
-            "choose its CA file in the engine's settings.")
+    return (f"The secure connection to {url} failed ({_tls_reason(exc)}). If the server uses its own "
+            "certificate, choose its CA file in the engine's settings.")
+
+
+def tls_error(url: str, exc: BaseException, detail: str) -> ComfyError:
+    return ComfyError(ErrorKind.NETWORK, tls_message(url, exc), detail, code=RemoteProblem.TLS,
+                      facts={"url": url, "reason": _tls_reason(exc)})
 
 
 class ComfyClient:
@@ -196,17 +217,18 @@ class ComfyClient:
                     ErrorKind.NETWORK,
                     f"The server at {self.url} refused the credentials (HTTP {exc.code}). Check the token "
                     "or user name and password in the engine's settings.",
+                    code=RemoteProblem.CREDENTIALS, facts={"url": self.url, "status": exc.code},
                 ) from None
             return exc.code, data, exc.headers.get("Content-Type", "") if exc.headers else ""
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, ssl.SSLError) or isinstance(exc, ssl.SSLError):
-                raise ComfyError(ErrorKind.NETWORK, tls_message(self.url, reason), repr(exc)) from None
+                raise tls_error(self.url, reason, repr(exc)) from None
             raise ComfyError(
                 ErrorKind.NETWORK,
                 f"Cannot reach the ComfyUI server at {self.url} ({reason}). Check that it runs and that "
                 "this computer can reach it.",
-                repr(exc),
+                repr(exc), code=RemoteProblem.UNREACHABLE, facts={"url": self.url, "reason": str(reason)},
             ) from None
 
     def _json(self, method: str, path: str, payload: Any = None, timeout: float | None = None) -> Any:
@@ -341,7 +363,7 @@ class EventStream:
             raise ComfyError(ErrorKind.NETWORK, f"The server at {client.url} refused the event stream "
                              f"(HTTP {code}). Check the engine's credentials.") from None
         except ssl.SSLError as exc:
-            raise ComfyError(ErrorKind.NETWORK, tls_message(client.url, exc), repr(exc)) from None
+            raise tls_error(client.url, exc, repr(exc)) from None
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise ComfyError(ErrorKind.NETWORK, f"Cannot open the event stream of {client.url} ({exc}).",
                              repr(exc)) from None

@@ -53,6 +53,7 @@ from zit_desktop.core.remote.client import (
     ComfyError,
     Credentials,
     EventStream,
+    RemoteProblem,
     ServerMessage,
     decode_preview,
 )
@@ -82,11 +83,12 @@ MODEL_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "vae": ("VAELoader", (r"^ae\b", r"\bae\.safetensors$", r"flux.*vae", r"z[_-]?image.*vae")),
 }
 LOADER_INPUT = {"UNETLoader": "unet_name", "CLIPLoader": "clip_name", "VAELoader": "vae_name"}
-WHERE_TO_INSTALL = {
-    "unet": "models/diffusion_models (z_image_turbo_bf16.safetensors)",
-    "clip": "models/text_encoders (qwen_3_4b.safetensors)",
-    "vae": "models/vae (ae.safetensors)",
+MODEL_PLACES = {  # role -> (the server's folder, the file to put there)
+    "unet": ("models/diffusion_models", "z_image_turbo_bf16.safetensors"),
+    "clip": ("models/text_encoders", "qwen_3_4b.safetensors"),
+    "vae": ("models/vae", "ae.safetensors"),
 }
+WHERE_TO_INSTALL = {role: f"{folder} ({file})" for role, (folder, file) in MODEL_PLACES.items()}
 
 
 @dataclass
@@ -103,13 +105,15 @@ class Readiness:
     choices: dict[str, list[str]] = field(default_factory=dict)  # role -> matching files
     models: ComfyModels | None = None
     queue_remaining: int = 0
+    code: str = ""  # not ready: the RemoteProblem, with its facts, for a translated message
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "message": self.message, "version": self.version, "device": self.device,
             "vram_total": self.vram_total, "vram_free": self.vram_free, "missing_nodes": self.missing_nodes,
             "choices": self.choices, "models": None if self.models is None else vars(self.models),
-            "queue_remaining": self.queue_remaining,
+            "queue_remaining": self.queue_remaining, "code": self.code, "facts": self.facts,
         }
 
 
@@ -135,6 +139,8 @@ def check_server(client: ComfyClient, config: RemoteEngineConfig) -> Readiness:
     if version and parse_version(version) < MIN_VERSION:
         ready.message = (f"The server runs ComfyUI {version}; Z-Image-Turbo needs "
                          f"{'.'.join(map(str, MIN_VERSION))} or newer. Update ComfyUI on that machine.")
+        ready.code = RemoteProblem.OLD_VERSION
+        ready.facts = {"version": version, "needed": ".".join(map(str, MIN_VERSION))}
         return ready
     schemas: dict[str, Any] = {}
     for cls in REQUIRED_NODES:
@@ -146,6 +152,7 @@ def check_server(client: ComfyClient, config: RemoteEngineConfig) -> Readiness:
     if ready.missing_nodes:
         ready.message = ("The server lacks the core nodes " + ", ".join(ready.missing_nodes)
                          + ". Update ComfyUI on that machine.")
+        ready.code, ready.facts = RemoteProblem.MISSING_NODES, {"nodes": list(ready.missing_nodes)}
         return ready
     chosen: dict[str, str] = {}
     missing: list[str] = []
@@ -163,6 +170,8 @@ def check_server(client: ComfyClient, config: RemoteEngineConfig) -> Readiness:
     if missing:
         ready.message = "Missing on the server: " + "; ".join(
             f"put the {role} file in {WHERE_TO_INSTALL[role]}" for role in missing) + "."
+        ready.code = RemoteProblem.MISSING_MODELS
+        ready.facts = {"missing": [[role, *MODEL_PLACES[role]] for role in missing]}
         return ready
     ready.models = ComfyModels(unet=chosen["unet"], clip=chosen["clip"], vae=chosen["vae"])
     ready.ok = True
@@ -261,7 +270,8 @@ class ComfyEngine:
             on_event(Loading("connect", f"Connecting to {self.config.name} ({self.client.url})"))
             ready = self.readiness if self.readiness and self.readiness.ok else self.check()
             if not ready.ok or ready.models is None:
-                return Failed(job_id, ErrorKind.MODEL_MISSING.value, f"{self.config.name}: {ready.message}")
+                return Failed(job_id, ErrorKind.MODEL_MISSING.value, f"{self.config.name}: {ready.message}",
+                              code=ready.code, facts={**ready.facts, "engine": self.config.name})
             # the window shows this server's card in its VRAM gauge while the job runs here
             on_event(Loading("remote", f"{self.config.name}: ComfyUI {ready.version or '?'} on {ready.device or '?'}",
                              {"engine": self.config.name, "device": ready.device, "vram_total": ready.vram_total,
@@ -283,7 +293,8 @@ class ComfyEngine:
             return Failed(job_id, ErrorKind.BAD_INPUT.value, str(exc), images=tuple(images))
         except AppError as exc:
             log.warning("remote engine %s: %s (%s)", self.config.name, exc.message, exc.detail)
-            return Failed(job_id, exc.kind.value, f"{self.config.name}: {exc.message}", exc.detail, tuple(images))
+            return Failed(job_id, exc.kind.value, f"{self.config.name}: {exc.message}", exc.detail, tuple(images),
+                          code=exc.code, facts={**exc.facts, "engine": self.config.name})
 
     def _upload_source(self, request: GenerationRequest) -> str:
         assert request.finalize is not None

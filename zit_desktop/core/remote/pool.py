@@ -189,6 +189,8 @@ class EnginePool:
         missing = request.count - len(saved)
         message = last.message if len(healthy) == 1 else (
             f"{missing} of {request.count} images could not be made: every engine failed. Last: {last.message}")
+        if len(healthy) == 1:  # one engine's own failure: the window can translate it
+            return Failed(job_id, last.kind, message, last.detail, images, last.code, last.facts)
         return Failed(job_id, last.kind, message, last.detail, images)
 
     @staticmethod

@@ -52,6 +52,11 @@ class RoutingEngine:
         if self._local is not None:
             self._local.update_settings(self.settings)
 
+    @property
+    def pipeline(self) -> Any:
+        """The local engine's loaded pipeline (None: nothing loaded here); "Free GPU memory" reports it."""
+        return getattr(self._local, "pipeline", None)
+
     def unload(self) -> None:
         if self._local is not None and callable(getattr(self._local, "unload", None)):
             self._local.unload()
@@ -90,7 +95,7 @@ class RoutingEngine:
         try:
             engine = self._engine_for(target)
         except AppError as exc:
-            return Failed(job_id, exc.kind.value, exc.message, exc.detail)
+            return Failed(job_id, exc.kind.value, exc.message, exc.detail, code=exc.code, facts=exc.facts)
         if target.lower() != LOCAL:
             on_event(Loading("engine-target", f"Sending the job to {target}", {"engine": target}))
         return engine.run(request, on_event, cancel, job_id)

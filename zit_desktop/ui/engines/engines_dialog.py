@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -40,6 +42,7 @@ from zit_desktop.core.remote.config import (
 )
 from zit_desktop.core.remote.secrets import delete_secret, load_secret, store_secret
 from zit_desktop.core.settings import Settings
+from zit_desktop.ui.window import texts
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,23 @@ class TestOutcome:
     name: str
     ok: bool
     text: str
+
+
+# The last test of each engine in this session (by name): the ✓/✗ and the text survive closing and
+# reopening the dialog. Forgotten when the engine is removed or when the app quits.
+LAST_TESTS: dict[str, TestOutcome] = {}
+
+
+def ask_remove(parent: QWidget, name: str) -> bool:
+    """Asks before an engine (and its stored token or password) goes; tests put their own answer."""
+    answer = QMessageBox.question(
+        parent, QCoreApplication.translate("EnginesDialog", "Remove engine"),
+        QCoreApplication.translate(
+            "EnginesDialog", "Remove the engine “{0}” and its stored token or password?"
+        ).format(name),
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class _Relay(QObject):
@@ -80,32 +100,38 @@ class _TestTask(QRunnable):
             ready = ComfyEngine(self.paths, self.config, creds, timeout=10).check()
         except AppError as exc:
             log.warning("engine test %s: %s", self.config.name, exc)
-            self.relay.finished.emit(TestOutcome(self.config.name, False, str(exc)))
+            text = texts.remote_problem(exc.code, exc.facts) or str(exc)  # translated when the problem is known
+            self.relay.finished.emit(TestOutcome(self.config.name, False, text))
             return
         except Exception:  # noqa: BLE001 - a bug must still end the test in the dialog
             log.exception("engine test %s failed", self.config.name)
-            self.relay.finished.emit(TestOutcome(self.config.name, False, "The test failed; see the log file."))
+            self.relay.finished.emit(TestOutcome(
+                self.config.name, False, QCoreApplication.translate("EnginesDialog", "The test failed; see the log file.")))
             return
         vram = f", {ready.vram_total / 2**30:.1f} GiB" if ready.vram_total else ""
         head = f"ComfyUI {ready.version or '?'} · {device_name(ready.device) or '?'}{vram}"
         if ready.ok:
-            self.relay.finished.emit(TestOutcome(self.config.name, True, f"{head} · {ready.message}"))
+            ok = QCoreApplication.translate("EnginesDialog", "ready")
+            self.relay.finished.emit(TestOutcome(self.config.name, True, f"{head} · {ok}"))
         else:
             log.warning("engine test %s: %s", self.config.name, ready.message)
-            self.relay.finished.emit(TestOutcome(self.config.name, False, f"{head}\n{ready.message}"))
+            problem = texts.remote_problem(ready.code, ready.facts) or ready.message
+            self.relay.finished.emit(TestOutcome(self.config.name, False, f"{head}\n{problem}"))
 
 
 class EnginesDialog(QDialog):
     """Edits ``settings.engines`` (and the pool option) in place; the caller saves and applies."""
 
-    def __init__(self, paths: AppPaths, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, paths: AppPaths, settings: Settings, parent: QWidget | None = None,
+                 confirm_remove: Callable[[QWidget, str], bool] = ask_remove) -> None:
         super().__init__(parent)
         self.paths = paths
         self.settings = settings
+        self.confirm_remove = confirm_remove
         self.pool = QThreadPool(self)
         self.relay = _Relay(self)
         self.relay.finished.connect(self._on_tested)
-        self.status: dict[str, TestOutcome] = {}
+        self.status = LAST_TESTS  # shared with the next opening of the dialog
 
         self.list = QListWidget()
         self.list.currentItemChanged.connect(self._on_selected)
@@ -275,6 +301,9 @@ class EnginesDialog(QDialog):
 
     @Slot()
     def save_entry(self) -> bool:
+        return self._save(announce=True)
+
+    def _save(self, announce: bool) -> bool:
         config = self.form_config()
         try:
             check_config(config)
@@ -285,6 +314,7 @@ class EnginesDialog(QDialog):
             self._show(False, str(exc))
             return False
         previous = self.selected()
+        stored = next((c for c in engines_of(self.settings) if c.name.lower() == config.name.lower()), None)
         if previous is not None and previous.name != config.name:
             remove_engine(self.settings, previous.name)
             delete_secret(previous.name)
@@ -292,7 +322,13 @@ class EnginesDialog(QDialog):
         kept = True
         if config.auth:
             kept = store_secret(config.name, self.secret.text())
+        if previous is not None and previous.name != config.name:
+            self.status.pop(previous.name, None)
+        if stored != config:  # a new or changed entry: an earlier test no longer says anything about it
+            self.status.pop(config.name, None)
         self.reload(select=config.name)
+        if not announce:
+            return True
         if not kept:
             self._show(True, self.tr("Saved. This computer has no keyring, so the token or password is kept only "
                                      "until the app closes."))
@@ -302,11 +338,11 @@ class EnginesDialog(QDialog):
 
     @Slot()
     def test_entry(self) -> None:
-        if not self.save_entry():
+        if not self._save(announce=False):
             return
         config = self.form_config()
         self.test_button.setEnabled(False)
-        self._show(True, self.tr("Connecting to {0}…").format(config.url))
+        self._show(True, self.tr("Saved and testing: connecting to {0}…").format(config.url))
         self.pool.start(_TestTask(self.paths, config, self.secret.text(), self.relay))
 
     @Slot(object)
@@ -321,7 +357,7 @@ class EnginesDialog(QDialog):
     @Slot()
     def remove_entry(self) -> None:
         config = self.selected()
-        if config is None:
+        if config is None or not self.confirm_remove(self, config.name):
             return
         remove_engine(self.settings, config.name)
         delete_secret(config.name)

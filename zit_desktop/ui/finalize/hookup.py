@@ -210,6 +210,10 @@ class FinalizeHookup(QObject):
             log.error("cannot read the picked variation %s", cell.path)
             return
         self.window.image_view.show_image(image, cell.path)
+        params = self.window.params
+        if not params.lock.isChecked():
+            params.remember_seed(cell.seed)  # Lock now keeps the picked variation's seed
+        self.window.statusBar().showMessage(self.tr("Picked the variation with seed {0}").format(cell.seed))
         if self.window.gallery is not None and cell.row_id is not None:
             self.window.gallery.select_id(cell.row_id)  # its details (and lineage) show below
         self.show_view()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from zit_desktop.core.history import HistoryRow
 from zit_desktop.ui.gallery.lineage import LineageBox
+from zit_desktop.ui.window import texts
 
 PREVIEW_MAX_SIDE = 1024
 _TIMING_ORDER = ("encode", "denoise", "decode", "save", "total")
@@ -181,7 +182,8 @@ class DetailsPane(QWidget):
         f["guidance"].setText(guidance + (self.tr(" (off: negative prompt unused)")
                                           if row.guidance == 0 else ""))
         f["engine"].setText(made_on(row.environment))
-        f["strategy"].setText(row.strategy or "—")
+        f["strategy"].setText(texts.strategy_name(row.strategy) if row.strategy else "—")
+        f["strategy"].setToolTip(row.strategy or "")  # the id the log and the PNG text use
         f["oom"].setText(str(row.oom_retries))
         f["timings"].setText(self._timings(row))
         f["vram"].setText(format_bytes(row.peak_vram_bytes))

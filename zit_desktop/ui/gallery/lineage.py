@@ -97,6 +97,15 @@ class LineageBox(QWidget):
         self.finals_title.setVisible(bool(finals))
         self.setVisible(parent is not None or bool(finals))
 
+    def on_row_recorded(self, row: HistoryRow) -> bool:
+        """A row was just recorded: when it is a child of the shown row (a finalize of it finished),
+        or its parent, show the links again. True when they were rebuilt."""
+        shown = self.row
+        if shown is None or not (row.parent_id == shown.id or shown.parent_id == row.id):
+            return False
+        self.show_row(shown)
+        return True
+
     def _link(self, row: HistoryRow) -> QToolButton:
         button = QToolButton(self)
         button.setObjectName(f"lineageLink_{row.id}")

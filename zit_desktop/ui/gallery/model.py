@@ -32,6 +32,7 @@ from zit_desktop.ui.gallery.details import made_on
 from zit_desktop.ui.gallery.lineage import final_method
 from zit_desktop.ui.gallery.thumbs import DEFAULT_BUDGET_BYTES, PixmapLru, ThumbJob, ThumbnailLoader
 from zit_desktop.ui.startup import qtcompat
+from zit_desktop.ui.window import texts
 
 PAGE_SIZE = 200
 THUMB_SIDE = 144
@@ -271,6 +272,8 @@ class GalleryModel(QAbstractListModel):
         lines = [prompt, self.tr("Seed %1 · %2×%3").replace("%1", str(row.seed))
                  .replace("%2", str(row.width)).replace("%3", str(row.height))]
         lines.append(self.tr("Made on %1").replace("%1", made_on(row.environment)))
+        if row.strategy:
+            lines.append(self.tr("Memory strategy: %1").replace("%1", texts.strategy_with_id(row.strategy)))
         method = final_method(row)
         if method == "refine":
             lines.append(self.tr("Refined from another image (a final)"))

@@ -431,6 +431,9 @@ class GalleryPanel(QWidget):
     def on_image_recorded(self, image_id: int) -> None:
         self.model.on_image_recorded(image_id)
         self.filters.set_presets(self.store.presets_used())
+        row = self.store.get(image_id)
+        if row is not None:  # a final of the selected image: its "Finals:" links gain it now
+            self.details.lineage.on_row_recorded(row)
 
     @Slot()
     def shutdown(self) -> None:

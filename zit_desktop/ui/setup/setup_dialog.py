@@ -341,10 +341,14 @@ class ModelSetupDialog(QDialog):
             self.message_label.setText(self.tr("%1 cannot be used: %2.").replace("%1", Path(name).name)
                                        .replace("%2", check.reason))
             return
-        folder = QFileDialog.getExistingDirectory(
-            self, self.tr("Choose a pipeline folder for the text encoder and VAE (for example a downloaded variant)"))
+        # A second dialog: a transformer file alone is not a model. Its title says why it opened.
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Now choose the folder with the text encoder and VAE"))
         if folder:
             self.use_files(Path(name), Path(folder))
+        else:
+            self.message_label.setText(self.tr(
+                "%1 holds only the transformer. The text encoder and VAE come from a pipeline folder (for example "
+                "a downloaded variant): choose the file again, then that folder.").replace("%1", Path(name).name))
 
     def use_files(self, transformer: Path, pipeline: Path) -> bool:
         return self._use(lambda s: install.use_files(transformer, pipeline, s))

@@ -109,6 +109,9 @@ class ParamsPanel(QWidget):
         self.lock = QToolButton(self)
         self.lock.setObjectName("seedLockButton")
         self.lock.setCheckable(True)
+        # Unlocked, the field says "random" (what the next job uses); the seed the last image used is
+        # kept here, named in the field's tooltip, and filled in when Lock is pressed.
+        self.last_seed: int | None = None
         self.count = CheckedSpinBox(COUNT_RULE, "countSpin", self)
         self.number_boxes: dict[str, NumberBox] = {
             "width": self.width_spin,
@@ -207,6 +210,7 @@ class ParamsPanel(QWidget):
             number_box.lineEdit().textEdited.connect(partial(self.clear_hint, key))
         self.guidance.valueChanged.connect(self._update_negative_state)
         self.seed.valueChanged.connect(self._on_seed_edited)
+        self.lock.toggled.connect(self._sync_seed)
         self.dice.clicked.connect(self.roll_seed)
         self.prompt.textChanged.connect(self.clear_message)
 
@@ -240,7 +244,7 @@ class ParamsPanel(QWidget):
         )
         self.seed.setAccessibleName(self.tr("Seed"))
         self.seed.setSpecialValueText(self.tr("random"))
-        self.seed.setToolTip(self.tr("Same seed and parameters give the same image. -1 = random."))
+        self._update_seed_tip()
         self.dice.setText(self.tr("Dice"))
         self.dice.setAccessibleName(self.tr("New random seed"))
         self.dice.setToolTip(self.tr("Pick a new random seed and keep it"))
@@ -312,9 +316,33 @@ class ParamsPanel(QWidget):
             self.lock.setChecked(lock)
 
     def show_used_seed(self, seed: int) -> None:
-        """After an unlocked job starts, show its seed so the user can lock it."""
+        """After an unlocked image starts: the field still says "random" (so is the next job), and
+        its seed is remembered for Lock and named in the tooltip."""
         if not self.lock.isChecked():
-            self.set_seed(seed)
+            self.remember_seed(seed)
+
+    def remember_seed(self, seed: int) -> None:
+        """The seed Lock keeps while the field says "random" (the last image's, a picked variation's)."""
+        self.last_seed = seed
+        self._update_seed_tip()
+
+    def _sync_seed(self) -> None:
+        """Locked: a number (the remembered seed if the field said "random"). Unlocked: "random",
+        remembering the number it showed."""
+        value = int(self.seed.value())
+        if self.lock.isChecked():
+            if value == RANDOM_SEED and self.last_seed is not None:
+                self.set_seed(self.last_seed)
+        elif value != RANDOM_SEED:
+            self.last_seed = value
+            self.set_seed(RANDOM_SEED)
+        self._update_seed_tip()
+
+    def _update_seed_tip(self) -> None:
+        tip = self.tr("Same seed and parameters give the same image. -1 = random.")
+        if self.last_seed is not None and not self.lock.isChecked():
+            tip += "\n" + self.tr("Last used seed: {0}. Press Lock to keep it.").format(self.last_seed)
+        self.seed.setToolTip(tip)
 
     # ------------------------------------------------------------------ requests
     def request(self, model: str) -> GenerationRequest:
@@ -351,6 +379,7 @@ class ParamsPanel(QWidget):
         self.seed.set_checked(req.seed)
         self._programmatic = False
         self.lock.setChecked(lock_seed and req.seed != RANDOM_SEED)
+        self._sync_seed()  # unlocked: "random" (a restored or reused seed is kept for Lock)
         self.presets.select(preset_for_size(self.width_spin.value(), self.height_spin.value()))
         self.clear_message()
         self.sizeChanged.emit(self.width_spin.value(), self.height_spin.value())

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QToolButton, QWidget
 from zit_desktop.core.memory.fits import PresetFit, Verdict
 from zit_desktop.core.memory.rungs import Rung
 from zit_desktop.core.sizes import PRESETS
+from zit_desktop.ui.window import texts
 
 OBJECT_NAMES = {
     "512x512": "preset512",
@@ -112,7 +113,7 @@ class PresetBar(QWidget):
                 preset.width, preset.height, self.status_text(fit), peak
             )
             if fit.rung and fit.rung != Rung.CPU:
-                tip += "\n" + self.tr("Memory strategy: {0}").format(fit.rung)
+                tip += "\n" + self.tr("Memory strategy: {0}").format(texts.strategy_with_id(fit.rung))
             b.setToolTip(tip)
             b.setAccessibleName(self.tr("Size preset {0}").format(self.label(preset.name)))
             b.setAccessibleDescription(tip)

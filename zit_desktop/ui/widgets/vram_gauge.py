@@ -1,4 +1,6 @@
-"""The live VRAM gauge: used / total, this app's share, the job's peak, zones and a predicted-peak marker."""
+"""The live VRAM gauge: used / total, this app's share, the job's peak, zones and a predicted-peak marker;
+the card's temperature and throttling, and a line naming the other programs that hold VRAM (with the
+advice "would fit at full speed if Chrome (1.4 GB) were closed" when closing them would help)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from zit_desktop.core.memory.gpu_probe import Throttle
+from zit_desktop.core.memory.other_users import ClosingAdvice, OtherUsers, other_users
 from zit_desktop.ui.window import texts
 
 GIB = 1024**3
@@ -45,11 +49,14 @@ class VramGauge(QWidget):
         self.predicted: int | None = None
         self.text = ""
         self.detail = ""
+        self.others_text = ""  # the line under the bar: who else holds VRAM (empty: nobody worth naming)
+        self.advice: ClosingAdvice | None = None
         self.remote: RemoteCard | None = None  # a server's card while a job runs there
         self._refresh()
 
     def sizeHint(self) -> QSize:
-        return QSize(360, self.fontMetrics().height() * 2 + 14)
+        lines = 3 if self.others_text else 2
+        return QSize(360, self.fontMetrics().height() * lines + 14)
 
     # ------------------------------------------------------------------ state
     def set_info(self, info: Any) -> None:
@@ -84,6 +91,11 @@ class VramGauge(QWidget):
         self.predicted = peak_bytes
         self._refresh()
 
+    def set_advice(self, advice: ClosingAdvice | None) -> None:
+        """The window's answer for the chosen size: it would fit at full speed without these programs."""
+        self.advice = advice
+        self._refresh()
+
     @property
     def is_cuda(self) -> bool:
         return (
@@ -115,13 +127,63 @@ class VramGauge(QWidget):
                 gib(self.job_peak),
                 f"{gib(self.predicted)} GB" if self.predicted else self.tr("unknown"),
             )
+            text += self._health_text(info)
             tip = f"{info.name}"
+        others = self._others_text(info) if self.is_cuda else ""
+        if others != self.others_text:
+            self.others_text = others
+            self.updateGeometry()  # one line more or less
+        if others:
+            tip = f"{tip}\n{others}" if tip else others
         self.text = text
-        self.detail = tip if not self.is_cuda else ""
+        # CPU mode: the headline says so; the line under it gives just the reason (the tooltip has it all)
+        self.detail = texts.cpu_reason(info) if info is not None and not self.is_cuda else (
+            tip if not self.is_cuda else "")
         self.setToolTip(tip or text)
         self.setAccessibleName(self.tr("VRAM gauge"))
-        self.setAccessibleDescription(text)
+        self.setAccessibleDescription(f"{text}\n{self.others_text}" if self.others_text else text)
         self.update()
+
+    def _health_text(self, info: Any) -> str:
+        health = getattr(info, "health", None)
+        if health is None or health.temperature_c is None:
+            return ""
+        text = self.tr(" · {0:.0f} °C").format(health.temperature_c)
+        if health.thermal_throttled:
+            text += self.tr(" · throttled: hot")
+        elif health.power_throttled:
+            text += self.tr(" · throttled: power limit")
+        elif Throttle.HW_SLOWDOWN in health.throttle:
+            text += self.tr(" · throttled")
+        return text
+
+    def _others_text(self, info: Any) -> str:
+        users: OtherUsers | None = other_users(info)
+        if users is None or not users.significant:
+            return ""
+        if users.per_process:
+            names = ", ".join(
+                self.tr("{0} {1} GB").format(u.name, gib(u.used_bytes)) for u in users.users[:4]
+            )
+            if len(users.users) > 4:
+                names += self.tr(", {0} more").format(len(users.users) - 4)
+            line = self.tr("Other programs using VRAM: {0}").format(names)
+        else:
+            line = self.tr("Other programs: {0} GB (the driver does not say which)").format(
+                gib(users.total_bytes)
+            )
+        advice = self.advice
+        if advice is not None:
+            if advice.users:
+                who = self.tr(" and ").join(
+                    self.tr("{0} ({1} GB)").format(u.name, gib(u.used_bytes)) for u in advice.users
+                )
+            else:
+                who = self.tr("other programs ({0} GB)").format(gib(advice.freed_bytes))
+            line += self.tr(" — {0}×{1} would fit at full speed if {2} were closed").format(
+                advice.fit.width, advice.fit.height, who
+            )
+        return line
 
     def _refresh_remote(self, card: RemoteCard) -> None:
         if card.total:
@@ -165,12 +227,22 @@ class VramGauge(QWidget):
         if self.remote is not None:
             self._paint_remote(p, bar, self.remote)
             return
+        if self.others_text:  # the bar leaves the last line for the other programs
+            bar.setHeight(bar.height() - fm.height() - 2)
+            p.setPen(QColor("#555555"))
+            line = QRectF(2, bar.bottom() + 2, self.width() - 4, fm.height() + 2)
+            p.drawText(line, Qt.AlignmentFlag.AlignLeft, fm.elidedText(
+                self.others_text, Qt.TextElideMode.ElideRight, int(line.width())))  # fmt: skip
+            p.setPen(self.palette().windowText().color())
         if not self.is_cuda:  # no bar to draw: say why instead
             p.setPen(QColor("#666666"))
-            elided = fm.elidedText(self.detail, Qt.TextElideMode.ElideRight, int(bar.width()) - 4)
-            p.drawText(
-                bar.adjusted(2, 0, -2, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided
-            )
+            room = bar.adjusted(2, 0, -2, 0)
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            wrapped = fm.boundingRect(room.toRect(), int(flags | Qt.TextFlag.TextWordWrap), self.detail)
+            if wrapped.height() <= room.height():  # fits on the lines there are: wrap, never cut
+                p.drawText(room, int(flags | Qt.TextFlag.TextWordWrap), self.detail)
+            else:
+                p.drawText(room, flags, fm.elidedText(self.detail, Qt.TextElideMode.ElideRight, int(room.width())))
             p.end()
             return
         total = float(self.info.total_bytes)

@@ -44,9 +44,11 @@ from zit_desktop.core.events import (
     Step,
 )
 from zit_desktop.core.memory.advisor import MemoryAdvisor
+from zit_desktop.core.memory.other_users import closing_advice
 from zit_desktop.core.memory.peak_model import PlanOptions
 from zit_desktop.core.memory.plan import options_from_settings
 from zit_desktop.core.memory.profile import ModelProfile
+from zit_desktop.core.memory.throttle import ThrottleWatch
 from zit_desktop.core.memory.vram import DeviceInfo
 from zit_desktop.core.paths import AppPaths
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
@@ -66,7 +68,7 @@ from zit_desktop.ui.window import texts
 from zit_desktop.ui.window.menus import WindowMenus
 from zit_desktop.ui.window.quit_dialog import QuitChoice, ask_quit
 from zit_desktop.ui.window.vram_monitor import VramMonitor
-from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, WorkerEvent
+from zit_desktop.ui.window.worker import EngineStarted, Job, JobController, MemoryFreed, WorkerEvent
 
 if TYPE_CHECKING:
     from zit_desktop.ui.gallery.view import GalleryPanel
@@ -110,8 +112,12 @@ class MainWindow(QMainWindow):
         self._sizes: dict[str, tuple[int, int]] = {}  # job id -> final image size, for the preview frame
         self._first_run_pending = not settings.first_run_done and not settings.last_request
         self._closed = False
+        self.throttle_watch = ThrottleWatch()  # step time over the session vs the card's throttle reasons
+        self._throttle_text = ""
         # closing during a job asks first (tests put their answer here); "finish" closes again once idle
-        self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(self, len(self.controller.pending))
+        self.ask_quit: Callable[[], QuitChoice] = lambda: ask_quit(
+            self, len(self.controller.pending), self._image_at, self.controller.idle)
+        self._image_at: tuple[int, int] | None = None  # (index, count) of the image being made
         self.quit_after_image = False
         self.model_choice = ModelChoice(self)
         self._build()
@@ -142,13 +148,22 @@ class MainWindow(QMainWindow):
         queue_head = QHBoxLayout()
         queue_head.addWidget(self.queue_label, 1)
         queue_head.addWidget(self.clear_queue_button)
-        left = QWidget(self)
-        lbox = QVBoxLayout(left)
-        lbox.addWidget(self.params)
+        # The parameters scroll; the jobs part under them (Run on, Generate, Cancel, the queue) does
+        # not, so the queued jobs stay in view on a 1366×768 laptop whatever the parameters need
+        # (a "Run on:" row, a hint, longer translations).
+        params_page = QWidget(self)
+        pbox = QVBoxLayout(params_page)
+        pbox.setContentsMargins(9, 9, 9, 0)
+        pbox.addWidget(self.params)
+        pbox.addStretch(1)
+        jobs = QWidget(self)
+        jobs.setObjectName("jobsSection")
+        lbox = QVBoxLayout(jobs)
+        lbox.setContentsMargins(9, 6, 9, 9)
         lbox.addLayout(buttons)
         lbox.addLayout(queue_head)
         lbox.addWidget(self.queue_list)
-        lbox.addStretch(1)
+        self.jobs_section = jobs
         self.gauge = VramGauge(self)
         self.image_view = ImageView(self)
         self.progress = ProgressPanel(self)
@@ -165,14 +180,21 @@ class MainWindow(QMainWindow):
         # (1366×768 laptops): the column's own minimum height no longer sets the window's.
         self.left_scroll = QScrollArea(self)
         self.left_scroll.setObjectName("paramsScroll")
-        self.params_column = left
-        self.left_scroll.setWidget(left)
+        self.params_column = params_page
+        self.left_scroll.setWidget(params_page)
         self.left_scroll.setWidgetResizable(True)
         self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         bar = self.left_scroll.verticalScrollBar().sizeHint().width()
-        self.left_scroll.setMinimumWidth(left.minimumSizeHint().width() + bar)
-        self.splitter.addWidget(self.left_scroll)
+        self.left_scroll.setMinimumWidth(params_page.minimumSizeHint().width() + bar)
+        left = QWidget(self)
+        left.setObjectName("leftColumn")
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.left_scroll, 1)
+        column.addWidget(jobs)
+        self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -210,6 +232,7 @@ class MainWindow(QMainWindow):
         self.queue_list.removeRequested.connect(self.controller.remove)
         self.queue_list.moveRequested.connect(self.controller.move)
         self.menus.reuse_action.triggered.connect(self.reuse_last)
+        self.menus.free_memory_action.triggered.connect(self.free_gpu_memory)
         self.params.submitRequested.connect(self.generate)
         self.params.sizeChanged.connect(self._update_prediction)
         self.menus.open_outputs_action.triggered.connect(self.open_outputs)
@@ -326,6 +349,11 @@ class MainWindow(QMainWindow):
         if self.last_results:
             self.apply_reuse(Reuse(GenerationRequest.from_dict(self.last_results[-1].request)))
 
+    @Slot()
+    def free_gpu_memory(self) -> None:
+        """Unload the model on the worker thread (after a running job); the next Generate reloads it."""
+        self.controller.free_gpu_memory()
+
     def current_request(self) -> GenerationRequest:
         """What Generate would submit now (the panel's parameters and the model settings)."""
         s = self.settings
@@ -373,6 +401,8 @@ class MainWindow(QMainWindow):
             case Loading():
                 if not (event.phase in REMOTE_PHASES and self.progress.stepping):  # a pool member joining
                     self.progress.busy(texts.loading_phase(event))
+            case MemoryFreed():
+                self.notice.show_message(texts.memory_freed(event.unloaded), "info")
             case EngineStarted():
                 if not self.controller.busy:  # the background warm-up finished: nothing is running
                     self.progress.idle()
@@ -399,8 +429,9 @@ class MainWindow(QMainWindow):
                 pass  # previews arrive as QImages through on_preview
 
     def _on_job_started(self, event: JobStarted) -> None:
+        self._image_at = (event.index, event.total)
         if event.index == 0:
-            if self.notice.level != "error":
+            if self.notice.level != "error" and self.notice.text() != self._throttle_text:
                 self.notice.dismiss()
             self.gauge.begin_job()
         self.params.show_used_seed(event.seed)
@@ -424,6 +455,10 @@ class MainWindow(QMainWindow):
             self.imageShown.emit(result.path)
         self.last_results.append(result)
         self.last_results = self.last_results[-50:]
+        throttled = self.throttle_watch.observe(result, event.job_id)  # once a session at most
+        if throttled is not None:  # stays up across the next jobs, like an error, until dismissed
+            self._throttle_text, level = texts.notice(throttled)
+            self.notice.show_message(self._throttle_text, level)
         self.menus.reuse_action.setEnabled(True)
 
     def _on_job_finished(self, result: Result) -> None:
@@ -441,7 +476,8 @@ class MainWindow(QMainWindow):
                 self.progress.idle(self.tr("Failed"))
                 remote = self.engines.ran_remote  # a server's problem: the model setup here cannot fix it
                 action = self.tr("Set up the model…") if result.kind in texts.MODEL_PROBLEMS and not remote else ""
-                self.notice.show_message(texts.failure(result.kind, result.message, remote), "error", action)
+                self.notice.show_message(texts.failure(result.kind, texts.failed_message(result), remote), "error",
+                                        action)
                 if result.kind == ErrorKind.INTERNAL:
                     from zit_desktop.ui.startup import earlyinit
 
@@ -456,11 +492,12 @@ class MainWindow(QMainWindow):
         peak = f"{im.peak_vram_bytes / 1024**3:.1f} GB" if im.peak_vram_bytes else self.tr("n/a (CPU)")
         if im.environment.get("engine_name"):  # made on a server: its peak is not measured here
             peak = self.tr("n/a (made on {0})").format(im.environment["engine_name"])
-        self.status_label.setText(
-            self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
-                float(im.timings.get("total", 0.0)), im.strategy, peak
-            )
+        seed = self.tr("Seed {0}").format(im.seed)  # "random" stays in the seed field: the used one is here
+        last = self.tr("Last image: {0:.1f} s · strategy {1} · peak VRAM {2}").format(
+            float(im.timings.get("total", 0.0)), texts.strategy_name(im.strategy), peak
         )
+        self.status_label.setText(f"{seed} · {last}")
+        self.status_label.setToolTip(texts.strategy_with_id(im.strategy))  # the id the log and PNG use
 
     # ------------------------------------------------------------------ VRAM
     @Slot(object)
@@ -475,6 +512,14 @@ class MainWindow(QMainWindow):
             return
         self.params.presets.set_fits(fits)
         self._update_prediction()
+        p = self.params
+        try:  # "would fit at full speed if Chrome (1.4 GB) were closed", for the chosen size
+            advice = closing_advice(self.advisor, self._profile, info, p.width_spin.value(),
+                                    p.height_spin.value(), self._plan_options(p.guidance.value()))  # fmt: skip
+        except Exception:
+            log.exception("the memory planner failed; no advice about other programs")
+            advice = None
+        self.gauge.set_advice(advice)
         on_gpu = info is not None and info.is_cuda
         if self._first_run_pending and (self._profile is not None or not on_gpu):
             self._first_run_pending = False
@@ -543,11 +588,11 @@ class MainWindow(QMainWindow):
 
     def _settle_geometry(self) -> None:
         """Once the frame is known: on a visible screen; at the first start the history dock leaves
-        the parameter column its full height (Generate visible) when the screen allows."""
+        the parameters and the jobs part under them their full height when the screen allows."""
         window_geometry.fit_onto_screen(self)
         if self._share_height and self.gallery_dock.isVisible():
             self._share_height = False
-            column = self.params_column.minimumSizeHint().height()
+            column = self.params_column.minimumSizeHint().height() + self.jobs_section.sizeHint().height()
             spare = self.splitter.height() + self.gallery_dock.height() - column
             height = max(self.gallery_dock.minimumSizeHint().height(), min(spare, self.gallery_dock.sizeHint().height()))
             self.resizeDocks([self.gallery_dock], [height], Qt.Orientation.Vertical)
@@ -593,6 +638,8 @@ class MainWindow(QMainWindow):
         if self._closed or not self.controller.busy:
             return True
         choice = self.ask_quit()
+        if not self.controller.busy:  # the job ended while the question was open: nothing left to stop
+            return choice != QuitChoice.KEEP_WORKING
         if choice == QuitChoice.QUIT_NOW:
             return True
         if choice == QuitChoice.FINISH_IMAGE:

@@ -38,6 +38,9 @@ class WindowMenus:
         for action in (self.generate_action, self.cancel_action, self.clear_queue_action, self.reuse_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.job_menu.addAction(action)
+        self.job_menu.addSeparator()
+        self.free_memory_action = self.job_menu.addAction("")
+        self.free_memory_action.setObjectName("freeGpuMemoryAction")
         self.settings_menu = bar.addMenu("")
         self.language_menu = self.settings_menu.addMenu("")
         self.language_group = QActionGroup(window)
@@ -68,6 +71,12 @@ class WindowMenus:
         self.cancel_action.setText(QCoreApplication.translate("MainWindow", "Cancel the running job"))
         self.clear_queue_action.setText(QCoreApplication.translate("MainWindow", "Clear the queue"))
         self.reuse_action.setText(QCoreApplication.translate("MainWindow", "Reuse the last image's parameters and seed"))
+        self.free_memory_action.setText(QCoreApplication.translate("MainWindow", "Free GPU memory"))
+        self.free_memory_action.setToolTip(
+            QCoreApplication.translate(
+                "MainWindow", "Unload the model to give its memory back; it loads again with the next Generate"
+            )
+        )
         self.settings_menu.setTitle(QCoreApplication.translate("MainWindow", "&Settings"))
         self.language_menu.setTitle(QCoreApplication.translate("MainWindow", "Language"))
         self.setup_action.setText(QCoreApplication.translate("MainWindow", "Set up the model…"))

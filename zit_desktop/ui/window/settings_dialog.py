@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zit_desktop.core.memory.rungs import AUTO, LOW_VRAM_MODES, Rung
+from zit_desktop.core.memory.rungs import AUTO, LOW_VRAM_MODES
 from zit_desktop.core.settings import Settings
 from zit_desktop.core.sizes import DEFAULT_MODEL
+from zit_desktop.ui.window import texts
 
 
 @dataclass(frozen=True)
@@ -99,15 +100,9 @@ class SettingsDialog(QDialog):
         self.strategy_combo = QComboBox()
         self.strategy_combo.setObjectName("strategyCombo")
         self.strategy_combo.setAccessibleName(self.tr("Memory strategy"))
-        strategy_labels = {
-            AUTO: self.tr("Auto: the fastest that fits (recommended)"),
-            Rung.GPU: self.tr("Everything on the GPU (fastest, needs about 24 GB)"),
-            Rung.MODEL_OFFLOAD: self.tr("Model offload: one part at a time (about 13 GB)"),
-            Rung.GROUP_OFFLOAD: self.tr("Group offload: stream blocks from RAM (about 3 GB)"),
-            Rung.SEQUENTIAL: self.tr("Sequential: layer by layer (the leanest)"),
-        }
         for code in LOW_VRAM_MODES:  # item data: the plain string stored in the settings file
-            self.strategy_combo.addItem(strategy_labels[code], str(code))
+            label = self.tr("Auto: the fastest that fits (recommended)") if code == AUTO else texts.strategy_choice(code)
+            self.strategy_combo.addItem(label, str(code))
         self.strategy_combo.setCurrentIndex(max(0, self.strategy_combo.findData(settings.low_vram)))
 
         self.tiling_combo = QComboBox()

@@ -10,8 +10,10 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from zit_desktop.core.events import Loading, Notice
+from zit_desktop.core.events import Failed, Loading, Notice
+from zit_desktop.core.memory.rungs import Rung
 from zit_desktop.core.memory.vram import CpuReason, DeviceInfo
+from zit_desktop.core.remote.client import RemoteProblem
 from zit_desktop.core.request import MAX_SIDE, MIN_SIDE, RequestError
 
 
@@ -87,6 +89,105 @@ REMOTE_HEADS = {
 }
 
 
+def strategy_name(strategy: str) -> str:
+    """The translated name of a strategy id as events, the history and PNGs store it: a memory rung
+    (``gpu`` … ``cpu``), the upscale job's ``upscale-cpu``/``upscale-cuda``, a server's ``comfyui``, or a
+    pool member's ``comfyui@NAME``. An id we do not know is shown as it is."""
+    names = {
+        Rung.GPU: QCoreApplication.translate("Messages", "Everything on the GPU"),
+        Rung.MODEL_OFFLOAD: QCoreApplication.translate("Messages", "Model offload"),
+        Rung.GROUP_OFFLOAD: QCoreApplication.translate("Messages", "Group offload"),
+        Rung.SEQUENTIAL: QCoreApplication.translate("Messages", "Sequential"),
+        Rung.CPU: QCoreApplication.translate("Messages", "On the processor (no GPU)"),
+        "upscale-cpu": QCoreApplication.translate("Messages", "Upscaler on the processor"),
+        "upscale-cuda": QCoreApplication.translate("Messages", "Upscaler on the GPU"),
+        "comfyui": QCoreApplication.translate("Messages", "ComfyUI server"),
+    }
+    if strategy in names:
+        return names[strategy]
+    if strategy.startswith("comfyui@"):  # the pool names the member that made the image
+        return QCoreApplication.translate("Messages", "ComfyUI server {0}").format(strategy.split("@", 1)[1])
+    return strategy
+
+
+def strategy_with_id(strategy: str) -> str:
+    """The name with the id the log and the PNG text use, for tooltips: ``Group offload (group-offload)``."""
+    name = strategy_name(strategy)
+    return name if name == strategy else f"{name} ({strategy})"
+
+
+def strategy_choice(rung: str) -> str:
+    """The label of a ladder rung in Settings' memory-strategy choice: its name, then what it costs."""
+    hints: dict[str, str] = {
+        Rung.GPU: QCoreApplication.translate("Messages", "fastest, needs about 24 GB"),
+        Rung.MODEL_OFFLOAD: QCoreApplication.translate("Messages", "one part at a time (about 13 GB)"),
+        Rung.GROUP_OFFLOAD: QCoreApplication.translate("Messages", "stream blocks from RAM (about 3 GB)"),
+        Rung.SEQUENTIAL: QCoreApplication.translate("Messages", "layer by layer (the leanest)"),
+    }
+    if rung not in hints:
+        return strategy_name(rung)
+    return QCoreApplication.translate(
+        "Messages", "{0}: {1}", "a memory strategy's name, then what it costs (Settings)"
+    ).format(strategy_name(rung), hints[rung])
+
+
+def remote_problem(code: str, facts: dict[str, Any]) -> str:
+    """A common remote failure (:class:`RemoteProblem`) said in the UI language with its ``facts``
+    (addresses, versions, file and folder names) inserted; "" for a code without a text here."""
+    url, reason = str(facts.get("url", "")), str(facts.get("reason", ""))
+    if code == RemoteProblem.UNREACHABLE:
+        return QCoreApplication.translate(
+            "Messages", "Cannot reach the ComfyUI server at {0} ({1}). Check that it runs and that this "
+            "computer can reach it."
+        ).format(url, reason)
+    if code == RemoteProblem.CREDENTIALS:
+        return QCoreApplication.translate(
+            "Messages", "The server at {0} refused the credentials (HTTP {1}). Check the token or user name "
+            "and password in the engine's settings."
+        ).format(url, facts.get("status", "?"))
+    if code == RemoteProblem.TLS:
+        return QCoreApplication.translate(
+            "Messages", "The secure connection to {0} failed ({1}). If the server uses its own certificate, "
+            "choose its CA file in the engine's settings."
+        ).format(url, reason)
+    if code == RemoteProblem.OLD_VERSION:
+        return QCoreApplication.translate(
+            "Messages", "The server runs ComfyUI {0}; Z-Image-Turbo needs {1} or newer. Update ComfyUI on "
+            "that machine."
+        ).format(facts.get("version", "?"), facts.get("needed", "?"))
+    if code == RemoteProblem.MISSING_NODES:
+        return QCoreApplication.translate(
+            "Messages", "The server lacks the core nodes {0}. Update ComfyUI on that machine."
+        ).format(", ".join(str(n) for n in facts.get("nodes", [])))
+    if code == RemoteProblem.MISSING_MODELS:
+        lines = [QCoreApplication.translate("Messages", "Missing on the server:")]
+        for entry in facts.get("missing", []):
+            role, folder, file = (list(entry) + ["", "", ""])[:3]
+            lines.append("• " + _missing_model(str(role), str(folder), str(file)))
+        return "\n".join(lines)
+    return ""
+
+
+def _missing_model(role: str, folder: str, file: str) -> str:
+    places = {
+        "unet": QCoreApplication.translate("Messages", "put the diffusion model ({1}) in {0}"),
+        "clip": QCoreApplication.translate("Messages", "put the text encoder ({1}) in {0}"),
+        "vae": QCoreApplication.translate("Messages", "put the VAE ({1}) in {0}"),
+    }
+    text = places.get(role, QCoreApplication.translate("Messages", "put the {2} file ({1}) in {0}"))
+    return text.format(folder, file, role)
+
+
+def failed_message(event: Failed) -> str:
+    """The message under a failure's headline: translated for a known problem (prefixed with the
+    engine's name, as the engine does in English), else the engine's own message."""
+    text = remote_problem(event.code, event.facts) if event.code else ""
+    if not text:
+        return event.message
+    engine = event.facts.get("engine")
+    return f"{engine}: {text}" if engine else text
+
+
 def loading_phase(event: Loading) -> str:
     engine = str(event.detail.get("engine", ""))
     if event.phase == "engine-target":
@@ -127,6 +228,12 @@ def notice(event: Notice) -> tuple[str, str]:
         "history": QCoreApplication.translate(
             "Messages", "The image was saved but not recorded in the history."
         ),
+        "oom-defrag": QCoreApplication.translate(
+            "Messages", "Out of memory because the GPU memory was fragmented: freed it and retried."
+        ),
+        "gpu-throttle": QCoreApplication.translate(
+            "Messages", "Generation is getting slower: the GPU is throttling its clocks."
+        ),
         "no-gpu": QCoreApplication.translate(
             "Messages", "No NVIDIA GPU: the image is generated on the CPU (much slower)."
         ),
@@ -136,6 +243,8 @@ def notice(event: Notice) -> tuple[str, str]:
             "Messages", "Out of video memory while {0} with “{1}”; the same image (same seed) is retried "
             "with the leaner “{2}” strategy."
         ).format(_phase_name(str(detail["phase"])), detail["from"], detail["to"])
+    if kind == "gpu-throttle" and {"baseline_s_per_step", "recent_s_per_step"} <= detail.keys():
+        message = throttle_text(detail)
     if kind == "no-gpu" and "requested" in detail:
         message = QCoreApplication.translate(
             "Messages", "The memory strategy “{0}” needs an NVIDIA GPU, so it does not apply here."
@@ -150,6 +259,34 @@ def notice(event: Notice) -> tuple[str, str]:
     if kind == "warning" and "negative prompt has no effect" in message:
         return "", "info"  # the panel already marks the negative prompt as inactive
     return message, "info"
+
+
+def throttle_text(detail: dict[str, object]) -> str:
+    """The throttling notice with what to do (``core.memory.throttle``'s detail)."""
+    before, now = float(str(detail["baseline_s_per_step"])), float(str(detail["recent_s_per_step"]))
+    temp = detail.get("temperature_c")
+    if detail.get("reason") == "thermal":
+        why = QCoreApplication.translate("Messages", "The card reports thermal throttling")
+        if isinstance(temp, (int, float)):
+            why = QCoreApplication.translate("Messages", "The card reports thermal throttling at {0:.0f} °C").format(temp)
+    else:
+        why = QCoreApplication.translate("Messages", "The card is held at its power limit")
+    return QCoreApplication.translate(
+        "Messages",
+        "{0}: a denoise step took {1:.2f} s at the start of this session and {2:.2f} s now. Let it cool: "
+        "clean the fans and vents, give a laptop room to breathe or a cooling pad, choose a lower power "
+        "mode in the GPU or laptop software, or pause between batches.",
+    ).format(why, before, now)
+
+
+def memory_freed(unloaded: bool) -> str:
+    if unloaded:
+        return QCoreApplication.translate(
+            "Messages", "GPU memory freed: the model is unloaded and loads again with the next Generate."
+        )
+    return QCoreApplication.translate(
+        "Messages", "GPU memory freed. No model was loaded; the next Generate loads it."
+    )
 
 
 def _phase_name(phase: str) -> str:

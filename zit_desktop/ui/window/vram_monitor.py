@@ -2,7 +2,9 @@
 
 A ``QTimer`` on the GUI thread asks; the probe answers on the probe thread; the answer comes back as a
 queued signal. A sample still in flight skips the next tick instead of piling up. A probe that fails
-reports ``None`` ("unknown"): the monitor never invents numbers.
+reports ``None`` ("unknown"): the monitor never invents numbers. Each sample also carries the card's
+temperature, clocks, throttle reasons and the other processes holding VRAM (``DeviceInfo.health``,
+read from NVML on this same thread by ``core.memory.gpu_probe``), for the gauge and the fit advice.
 
 The probe thread is also where the model's sizes are read (config files and safetensors headers,
 through the app's :class:`~zit_desktop.core.memory.advisor.MemoryAdvisor`), once per model, so the GUI

@@ -66,7 +66,15 @@ class EngineStarted:
     failed: bool = False
 
 
-WorkerEvent = Event | EngineStarted
+@dataclass(frozen=True)
+class MemoryFreed:
+    """The worker's own event: "Free GPU memory" ran; ``unloaded`` says a loaded model was let go
+    (it loads again with the next job)."""
+
+    unloaded: bool
+
+
+WorkerEvent = Event | EngineStarted | MemoryFreed
 
 
 @dataclass
@@ -129,6 +137,21 @@ class EngineWorker(QObject):
             log.exception("engine warm-up failed")
             # clears the "Starting the engine…" status; the first job will report the failure itself
             self.engineEvent.emit(EngineStarted(0.0, failed=True))
+
+    @Slot()
+    def free_gpu_memory(self) -> None:
+        """Unload the pipeline and return the cached VRAM to the driver, between jobs (this slot is
+        queued behind a running job). The next job loads the model again."""
+        engine = self._engine
+        unload = getattr(engine, "unload", None)  # a remote engine holds no local memory
+        loaded = getattr(engine, "pipeline", None) is not None
+        if callable(unload):
+            try:
+                unload()
+            except Exception:
+                log.exception("freeing GPU memory failed")
+        log.info("GPU memory freed on request (a model was %sloaded)", "" if loaded else "not ")
+        self.engineEvent.emit(MemoryFreed(loaded))
 
     @Slot(object)
     def run_job(self, job: Job) -> None:
@@ -206,6 +229,7 @@ class JobController(QObject):
     _warmUp = Signal()
     _stop = Signal()
     _settings = Signal(object)
+    _freeMemory = Signal()
 
     def __init__(
         self, engine_factory: EngineFactory, history_db: Path | None, parent: QObject | None = None
@@ -223,6 +247,7 @@ class JobController(QObject):
         self._warmUp.connect(self._worker.warm_up)
         self._stop.connect(self._worker.stop)
         self._settings.connect(self._worker.set_settings)
+        self._freeMemory.connect(self._worker.free_gpu_memory)
         self._worker.engineEvent.connect(self._on_event)
         self._worker.preview.connect(self._on_preview)
         self._thread.finished.connect(self._worker.deleteLater)
@@ -251,6 +276,11 @@ class JobController(QObject):
         """Start the engine (import torch) in the background before the first job."""
         if not self._stopped:
             self._warmUp.emit()
+
+    def free_gpu_memory(self) -> None:
+        """Ask the worker to unload the model (after the running job, before the next one)."""
+        if not self._stopped:
+            self._freeMemory.emit()
 
     @property
     def held(self) -> bool:
