@@ -21,9 +21,11 @@ from zit_desktop.core.settings import Settings, load_settings
 from zit_desktop.ui.startup import earlyinit
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PySide6.QtWidgets import QWidget
 
-    from zit_desktop.ui.startup.single_instance import InstanceServer, LaunchArgs
+    from zit_desktop.ui.startup.single_instance import HandOverReply, InstanceServer, LaunchArgs
     from zit_desktop.ui.window.main_window import MainWindow
     from zit_desktop.ui.window.worker import EngineFactory
 
@@ -83,7 +85,7 @@ def create_main_window(
     advisor = MemoryAdvisor(paths.cache)  # one per app: engine, probe thread and window share it
     factory = engine_factory or default_engine_factory(paths, settings, advisor)
     controller = JobController(factory, paths.history_db)
-    monitor = VramMonitor(settings.model, advisor)
+    monitor = VramMonitor(settings.model, advisor, variant=settings.variant)
     window = MainWindow(paths, settings, controller, monitor, translations, advisor)
     controller.setParent(window)
     monitor.setParent(window)
@@ -99,18 +101,33 @@ def serve_second_starts(window: MainWindow, instance: InstanceServer) -> None:
 
     instance.setParent(window)
 
-    def on_second_start(args: LaunchArgs) -> None:
+    def on_second_start(args: LaunchArgs) -> list[str]:
         bring_to_front(window)
-        apply_launch_args(window, args)
+        return apply_launch_args(window, args)  # the problems: the second start prints them
 
-    instance.received.connect(on_second_start)
+    instance.handler = on_second_start
+
+
+def _report_hand_over(root: Path, reply: HandOverReply, model: str | None, png: str | None) -> int:
+    """What a second start says after handing over: 0 when the open window used everything, else 1
+    with the problems it found (the texts of its notice) on stderr."""
+    where = f"ZIT Desktop is already open on the data folder {root}: its window was brought to the front"
+    if reply.problems:
+        print(f"{where}, but it could not use what this start gave it:", file=sys.stderr)
+        for problem in reply.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    given = " and ".join(part for part, on in (("the model", model), ("the picture", png)) if on)
+    print(where + (f" and given {given}." if given else "."))
+    return 0
 
 
 def run_gui(data_dir: str | None, model: str | None = None, png: str | None = None) -> int:
     """Open the window and run the event loop; returns the exit status.
 
     ``model`` (``--model``) and ``png`` (a picture whose parameters to load) apply to the window, or
-    are handed to the window already open on this data folder (then this process exits 0)."""
+    are handed to the window already open on this data folder (then this process exits 0, or 1 after
+    printing the problems that window found with them)."""
     try:
         paths = app_paths(data_dir).ensure()
     except OSError as exc:
@@ -157,17 +174,16 @@ def run_gui(data_dir: str | None, model: str | None = None, png: str | None = No
     launch = LaunchArgs(model, png).absolute()
     name = server_name(paths.root)
     instance: InstanceServer | None = None
-    if not hand_over(name, launch):
+    reply = hand_over(name, launch)
+    if reply is None:
         instance = InstanceServer(name)
-        if not instance.listen() and hand_over(name, launch):  # another start won the race
+        if not instance.listen() and (reply := hand_over(name, launch)) is not None:  # another start won
             instance = None
         elif not instance.server.isListening():
             log.warning("no single-instance server: a second start will open a second window")
     if instance is None:
-        given = " and ".join(part for part, on in (("the model", model), ("the picture", png)) if on)
-        print(f"ZIT Desktop is already open on the data folder {paths.root}: its window was brought to "
-              "the front" + (f" and given {given}." if given else "."))  # fmt: skip
-        return 0
+        assert reply is not None
+        return _report_hand_over(paths.root, reply, model, png)
     # Only now, as the one window on this data folder: the crash dump of the last run, a fresh dump
     # file, and the clean-up of half-written images (a running window may be writing one).
     from zit_desktop.core.metadata.write import remove_stale_temp_files

@@ -17,6 +17,7 @@ from zit_desktop.core.engine.embed_cache import EmbedCache, cache_key, text_enco
 from zit_desktop.core.engine.lowvram import SysmemWatch, check_latents
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import Event, Failed, Finished, JobStarted, Notice
+from zit_desktop.core.memory.peak_log import model_key
 from zit_desktop.core.memory.rungs import LADDER
 from zit_desktop.core.memory.vram import GIB, DeviceInfo, simulated_cuda_device
 from zit_desktop.core.paths import app_paths
@@ -248,19 +249,35 @@ def test_fp8_storage_keeps_sensitive_layers_and_vae_tiling(tiny_model: Path) -> 
     assert not pipe.vae.use_tiling and pipe.vae.tile_sample_min_size == 1024
 
 
-def test_each_image_measures_peak_rss_and_the_advisor_learns_it(tiny_model: Path, data_dir: Path) -> None:
+def test_each_image_measures_peak_rss_and_the_advisor_learns_it_for_a_real_model_only(
+    tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
     engine = make_engine(data_dir)
     result = engine.run(req(tiny_model, count=2), lambda e: None)
     assert isinstance(result, Finished), result
     first, second = (im.peak_ram_bytes for im in result.images)
     assert first is not None and second is not None and first >= 50 * 1024**2  # python + torch + the model
-    ram = [r for r in engine.lowvram.advisor.peak_records() if r.kind == "ram"]
-    assert len(ram) == 2 and all(r.rung == "cpu" and r.measured_bytes > 0 and r.predicted_bytes > 0 for r in ram)
+    # the tiny model says it is a test model: its peaks (mostly Python and torch) would teach every
+    # real model's predictions a ratio that has nothing to do with them
+    assert engine.lowvram.advisor.peak_records() == ()
+    assert not (data_dir / "cache" / "peak_log.json").exists()
     from zit_desktop.core.history.files import read_our_metadata, result_from_record
 
     record = read_our_metadata(Path(result.images[0].path))  # the PNG's JSON record carries it too
     assert record is not None and record.info["peak_ram_bytes"] == first
     assert result_from_record(record, result.images[0].path).peak_ram_bytes == first
+    # the same files without the marker are a model the engine learns from, named by what it planned
+    import shutil
+
+    from zit_desktop.core.engine.tiny_model import TEST_MODEL_MARKER
+
+    unmarked = shutil.copytree(tiny_model, tmp_path / "own-model", ignore=shutil.ignore_patterns(TEST_MODEL_MARKER))
+    result = engine.run(req(unmarked, count=2, variant="custom"), lambda e: None)
+    assert isinstance(result, Finished), result
+    ram = [r for r in engine.lowvram.advisor.peak_records() if r.kind == "ram"]
+    assert len(ram) == 2 and all(r.rung == "cpu" and r.measured_bytes > 0 and r.predicted_bytes > 0 for r in ram)
+    key = model_key(engine.lowvram.profile(unmarked, req(unmarked, variant="custom")))
+    assert key.startswith("custom:") and {r.model for r in ram} == {key}
 
 
 def test_rss_sampler_keeps_the_peak_of_each_stretch() -> None:

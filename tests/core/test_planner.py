@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from zit_desktop.core.memory.fits import preset_fit, preset_fits, recommend_preset
-from zit_desktop.core.memory.peak_log import PeakLog, peak_log_path
+from zit_desktop.core.memory.peak_log import PeakLog, model_key, peak_log_path
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, calibration_path, predict_peak
 from zit_desktop.core.memory.plan import options_from_settings, plan
 from zit_desktop.core.memory.profile import (
@@ -333,9 +333,11 @@ def test_peak_learning_corrects_predictions(data_dir: Path) -> None:
     assert before.prediction is not None
     predicted = before.prediction.allocator_bytes
     for measured in (1.30, 1.25, 1.35):
-        peaks.record(before.rung, 1024, 1024, int(predicted * measured), predicted, dev)
+        peaks.record(before.rung, 1024, 1024, int(predicted * measured), predicted, dev, model=before.model)
     reloaded = PeakLog(log_path)
-    assert len(reloaded.records) == 3 and abs(reloaded.correction(before.rung, dev) - 1.30) < 1e-6
+    m = before.model
+    assert m == model_key(PROFILE) and m.startswith("custom:")  # PROFILE: read from configs, no variant
+    assert len(reloaded.records) == 3 and abs(reloaded.correction(before.rung, dev, m) - 1.30) < 1e-6
     after = plan(PROFILE, dev, 1024, 1024, history_of_measured_peaks=reloaded)
     assert after.prediction is not None
     assert abs(after.prediction.allocator_bytes / predicted - 1.30) < 0.01
@@ -347,11 +349,18 @@ def test_peak_learning_corrects_predictions(data_dir: Path) -> None:
         plan(PROFILE, other, 1024, 1024, history_of_measured_peaks=reloaded).predicted_peak_bytes
         == before.predicted_peak_bytes
     )
-    assert reloaded.correction("sequential", dev) == 1.0
+    assert reloaded.correction("sequential", dev, m) == 1.0
+    # nor another model: a quantized variant's own predictions, or a custom model of other sizes
+    sdnq = replace(PROFILE, variant="sdnq-int8")
+    assert plan(sdnq, dev, 1024, 1024, history_of_measured_peaks=reloaded).predicted_peak_bytes == plan(
+        sdnq, dev, 1024, 1024
+    ).predicted_peak_bytes
+    half = replace(PROFILE, transformer=replace(PROFILE.transformer, bytes=PROFILE.transformer.bytes // 2))
+    assert reloaded.correction(before.rung, dev, model_key(half)) == 1.0
     # a wild outlier is clamped
     wild = PeakLog(None)
-    wild.record("group-offload", 1024, 1024, predicted * 10, predicted, dev)
-    assert wild.correction("group-offload", dev) == Calibration().correction_max
+    wild.record("group-offload", 1024, 1024, predicted * 10, predicted, dev, model="bf16")
+    assert wild.correction("group-offload", dev, "bf16") == Calibration().correction_max
     # and the correction can tip the choice: measured 30% over on a card where it was tight
     tight = replace(dev, free_bytes=int(before.predicted_peak_bytes * 1.12 + 310 * 2**20))
     assert plan(PROFILE, tight, 1024, 1024).rung == "group-offload"

@@ -180,3 +180,55 @@ def test_too_little_disk_is_said_before_fetching(
         catalogue.download(AppPaths(tmp_path), entry_for(server))
     assert caught.value.kind == ErrorKind.DISK_FULL and "needs 1.0 MiB more" in caught.value.message
     assert server.ranges == []
+
+
+def closed_port_entry() -> catalogue.UpscalerEntry:
+    """The default entry pointed at a local port nothing listens on: a download offline, fast."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    default = catalogue.find(catalogue.DEFAULT_UPSCALER)
+    assert default is not None
+    return replace(default, url=f"http://127.0.0.1:{port}/realesr-general-x4v3.pth")
+
+
+def test_a_download_that_cannot_reach_the_server_offers_lanczos(tmp_path: Path) -> None:
+    from zit_desktop.cli.upscale import with_offline_hint
+
+    entry = closed_port_entry()
+    with pytest.raises(AppError) as caught:
+        catalogue.download(AppPaths(tmp_path), entry, retries=0, backoff_s=0)
+    err = caught.value
+    assert err.kind == ErrorKind.NETWORK and "127.0.0.1 could not be reached" in err.message
+    text = with_offline_hint(err.message, err.kind, entry.id)
+    assert text.startswith(err.message) and "`--upscaler lanczos`" in text and "offline" in text
+    # only where lanczos is the way out: a network failure of a catalogue model's download
+    assert with_offline_hint("damaged twice", ErrorKind.MODEL_CORRUPT, entry.id) == "damaged twice"
+    assert with_offline_hint(err.message, err.kind, str(tmp_path / "mine.pth")) == err.message
+
+
+@pytest.mark.parametrize("download_only", [False, True], ids=["upscale", "download"])
+def test_the_cli_says_lanczos_works_offline_when_the_upscaler_download_fails(
+    download_only: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``zit-desktop upscale FILE`` (and ``--download``) with the default upscaler, offline: exit 1 with
+    the download's message and the lanczos hint. The catalogue's lookup answers the default id with
+    the entry at a closed port; the retry pauses are skipped (the refusals themselves are real)."""
+    from PIL import Image
+
+    from zit_desktop.cli.main import main
+    from zit_desktop.core.models import download as dl
+
+    entry = closed_port_entry()
+    real_find = catalogue.find
+    monkeypatch.setattr(catalogue, "find", lambda spec: entry if spec == entry.id else real_find(spec))
+    monkeypatch.setattr(dl, "_sleep", lambda _seconds, _cancel: None)
+    src = tmp_path / "small.png"
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(src)
+    args = ["--download"] if download_only else [str(src)]
+    assert main(["--data-dir", str(tmp_path / "data"), "upscale", *args]) == 1
+    err = capsys.readouterr().err
+    assert "could not be reached" in err and "`--upscaler lanczos`" in err, err
+    assert not catalogue.is_downloaded(AppPaths(tmp_path / "data"), entry)

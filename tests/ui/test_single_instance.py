@@ -1,4 +1,5 @@
-"""One window per data folder: a second start hands its model and PNG to the first and exits 0;
+"""One window per data folder: a second start hands its model and PNG to the first and exits 0 (1,
+printing the first window's problems, when it could not use them);
 a stale socket does not block a start; other data folders run side by side; the CLI beside a running
 window sees the same history (SQLite WAL, one writer per process)."""
 
@@ -17,7 +18,7 @@ from PySide6.QtCore import QDir
 
 from zit_desktop.app import serve_second_starts
 from zit_desktop.core.request import GenerationRequest
-from zit_desktop.ui.startup.single_instance import InstanceServer, LaunchArgs, server_name
+from zit_desktop.ui.startup.single_instance import HandOverReply, InstanceServer, LaunchArgs, server_name
 
 from .gallery_support import request_dict, write_png
 
@@ -79,8 +80,12 @@ def test_bad_arguments_of_a_second_start_show_a_notice_and_change_nothing(
     proc = start(
         "--data-dir", str(data_dir), "gui", "--model", str(tmp_path / "nowhere"), "notes.png", cwd=tmp_path
     )
-    _, err = finish(proc, qtbot, qtlog)
-    assert proc.returncode == 0, err
+    out, err = finish(proc, qtbot, qtlog)
+    # the second start says what the open window could not use, on stderr, and fails
+    assert proc.returncode == 1, (out, err)
+    assert "already open" in err and "could not use" in err and "given the model" not in out + err
+    problems = err.split("could not use what this start gave it:", 1)[1]
+    assert "nowhere" in problems and "does not exist" in problems and "notes.png" in problems
     notice = first_window.notice
     qtbot.waitUntil(notice.isVisible, timeout=2000)
     assert notice.level == "error"
@@ -121,6 +126,18 @@ def test_launch_args_keep_hub_ids_and_survive_json(tmp_path: Path) -> None:
     assert LaunchArgs.from_json(args.to_json()) == args
     with pytest.raises(ValueError):
         LaunchArgs.from_json(b"[1, 2]")
+
+
+def test_the_reply_of_a_hand_over_is_json_with_the_problems() -> None:
+    reply = HandOverReply(False, ("The picture a.png does not exist — so no parameters were loaded.",))
+    line = reply.to_json()
+    assert line.endswith(b"\n") and json.loads(line) == {"ok": False, "problems": list(reply.problems)}
+    assert HandOverReply.from_json(line) == reply
+    assert HandOverReply.from_json(HandOverReply(True).to_json()) == HandOverReply(True)
+    assert HandOverReply.from_json(b"ok") == HandOverReply(True)  # a window of an earlier version
+    assert HandOverReply.from_json(b'{"ok": true, "problems": ["x"]}') == HandOverReply(False, ("x",))
+    for refused in (b"error", b"[1]", b'{"problems": []}', b"\xff"):
+        assert HandOverReply.from_json(refused) is None
 
 
 @pytest.mark.slow

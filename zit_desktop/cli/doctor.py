@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,8 @@ def gather(
     advisor = MemoryAdvisor(app.cache)
     ref = model_ref or settings.model
     resolved = advisor.resolve(ref)
-    profile = resolved.profile or published_profile()  # as the engine would plan (said in "source")
+    variant = None if model_ref else settings.variant  # another model named on the command line: not the variant
+    profile = advisor.profile(ref, variant) or published_profile()  # as the engine would plan (said in "source")
     source = resolved.source if resolved.profile else f"{resolved.source}; planned with the published sizes"
     opts = options_from_settings(settings)
     fits = advisor.preset_fits(profile, device, opts)
@@ -147,6 +149,7 @@ def gather(
         ],
         "recommended_preset": best.preset,
         "measured_jobs": advisor.measured_jobs,
+        "measured_models": dict(Counter(r.model for r in advisor.peak_records())),
         "gpu_users": gpu_users(advisor, profile, device, opts),
     }
 
@@ -243,7 +246,11 @@ def format_report(r: dict[str, Any]) -> str:
         f"{s['vae_tiling']}, text encoder on CPU {'yes' if s['text_encoder_on_cpu'] else 'no'}"
     )
     if r["measured_jobs"]:
-        lines.append(f"Learning:  {r['measured_jobs']} measured jobs correct the predictions")
+        per_model = ", ".join(f"{m}: {n}" for m, n in sorted(r["measured_models"].items()))
+        lines.append(
+            f"Learning:  {r['measured_jobs']} measured jobs correct the predictions of the model each "
+            f"measured ({per_model})"
+        )
     lines += ["", "Size presets (auto strategy):"]
     verdicts = {"fits": "fits", "offload": "fits with offload (slower)", "too-big": "too big"}
     for p in r["presets"]:

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "gui",
         help="open the window (the default: `zit-desktop --model DIR` and `zit-desktop picture.png` mean gui)",
         description="Open the window. When it is already open on this data folder, bring it to the front "
-        "and hand it the model and the picture.",
+        "and hand it the model and the picture (exit status 1, with the reasons, when it cannot use them).",
     )
     gui.add_argument("--model", metavar="PATH", help="use this model folder (or Hub id in the local cache), "
                      "as if chosen in Settings")  # fmt: skip

@@ -4,7 +4,8 @@
 [--json]`` runs through :func:`zit_desktop.core.jobs.run_and_record` like ``generate``: the new image
 is recorded in the history as a child of the source's row (when the source is in the history), and
 ``--json`` prints its object exactly as ``generate --json`` does. A catalogue model is downloaded on
-first use; ``zit-desktop upscale --download [ID]`` fetches it ahead of time (no image needed).
+first use; ``zit-desktop upscale --download [ID]`` fetches it ahead of time (no image needed). When
+that download fails on the network, the message names ``--upscaler lanczos``, which needs no download.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from zit_desktop.cli.common import Exit, ResultLines, error, note, open_store, run_in_terminal
 from zit_desktop.cli.generate import image_json
 from zit_desktop.core import paths as paths_mod
+from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.events import CancelToken, Event, Failed, Finished, ImageSaved
 from zit_desktop.core.models import upscalers as catalogue
 from zit_desktop.core.models.download import DownloadProgress
@@ -51,6 +53,17 @@ def add_upscale_command(subparsers: Any) -> None:
     )
     up.add_argument("--json", action="store_true", help="print the new image's JSON object on stdout")
     up.set_defaults(handler=cmd_upscale)
+
+
+OFFLINE_HINT = "To upscale without downloading anything, use `--upscaler lanczos` (no model needed; works offline)."
+
+
+def with_offline_hint(message: str, kind: str, spec: str) -> str:
+    """``message`` of a failure, plus :data:`OFFLINE_HINT` when it is a network failure of a catalogue
+    upscaler's download (``spec`` names one): lanczos is the choice that works without the network."""
+    if kind != ErrorKind.NETWORK or catalogue.find(spec) is None:
+        return message
+    return f"{message} {OFFLINE_HINT}"
 
 
 def source_request(path: str, upscaler: str, scale: int, source_id: int | None) -> GenerationRequest:
@@ -96,7 +109,13 @@ def cmd_download(app: paths_mod.AppPaths, spec: str) -> int:
             sys.stderr.write("\r" + text if tty else text + "\n")
             sys.stderr.flush()
 
-    done = catalogue.download(app, entry, progress)
+    try:
+        done = catalogue.download(app, entry, progress)
+    except AppError as exc:
+        if tty:
+            sys.stderr.write("\n")
+        error(with_offline_hint(exc.message, exc.kind, spec))
+        return Exit.FAILED
     if tty:
         sys.stderr.write("\n")
     if not done:
@@ -143,7 +162,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     if isinstance(result, Failed):
-        error(result.message)  # not report_failure: its hint is about the diffusion model
+        # not report_failure: its hint is about the diffusion model
+        error(with_offline_hint(result.message, result.kind, args.upscaler))
         return Exit.FAILED
     if not isinstance(result, Finished):
         print("cancelled", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from zit_desktop.core.engine.tiny_model import is_test_model
 from zit_desktop.core.errors import AppError, ErrorKind
 from zit_desktop.core.memory.advisor import MemoryAdvisor
 from zit_desktop.core.memory.fits import Verdict
@@ -214,10 +215,20 @@ class LowVram:
             self._floors.setdefault(req.uses_cfg, []).append((width * height, LADDER.index(worked_rung)))
 
     def record_peak(
-        self, p: Plan, req: GenerationRequest, measured_reserved: int | None, measured_rss: int | None = None
+        self,
+        p: Plan,
+        req: GenerationRequest,
+        measured_reserved: int | None,
+        measured_rss: int | None = None,
+        model_dir: Path | None = None,
     ) -> None:
         """Teach the advisor the allocator peak a GPU job measured and the peak RSS any job sampled
-        (the window's badges and doctor see them too)."""
+        (the window's badges and doctor see them too), against the model ``p`` was planned for. Nothing
+        is learned from a test model (``model_dir`` holds the tiny model's marker file): its ratio of
+        measured to predicted would skew every real model's predictions."""
+        if is_test_model(model_dir):
+            log.debug("not learning peaks of the test model in %s", model_dir)
+            return
         info = self.device_info()
         width, height = p.size or planning_size(req)  # a tiled refine's peak is one tile's
         if measured_rss:

@@ -388,7 +388,7 @@ class Engine:
             raise _CancelledError
         peak = int(torch.cuda.max_memory_reserved(self.device)) if self.device.type == "cuda" else None
         peak_ram = self._rss.take_peak()
-        self.lowvram.record_peak(plan, req, peak, peak_ram)
+        self.lowvram.record_peak(plan, req, peak, peak_ram, self._model_dir)
         environment = self.environment(strategy)
         card_timings, card_env = health_record(self.lowvram.health())  # temperature, throttling: per image
         timings.update(card_timings)

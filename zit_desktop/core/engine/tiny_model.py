@@ -14,6 +14,12 @@ from pathlib import Path
 
 TEST_MODEL_MARKER = "ZIT_DESKTOP_TEST_MODEL.txt"
 
+
+def is_test_model(model_dir: str | Path | None) -> bool:
+    """True for a folder :func:`make_tiny_model` (or a tiny variant) wrote: it carries the marker file.
+    Its measured peaks say nothing about a real model, so the engine does not learn from them."""
+    return model_dir is not None and (Path(model_dir) / TEST_MODEL_MARKER).is_file()
+
 _CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"

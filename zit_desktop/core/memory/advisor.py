@@ -18,7 +18,11 @@ Contract:
 * :meth:`refine_plan` and :meth:`predicted_refine_peak` answer the same for a refine (VAE encode +
   denoise + decode at the target size, or per tile when the whole does not fit: ``memory/refine.py``).
 * :meth:`record_peak` and :meth:`record_ram_peak` store what a finished job measured (the engine, on
-  its worker thread: allocator peak VRAM, sampled peak RSS); the next answer on any thread includes it.
+  its worker thread: allocator peak VRAM, sampled peak RSS) against the model it planned with
+  (``Plan.model``); the next answer on any thread for that model includes it. Other models keep their
+  own corrections (``peak_log.py`` says why). The engine records no peaks of the tiny test model.
+* :meth:`profile` with the settings' ``variant`` names the variant the files are (so the window's
+  badges and ``doctor`` see the same learned peaks as the engine, which plans with the variant).
 * A plan is a variant and a rung: :meth:`variant_sizes` sizes a catalogue variant (from its installed
   files when they are readable, else from the catalogue), :meth:`variant_table` plans every variant
   on a device, :meth:`recommend_variant` picks the best-quality one that fits RAM, VRAM and disk
@@ -37,7 +41,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from zit_desktop.core.memory.fits import PresetFit, preset_fit, preset_fits, recommend_preset
-from zit_desktop.core.memory.peak_log import RAM, PeakLog, PeakRecord, correction, peak_log_path
+from zit_desktop.core.memory.peak_log import RAM, PeakLog, PeakRecord, correction, model_key, peak_log_path
 from zit_desktop.core.memory.peak_model import Calibration, PlanOptions, calibration_path
 from zit_desktop.core.memory.plan import Plan, plan
 from zit_desktop.core.memory.profile import (
@@ -138,9 +142,15 @@ class MemoryAdvisor:
         log.info("model sizes for %s: %s", key, resolved.source)
         return resolved
 
-    def profile(self, model_ref: str | Path) -> ModelProfile | None:
-        """:meth:`resolve`'s profile: None when the sizes are unknown."""
-        return self.resolve(model_ref).profile
+    def profile(self, model_ref: str | Path, variant: str | None = None) -> ModelProfile | None:
+        """:meth:`resolve`'s profile: None when the sizes are unknown. ``variant``: the catalogue id the
+        model is installed as (the settings' ``variant``): sizes read from its files then carry the
+        variant's facts and name, as the engine's :meth:`planning_profile` does."""
+        resolved = self.resolve(model_ref)
+        known = _catalogued(variant)
+        if known is not None and resolved.from_files and resolved.profile is not None:
+            return with_variant_facts(resolved.profile, known)
+        return resolved.profile
 
     def planning_profile(self, model_ref: str | Path | None, variant: str | None = None) -> ModelProfile:
         """A profile to plan with whatever happens (the engine must choose a rung): the model's own,
@@ -154,7 +164,7 @@ class MemoryAdvisor:
         resolved = self.resolve(model_ref)
         if resolved.profile is None:
             log.warning("%s; planning with Z-Image-Turbo's published sizes", resolved.source)
-            return published_profile()
+            return replace(published_profile(), variant="")  # sizes borrowed: not the bf16 variant's peaks
         return resolved.profile
 
     def variant_sizes(self, v: Variant, model_ref: str | Path | None = None) -> tuple[ModelProfile, str]:
@@ -176,33 +186,35 @@ class MemoryAdvisor:
         with self._lock:
             return len(self._peaks.records)
 
-    def correction(self, rung: str, device: DeviceInfo) -> float:
-        """The factor the learned peaks apply to ``rung``'s predictions on ``device``."""
-        return correction(self.peak_records(), rung, device, self.calibration)
+    def correction(self, rung: str, device: DeviceInfo, profile: ModelProfile) -> float:
+        """The factor the learned peaks apply to ``profile``'s ``rung`` predictions on ``device``."""
+        return correction(self.peak_records(), rung, device, self.calibration, model=model_key(profile))
 
     def record_peak(
         self, planned: Plan, width: int, height: int, measured_bytes: int, device: DeviceInfo
     ) -> PeakRecord | None:
         """Remember the allocator peak a job measured on ``planned``'s rung (GPU rungs only), against
         the prediction before correction. Returns the record, or None when nothing was learned."""
-        if not self.learn or planned.prediction is None or planned.rung not in LADDER:
+        if not self.learn or planned.prediction is None or planned.rung not in LADDER or not planned.model:
             return None
         with self._lock:
             return self._peaks.record(
-                planned.rung, width, height, measured_bytes, planned.prediction.raw_allocator_bytes, device
-            )
+                planned.rung, width, height, measured_bytes, planned.prediction.raw_allocator_bytes, device,
+                model=planned.model,
+            )  # fmt: skip
 
     def record_ram_peak(
         self, planned: Plan, width: int, height: int, measured_rss: int, device: DeviceInfo
     ) -> PeakRecord | None:
         """Remember the peak RSS a job measured against ``planned``'s uncorrected RAM prediction (any
         rung, the CPU too). Returns the record, or None when nothing was learned."""
-        if not self.learn or planned.ram is None or measured_rss <= 0:
+        if not self.learn or planned.ram is None or measured_rss <= 0 or not planned.model:
             return None
         with self._lock:
             return self._peaks.record(
-                planned.ram.rung, width, height, measured_rss, planned.ram.raw_bytes, device, RAM
-            )
+                planned.ram.rung, width, height, measured_rss, planned.ram.raw_bytes, device, RAM,
+                model=planned.model,
+            )  # fmt: skip
 
     # ---- variants ----------------------------------------------------------------------------
     def variant_table(

@@ -14,7 +14,7 @@ tiling, fp8, text encoder on the CPU, fp32 compute, pinning on demand) and the r
   leanest rung is tried anyway.
 * :meth:`Plan.next_rung` is the out-of-memory ladder: the same job one rung leaner.
 * Measured peaks (``history_of_measured_peaks``: a ``PeakLog`` or its records) correct each rung's
-  prediction on this device (``peak_log.correction``).
+  prediction on this device, each model by its own records (``peak_log.correction``, ``model_key``).
 
 The choice is monotonic: more VRAM never gives a leaner rung, a larger image never a faster one.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from zit_desktop.core.memory.peak_log import RAM, History, PeakRecord, correction, records_of
+from zit_desktop.core.memory.peak_log import RAM, History, PeakRecord, correction, model_key, records_of
 from zit_desktop.core.memory.peak_model import (
     MIB,
     Calibration,
@@ -96,6 +96,12 @@ class Plan:
         return None if self._context is None else (self._context.width, self._context.height)
 
     @property
+    def model(self) -> str:
+        """The model this plan was made for (``peak_log.model_key``): what a measured peak is recorded
+        against; "" for a plan made without a context."""
+        return "" if self._context is None else model_key(self._context.profile)
+
+    @property
     def predicted_ram_bytes(self) -> int:
         return self.ram.bytes if self.ram is not None else 0
 
@@ -146,7 +152,7 @@ def _needed(pred: Prediction, cal: Calibration) -> int:
 
 
 def _predict(ctx: _Context, rung: Rung, tiled: bool) -> Prediction:
-    corr = correction(ctx.records, rung, ctx.device, ctx.calibration)
+    corr = correction(ctx.records, rung, ctx.device, ctx.calibration, model=model_key(ctx.profile))
     return predict_peak(
         ctx.profile, rung, ctx.width, ctx.height, ctx.count, ctx.device, ctx.options,
         calibration=ctx.calibration, vae_tiling=tiled, correction=corr,
@@ -160,7 +166,7 @@ def _tiling_choices(rung: Rung, mode: str) -> tuple[bool, ...]:
 
 
 def _predict_ram(ctx: _Context, rung: Rung, *, pinned: bool = True) -> RamPrediction:
-    corr = correction(ctx.records, rung, ctx.device, ctx.calibration, RAM)
+    corr = correction(ctx.records, rung, ctx.device, ctx.calibration, RAM, model=model_key(ctx.profile))
     return predict_ram(
         ctx.profile, rung, ctx.width, ctx.height, ctx.device, ctx.options,
         calibration=ctx.calibration, pinned=pinned, correction=corr,

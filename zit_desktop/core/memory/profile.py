@@ -28,6 +28,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from zit_desktop.core.models.catalogue import VariantId
+
 COMPUTE_BYTES = 2  # bf16
 
 _DTYPE_BYTES = {
@@ -82,6 +84,10 @@ class ModelProfile:
     # components stored quantized (SDNQ, GGUF): they keep their size in fp32 compute and take no fp8
     quantized: tuple[str, ...] = ()
     transformer_file_bytes: int = 0  # a GGUF transformer file, read whole into RAM while loading
+    # the catalogue variant these sizes are of ("bf16", "sdnq-int8", ...); "" for any other model.
+    # Learned peak corrections apply per model (``peak_log.model_key``), so this must be set wherever
+    # a profile is known to be a variant's.
+    variant: str = ""
 
     @property
     def total_bytes(self) -> int:
@@ -374,6 +380,9 @@ def profile_from_model_dir(path: str | Path, compute_bytes: int = COMPUTE_BYTES)
     )
 
 
+PUBLISHED_VARIANT = str(VariantId.BF16)  # the catalogue variant whose files are Z-Image-Turbo's published ones
+
+
 def packaged_configs() -> Traversable:
     """Z-Image-Turbo's component configs as shipped inside the package (no weights, no tokenizer)."""
     return resources.files("zit_desktop").joinpath("resources", "zimage-turbo-configs")
@@ -382,5 +391,6 @@ def packaged_configs() -> Traversable:
 @lru_cache(maxsize=1)
 def published_profile() -> ModelProfile:
     """Z-Image-Turbo's sizes as published: the formulas above applied to the packaged configs. For the
-    default model before it is downloaded (and as the engine's last resort when a folder is unreadable)."""
-    return replace(profile_from_configs(packaged_configs()), source="published")
+    default model before it is downloaded (and as the engine's last resort when a folder is unreadable).
+    They are the sizes of the catalogue's ``bf16`` variant (Z-Image-Turbo's own repository)."""
+    return replace(profile_from_configs(packaged_configs()), source="published", variant=PUBLISHED_VARIANT)

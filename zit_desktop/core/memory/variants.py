@@ -61,9 +61,10 @@ def _scaled_to(c: ComponentSize, nbytes: int, quantized: bool) -> ComponentSize:
 
 
 def with_variant_facts(profile: ModelProfile, v: Variant) -> ModelProfile:
-    """``profile`` with the variant's quantized parts and, for a GGUF variant, its transformer file."""
+    """``profile`` with the variant's quantized parts, for a GGUF variant its transformer file, and the
+    variant's id (the learned peak corrections of that variant apply to it)."""
     gguf = v.weights["transformer"] if v.kind == VariantKind.GGUF else 0
-    return replace(profile, quantized=tuple(v.quantized), transformer_file_bytes=gguf)
+    return replace(profile, quantized=tuple(v.quantized), transformer_file_bytes=gguf, variant=str(v.id))
 
 
 def variant_profile(v: Variant, base: ModelProfile | None = None) -> ModelProfile:

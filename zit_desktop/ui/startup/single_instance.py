@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,35 +81,73 @@ def server_name(data_root: Path) -> str:
     return f"zit-desktop-{digest}"
 
 
-def hand_over(name: str, args: LaunchArgs, timeout_ms: int = CONNECT_TIMEOUT_MS) -> bool:
-    """Give ``args`` to the window listening on ``name``; False when none answers (start one)."""
+@dataclass(frozen=True)
+class HandOverReply:
+    """The running window's answer to a hand-over: ``ok`` when it applied everything, else the
+    problems it found (also shown in its notice)."""
+
+    ok: bool
+    problems: tuple[str, ...] = ()
+
+    def to_json(self) -> bytes:
+        return json.dumps({"ok": self.ok, "problems": list(self.problems)}, ensure_ascii=False).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, line: bytes) -> HandOverReply | None:
+        """The reply in ``line``; a bare ``ok`` (a window of an earlier version) is all applied; None
+        for anything else (the window refused the message)."""
+        text = line.strip()
+        if text == b"ok":
+            return cls(True)
+        try:
+            raw = json.loads(text.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("ok"), bool):
+            return None
+        problems = raw.get("problems")
+        listed = tuple(p for p in problems if isinstance(p, str)) if isinstance(problems, list) else ()
+        return cls(raw["ok"] and not listed, listed)
+
+
+def hand_over(name: str, args: LaunchArgs, timeout_ms: int = CONNECT_TIMEOUT_MS) -> HandOverReply | None:
+    """Give ``args`` to the window listening on ``name`` and return its answer; None when none
+    answers (start one)."""
     socket = QLocalSocket()
     socket.connectToServer(name)
     if not socket.waitForConnected(timeout_ms):
-        return False
+        return None
     try:
         socket.write(args.to_json())
         if not socket.waitForBytesWritten(REPLY_TIMEOUT_MS):
-            return False
+            return None
         reply = b""
         while b"\n" not in reply:
             if not socket.waitForReadyRead(REPLY_TIMEOUT_MS):
-                return False  # a window that hangs: better a second window than none
+                return None  # a window that hangs: better a second window than none
             reply += bytes(socket.readAll().data())
-        return reply.strip() == b"ok"
+        return HandOverReply.from_json(reply.split(b"\n", 1)[0])
     finally:
         socket.disconnectFromServer()
 
 
 class InstanceServer(QObject):
-    """Listens for later starts on the same data folder; ``received`` carries their LaunchArgs."""
+    """Listens for later starts on the same data folder. ``handler`` applies their LaunchArgs and
+    returns the problems it found, which the start gets as its answer; ``received`` then carries the
+    LaunchArgs (after they were applied)."""
 
     received = Signal(object)  # LaunchArgs
 
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        parent: QObject | None = None,
+        handler: Callable[[LaunchArgs], Sequence[str]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("instanceServer")
         self.name = name
+        self.handler = handler  # None: nothing to apply, every start is answered ok
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self.server.newConnection.connect(self._accept)
@@ -166,10 +205,20 @@ class InstanceServer(QObject):
             socket.write(b"error\n")
             socket.flush()
             return
-        socket.write(b"ok\n")
-        socket.flush()
         log.info("a second start handed over: %s", args)
+        try:
+            problems = tuple(self.handler(args)) if self.handler is not None else ()
+        except Exception:
+            # answer before the crash report, so the second start does not wait and open a window
+            self._answer(socket, HandOverReply(False, ("The open window failed to apply them; see its log.",)))
+            raise
+        self._answer(socket, HandOverReply(not problems, problems))
         self.received.emit(args)
+
+    @staticmethod
+    def _answer(socket: QLocalSocket, reply: HandOverReply) -> None:
+        socket.write(reply.to_json())
+        socket.flush()
 
     def _forget(self, socket: QLocalSocket) -> None:
         if self._buffers.pop(socket, None) is not None:

@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.controller.update_engine_settings(self.settings)
         if model_changed:
-            self.monitor.set_model(choices.model)
+            self.monitor.set_model(choices.model, self.settings.variant)
         self._update_prediction()
 
     def open_model_setup(self) -> ModelSetupDialog:

@@ -31,10 +31,11 @@ class _Prober(QObject):
     sampled = Signal(object)  # DeviceInfo | None
     profileLoaded = Signal(object)  # the model's ModelProfile, or None (sizes unknown)
 
-    def __init__(self, model_ref: str | None, advisor: MemoryAdvisor) -> None:
+    def __init__(self, model_ref: str | None, advisor: MemoryAdvisor, variant: str = "") -> None:
         super().__init__()
         self._probe: VramProbe | None = None
         self._model_ref = model_ref
+        self._variant = variant  # the catalogue variant the model is installed as (learned peaks are per variant)
         self._advisor = advisor
 
     @Slot()
@@ -42,7 +43,7 @@ class _Prober(QObject):
         if self._model_ref is not None:  # once per model: reads config files and safetensors headers
             ref, self._model_ref = self._model_ref, None
             try:
-                profile = self._advisor.profile(ref)
+                profile = self._advisor.profile(ref, self._variant)
             except Exception:
                 log.exception("reading the sizes of %s failed", ref)
                 profile = None
@@ -57,8 +58,9 @@ class _Prober(QObject):
         self.sampled.emit(info)
 
     @Slot(object)
-    def set_model(self, model_ref: object) -> None:
-        self._model_ref = str(model_ref)  # read with the next sample, on this thread
+    def set_model(self, model: object) -> None:
+        ref, self._variant = model if isinstance(model, tuple) else (model, "")
+        self._model_ref = str(ref)  # read with the next sample, on this thread
 
     @Slot()
     def stop(self) -> None:
@@ -79,6 +81,7 @@ class VramMonitor(QObject):
         advisor: MemoryAdvisor,
         interval_ms: int = POLL_MS,
         parent: QObject | None = None,
+        variant: str = "",
     ) -> None:
         super().__init__(parent)
         self.last: DeviceInfo | None = None
@@ -86,7 +89,7 @@ class VramMonitor(QObject):
         self._stopped = False
         self._thread = QThread()
         self._thread.setObjectName("vram-probe")
-        self._prober = _Prober(model_ref, advisor)
+        self._prober = _Prober(model_ref, advisor, variant)
         self._prober.moveToThread(self._thread)
         self._ask.connect(self._prober.sample)
         self._stop.connect(self._prober.stop)
@@ -99,10 +102,11 @@ class VramMonitor(QObject):
         self._timer.timeout.connect(self.poll)
         start_thread(self._thread)
 
-    def set_model(self, model_ref: str) -> None:
-        """Re-read the model's sizes (for the preset fit badges) at the next poll."""
+    def set_model(self, model_ref: str, variant: str = "") -> None:
+        """Re-read the model's sizes (for the preset fit badges) at the next poll; ``variant``: the
+        catalogue variant it is installed as ("" or "custom": another model)."""
         if not self._stopped:
-            self._setModel.emit(model_ref)
+            self._setModel.emit((model_ref, variant))
             self.poll()
 
     def start(self) -> None:
