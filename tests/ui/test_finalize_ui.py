@@ -458,3 +458,10 @@ def test_picking_a_random_explore_variation_names_its_seed_and_lock_keeps_it(
     w.grab().save(str(SHOTS / "finalui-picked-seed.png"))
     p.lock.click()
     assert p.request("m").seed == seeds[1]
+
+
+def test_a_fresh_window_offers_neither_variations_nor_finalize(make_window: Any, engine: StageEngine) -> None:
+    w = make_window(engine=engine)
+    hookup = w.finalize
+    assert hookup.back_button.isHidden() and not hookup.finalize_button.isEnabled()
+    assert not hookup.finalize_action.isEnabled()

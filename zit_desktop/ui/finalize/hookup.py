@@ -149,6 +149,7 @@ class FinalizeHookup(QObject):
         window.monitor.profileLoaded.connect(self._on_profile)
         window.imageShown.connect(lambda _path: self._update_bar())
         self.retranslate()
+        self._update_bar()  # at start: no variations to go back to, nothing to finalize yet
 
     # ------------------------------------------------------------------ texts
     def retranslate(self) -> None:
