@@ -40,7 +40,7 @@ class ExploreGrid(QWidget):
         self.setObjectName("exploreGrid")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(240, 240)
+        self.setMinimumSize(160, 160)  # small enough for a 1366×768 screen with a taskbar, in every language
         self.setMouseTracking(True)
         self.cells: list[Cell] = []
         self.current = 0

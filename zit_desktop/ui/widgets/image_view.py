@@ -21,7 +21,7 @@ class ImageView(QWidget):
         super().__init__(parent)
         self.setObjectName("imageView")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(240, 240)
+        self.setMinimumSize(160, 160)  # small enough for a 1366×768 screen with a taskbar, in every language
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.image: QImage | None = None
         self.is_preview = False
