@@ -243,6 +243,24 @@ def test_first_start_fits_a_1366x768_laptop_with_its_status_bar(tmp_path: Path) 
     assert abs(x - (1366 - w - x)) <= 16  # centred
 
 
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_the_window_fits_under_a_taskbar_and_a_title_bar_in_every_language(tmp_path: Path, language: str) -> None:
+    """728 px under a taskbar, less a 25 px title bar that the offscreen platform does not draw: 703.
+    Chinese labels wrap differently, so its minimum height is not the English one (it was 725)."""
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1366, "height": 703,
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.json").write_text(json.dumps({"schema_version": 1, "language": language}))
+    out = _gui(home, {"QT_QPA_PLATFORM": f"offscreen:configfile={config}", "ZIT_DESKTOP_STARTUP_PROBE": "1"})
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    x, y, w, h = report["frame"]
+    assert y >= 0 and y + h <= 703, report
+    assert report["status_bar_visible"] and report["generate_visible"] and report["queue_visible"]
+
+
 def test_a_saved_geometry_larger_than_the_screen_is_clamped_onto_it(tmp_path: Path) -> None:
     from zit_desktop.core.settings import load_settings
 
