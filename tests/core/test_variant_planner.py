@@ -43,7 +43,7 @@ def recommended_row(report: dict) -> dict:  # type: ignore[type-arg]
 def test_doctor_on_a_6_gb_16_gb_laptop_recommends_a_variant_within_12_gb_ram_and_5_5_gb_vram(
     tmp_path: Path,
 ) -> None:
-    report = doctor_json("--simulate-vram", "6", "--simulate-ram", "16", data_dir=tmp_path)
+    report = doctor_json("--simulate-vram", "6", "--simulate-ram", "16", "--simulate-disk", "200", data_dir=tmp_path)
     assert report["simulated"] and report["simulated_ram"]
     assert report["device"]["system_ram_bytes"] == 16 * GIB
     v = report["variants"]
@@ -60,7 +60,9 @@ def test_doctor_on_a_6_gb_16_gb_laptop_recommends_a_variant_within_12_gb_ram_and
 
 
 def test_doctor_on_a_24_gb_64_gb_machine_recommends_bf16(tmp_path: Path) -> None:
-    report = doctor_json("--simulate-vram", "24", "--simulate-ram", "64", data_dir=tmp_path)
+    # the disk too: bf16 is a 30.6 GiB download, more than a busy test machine may have free
+    report = doctor_json("--simulate-vram", "24", "--simulate-ram", "64", "--simulate-disk", "200",
+                         data_dir=tmp_path)
     assert report["recommended_variant"] == "bf16" and report["variants"]["fits"]
     assert recommended_row(report)["rung"] == "gpu"
 
@@ -68,7 +70,7 @@ def test_doctor_on_a_24_gb_64_gb_machine_recommends_bf16(tmp_path: Path) -> None
 def test_doctor_text_shows_the_variant_table_and_the_recommendation(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "zit_desktop", "--data-dir", str(tmp_path), "doctor",
-         "--simulate-vram", "6", "--simulate-ram", "16"],
+         "--simulate-vram", "6", "--simulate-ram", "16", "--simulate-disk", "200"],
         check=False, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -3,7 +3,8 @@ memory strategy the planner would pick and why. Torch-free and fast; ``--json`` 
 
 Without an NVIDIA GPU it says so (images are made on the CPU) and exits 0.
 ``--simulate-vram GIB`` answers "what would happen on a card with this much memory?", and
-``--simulate-ram GIB`` the same for system RAM. Sizes are binary gigabytes, labelled GiB
+``--simulate-ram GIB`` the same for system RAM, ``--simulate-disk GIB`` for the free disk of the model
+cache. Sizes are binary gigabytes, labelled GiB
 (``memory.vram.gb_text``), like the cards themselves: ``--simulate-vram 6`` is a 6.0 GiB card. It also shows every model variant with its download,
 predicted peak RAM and VRAM per size preset and verdict, and the variant it recommends (free disk is
 that of the Hugging Face cache drive).
@@ -42,6 +43,10 @@ def _ram_gb(text: str) -> float:
     return _gb_arg(text, "the machine's system RAM", 1, 4096)
 
 
+def _disk_gb(text: str) -> float:
+    return _gb_arg(text, "the free disk of the model cache", 0, 1_000_000)
+
+
 def add_doctor_command(subparsers: Any) -> None:
     doc = subparsers.add_parser("doctor", help="check the GPU, memory and what each size preset needs")
     doc.add_argument("--json", action="store_true", help="print one JSON object")
@@ -57,6 +62,12 @@ def add_doctor_command(subparsers: Any) -> None:
         type=_ram_gb,
         metavar="GiB",
         help="plan for a machine with this much system RAM",
+    )
+    doc.add_argument(
+        "--simulate-disk",
+        type=_disk_gb,
+        metavar="GiB",
+        help="plan as if the model cache's drive had this much free space",
     )
     doc.set_defaults(handler=cmd_doctor)
 
@@ -83,12 +94,13 @@ def gather(
     simulate_vram_gb: float | None = None,
     data_root: Path | None = None,
     simulate_ram_gb: float | None = None,
+    simulate_disk_gb: float | None = None,
 ) -> dict[str, Any]:
     from zit_desktop.core import paths as paths_mod
     from zit_desktop.core.memory.advisor import MemoryAdvisor
     from zit_desktop.core.memory.plan import options_from_settings
     from zit_desktop.core.memory.profile import published_profile
-    from zit_desktop.core.memory.vram import sample_device
+    from zit_desktop.core.memory.vram import GIB, sample_device
     from zit_desktop.core.models.cache import free_disk_bytes, hub_cache_dir
     from zit_desktop.core.settings import load_settings
 
@@ -106,7 +118,7 @@ def gather(
     fits = advisor.preset_fits(profile, device, opts)
     best = advisor.recommended_preset(profile, device, opts)
     assert best is not None  # a profile and a device: always an answer
-    free_disk = free_disk_bytes()
+    free_disk = free_disk_bytes() if simulate_disk_gb is None else int(simulate_disk_gb * GIB)
     # the variant in the settings counts as installed only when its files are on this disk
     installed = {settings.variant: ref} if settings.variant and resolved.from_files else {}
     rec = advisor.recommend_variant(device, free_disk=free_disk, installed=installed)
@@ -114,6 +126,7 @@ def gather(
         "device": device.to_dict(),
         "simulated": simulate_vram_gb is not None,
         "simulated_ram": simulate_ram_gb is not None,
+        "simulated_disk": simulate_disk_gb is not None,
         "disk": {"hf_cache": str(hub_cache_dir()), "free_bytes": free_disk},
         "variants": rec.to_dict(),
         "recommended_variant": rec.variant,
@@ -300,7 +313,8 @@ def _variant_lines(r: dict[str, Any]) -> list[str]:
 def cmd_doctor(args: argparse.Namespace) -> int:
     data_dir = getattr(args, "data_dir", None)
     report = gather(
-        args.model or "", args.simulate_vram, Path(data_dir) if data_dir else None, args.simulate_ram
+        args.model or "", args.simulate_vram, Path(data_dir) if data_dir else None, args.simulate_ram,
+        args.simulate_disk,
     )
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
