@@ -38,6 +38,7 @@ from zit_desktop.core.remote.client import (
     rejection_problems,
 )
 from zit_desktop.core.remote.engine import ComfyEngine, RemoteEngineConfig, check_server
+from zit_desktop.core.remote.graph import comfy_denoise
 from zit_desktop.core.request import Finalize, GenerationRequest
 
 
@@ -318,7 +319,9 @@ def test_refine_uploads_the_source_and_runs_image_to_image(fake, paths, tmp_path
     assert isinstance(result, Finished), result
     assert list(fake.state.uploads.values())[0] == source.read_bytes()
     graph = record_of(Path(result.images[0].path))[0]["info"]["graph"]
-    assert graph["3"]["inputs"]["denoise"] == 0.4 and graph["62"]["inputs"]["image"] in fake.state.uploads
+    # the same starting noise level as the local refine: σ = 0.4 through ComfyUI's shift of 3
+    assert graph["3"]["inputs"]["denoise"] == comfy_denoise(0.4) == 0.1818
+    assert graph["62"]["inputs"]["image"] in fake.state.uploads
 
 
 def test_bearer_token_is_sent_on_http_and_websocket(paths):

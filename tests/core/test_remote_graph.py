@@ -108,3 +108,12 @@ def test_each_image_of_a_batch_has_its_own_seed():
 @pytest.mark.parametrize("name", ["zimage_t2i_api.json", "zimage_i2i_api.json"])
 def test_the_checker_accepts_what_the_real_validator_accepted(object_info, name):
     assert graph_problems(load(name), object_info) == []
+
+
+def test_comfy_denoise_starts_at_the_noise_level_the_user_chose():
+    from zit_desktop.core.remote.graph import SHIFT, comfy_denoise
+
+    for change in (0.1, 0.35, 0.5, 0.9):
+        d = comfy_denoise(change)
+        assert abs(SHIFT * d / (1 + (SHIFT - 1) * d) - change) < 1e-3  # ComfyUI's shifted start sigma
+    assert comfy_denoise(0.0) == 0.0 and comfy_denoise(1.0) == 1.0

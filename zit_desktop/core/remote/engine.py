@@ -64,6 +64,7 @@ from zit_desktop.core.remote.graph import (
     SAMPLER,
     SAMPLER_NODE,
     ComfyModels,
+    comfy_denoise,
     image_to_image_graph,
     text_to_image_graph,
 )
@@ -307,7 +308,7 @@ class ComfyEngine:
 
     def _graph(self, single: GenerationRequest, models: ComfyModels, source_name: str) -> dict[str, Any]:
         if single.finalize is not None:
-            return image_to_image_graph(single, models, source_name, single.finalize.change)
+            return image_to_image_graph(single, models, source_name, comfy_denoise(single.finalize.change))
         return text_to_image_graph(single, models)
 
     def _run_image(self, single: GenerationRequest, models: ComfyModels, source_name: str, index: int,

@@ -59,6 +59,17 @@ def comfy_cfg(guidance: float) -> float:
     return round(float(guidance) + 1.0, 4)
 
 
+def comfy_denoise(change: float, shift: float = SHIFT) -> float:
+    """KSampler's ``denoise`` for our "how much may change" (the noise level σ the redraw starts from).
+
+    ComfyUI's ``simple`` schedule over ``ModelSamplingAuraFlow(shift)`` starts a ``denoise = d`` run at
+    σ = s·d / (1 + (s−1)·d), so σ = change needs d = change / (s − (s−1)·change): the same inversion as
+    the local refine's sigmas. Passing *change* itself would start far hotter (0.35 → σ ≈ 0.62).
+    """
+    c = min(1.0, max(0.0, float(change)))
+    return round(c / (shift - (shift - 1.0) * c), 4)
+
+
 def _node(class_type: str, title: str, **inputs: Any) -> dict[str, Any]:
     return {"inputs": inputs, "class_type": class_type, "_meta": {"title": title}}
 
