@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.errors import AppError, ErrorKind
@@ -119,6 +119,20 @@ def report_failure(result: Failed, model: str = "") -> None:
     hint = model_hint(result.kind, model)
     if hint:
         note(hint)
+
+
+def job_setup(args: Any) -> tuple[paths_mod.AppPaths, Settings]:
+    """The data folder and settings of a command that runs a job: half-written images of a killed run
+    removed first, and ``--low-vram`` (where the command has it) applied to the settings."""
+    from zit_desktop.core.metadata.write import remove_stale_temp_files
+    from zit_desktop.core.settings import load_settings
+
+    app = paths_mod.app_paths(args.data_dir).ensure()
+    remove_stale_temp_files(app.outputs)
+    settings = load_settings(app.settings_file)
+    if getattr(args, "low_vram", None):
+        settings.low_vram = args.low_vram
+    return app, settings
 
 
 def job_exit(result: Result, lines: ResultLines, model: str) -> int:

@@ -10,8 +10,16 @@ import argparse
 import json
 from typing import Any
 
-from zit_desktop.cli.common import Exit, ResultLines, error, job_exit, note, open_store, run_in_terminal
-from zit_desktop.core import paths as paths_mod
+from zit_desktop.cli.common import (
+    Exit,
+    ResultLines,
+    error,
+    job_exit,
+    job_setup,
+    note,
+    open_store,
+    run_in_terminal,
+)
 from zit_desktop.core.events import CancelToken, Event, ImageResult, ImageSaved
 from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
 from zit_desktop.core.request import GenerationRequest, RequestError, validate
@@ -99,14 +107,7 @@ def image_json(im: ImageResult) -> dict[str, Any]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from zit_desktop.core.metadata.write import remove_stale_temp_files
-    from zit_desktop.core.settings import load_settings
-
-    app = paths_mod.app_paths(args.data_dir).ensure()
-    remove_stale_temp_files(app.outputs)
-    settings = load_settings(app.settings_file)
-    if args.low_vram:
-        settings.low_vram = args.low_vram
+    app, settings = job_setup(args)
     try:
         request = request_from_args(args, settings)
         for warning in validate(request):

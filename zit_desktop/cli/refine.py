@@ -14,9 +14,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zit_desktop.cli.common import Exit, ResultLines, error, job_exit, note, open_store, run_in_terminal
+from zit_desktop.cli.common import (
+    Exit,
+    ResultLines,
+    error,
+    job_exit,
+    job_setup,
+    note,
+    open_store,
+    run_in_terminal,
+)
 from zit_desktop.cli.generate import _size, image_json
-from zit_desktop.core import paths as paths_mod
 from zit_desktop.core.events import CancelToken, Event, ImageSaved
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.memory.rungs import LOW_VRAM_MODES
@@ -117,14 +125,7 @@ def refine_request(
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
-    from zit_desktop.core.metadata.write import remove_stale_temp_files
-    from zit_desktop.core.settings import load_settings
-
-    app = paths_mod.app_paths(args.data_dir).ensure()
-    remove_stale_temp_files(app.outputs)
-    settings = load_settings(app.settings_file)
-    if args.low_vram:
-        settings.low_vram = args.low_vram
+    app, settings = job_setup(args)
     store = open_store(app, required=False)
     cancel = CancelToken()
     lines = ResultLines(on_close=cancel.cancel)  # printed from the engine's callback
