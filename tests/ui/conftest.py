@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,28 @@ def make_window(qtbot: Any, data_dir: Path) -> Iterator[WindowFactory]:
 @pytest.fixture
 def fake_engine(data_dir: Path) -> FakeEngine:
     return FakeEngine(data_dir / "outputs")
+
+
+class DictTranslator:
+    """Installs a QTranslator that knows exactly ``table`` ((context, source) -> text): a wrong or raw
+    source text stays English, so a test of translated output can fail."""
+
+    def __init__(self, table: dict[tuple[str, str], str]) -> None:
+        from PySide6.QtCore import QTranslator
+
+        class _Translator(QTranslator):
+            def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
+                return table.get((context, source), "")
+
+        self.translator = _Translator()
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        from PySide6.QtCore import QCoreApplication
+
+        QCoreApplication.installTranslator(self.translator)
+        try:
+            yield
+        finally:
+            QCoreApplication.removeTranslator(self.translator)
+

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, Qt, QTranslator
+from PySide6.QtCore import Qt
 
 from tests.core.comfy_fake import FakeComfy
+from tests.ui.conftest import DictTranslator
 from zit_desktop.core.events import Failed
 from zit_desktop.core.remote.client import ComfyClient, ComfyError, RemoteProblem
 from zit_desktop.core.remote.config import RemoteEngineConfig
@@ -43,17 +44,10 @@ ZH = {
 }
 
 
-class DictTranslator(QTranslator):
-    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
-        return ZH.get((context, source), "")
-
-
 @pytest.fixture
 def zh(qapp: Any) -> Iterator[None]:
-    translator = DictTranslator()
-    QCoreApplication.installTranslator(translator)
-    yield
-    QCoreApplication.removeTranslator(translator)
+    with DictTranslator(ZH).installed():
+        yield
 
 
 @pytest.fixture(autouse=True)

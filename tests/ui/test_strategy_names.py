@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, Qt, QTranslator
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel
 
+from tests.ui.conftest import DictTranslator
 from zit_desktop.core.events import Finished, ImageSaved
 from zit_desktop.core.history import HistoryStore
 from zit_desktop.core.memory.rungs import LADDER, Rung
@@ -48,17 +49,10 @@ ZH = {
 }
 
 
-class DictTranslator(QTranslator):
-    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
-        return ZH.get((context, source), "")
-
-
 @pytest.fixture
 def zh(qapp: Any) -> Iterator[None]:
-    translator = DictTranslator()
-    QCoreApplication.installTranslator(translator)
-    yield
-    QCoreApplication.removeTranslator(translator)
+    with DictTranslator(ZH).installed():
+        yield
 
 
 def test_every_strategy_id_has_a_translated_name_and_tooltips_keep_the_id(zh: None) -> None:
